@@ -1,0 +1,173 @@
+"""Activation functions g and their backward passes, examples in columns.
+
+Every activation is a forward/backward pair in cs231n's form::
+
+    A, cache = relu_forward(Z)        # Z, A: (n, m)
+    dZ = relu_backward(dA, cache)      # dZ = dA * g'(Z) for the elementwise ones
+
+The elementwise derivatives are written from what the forward pass already
+computed, as the course does (sigmoid' = s(1 - s), tanh' = 1 - tanh^2), so the
+backward pass never recomputes an exponential. Softmax and hardmax act on each
+column (the class scores of one example).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .validation import check_float_array, check_positive, check_same_shape
+
+
+class ActivationCache(NamedTuple):
+    """What a backward pass needs: the pre-activation Z and the output A = g(Z)."""
+
+    Z: np.ndarray
+    A: np.ndarray
+    slope: float = 0.0  # leaky ReLU's negative slope; unused elsewhere
+
+
+def sigmoid(Z: np.ndarray) -> np.ndarray:
+    """s(z) = 1 / (1 + e^-z), evaluated without overflow for large |z|."""
+    e = np.exp(-np.abs(Z))
+    return np.where(Z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_derivative(A: np.ndarray) -> np.ndarray:
+    """s'(z) = s(z)(1 - s(z)), from A = s(Z)."""
+    return A * (1.0 - A)
+
+
+def tanh_derivative(A: np.ndarray) -> np.ndarray:
+    """tanh'(z) = 1 - tanh(z)^2, from A = tanh(Z)."""
+    return 1.0 - A * A
+
+
+def relu_derivative(Z: np.ndarray) -> np.ndarray:
+    """relu'(z) = 1 if z > 0 else 0; the derivative at exactly 0 is taken as 0,
+    as the course (dZ[Z <= 0] = 0) and torch.relu do."""
+    return (Z > 0).astype(Z.dtype)
+
+
+def leaky_relu_derivative(Z: np.ndarray, slope: float) -> np.ndarray:
+    """1 if z > 0 else slope (slope also at exactly 0, as torch.nn.LeakyReLU)."""
+    return np.where(Z > 0, 1.0, slope).astype(Z.dtype)
+
+
+def _check(Z):
+    return check_float_array("Z", Z)
+
+
+def _check_backward(dA, cache: ActivationCache):
+    check_float_array("dA", dA, dtype=cache.Z.dtype)
+    check_same_shape("dA", dA, "Z", cache.Z)
+
+
+def sigmoid_forward(Z):
+    """A = 1 / (1 + e^-Z). Shapes: Z, A (n, m)."""
+    A = sigmoid(_check(Z))
+    return A, ActivationCache(Z, A)
+
+
+def sigmoid_backward(dA, cache: ActivationCache):
+    """dZ = dA * A(1 - A)."""
+    _check_backward(dA, cache)
+    return dA * sigmoid_derivative(cache.A)
+
+
+def tanh_forward(Z):
+    """A = tanh(Z)."""
+    A = np.tanh(_check(Z))
+    return A, ActivationCache(Z, A)
+
+
+def tanh_backward(dA, cache: ActivationCache):
+    """dZ = dA * (1 - A^2)."""
+    _check_backward(dA, cache)
+    return dA * tanh_derivative(cache.A)
+
+
+def relu_forward(Z):
+    """A = max(Z, 0)."""
+    A = np.maximum(_check(Z), 0)
+    return A, ActivationCache(Z, A)
+
+
+def relu_backward(dA, cache: ActivationCache):
+    """dZ = dA where Z > 0, else 0 (including Z == 0 exactly)."""
+    _check_backward(dA, cache)
+    return dA * relu_derivative(cache.Z)
+
+
+def leaky_relu_forward(Z, slope: float = 0.01):
+    """A = Z if Z > 0 else slope * Z. The default slope is torch's, 0.01."""
+    check_positive("slope", slope, allow_zero=True)
+    Z = _check(Z)
+    A = np.where(Z > 0, Z, slope * Z)
+    return A, ActivationCache(Z, A, slope)
+
+
+def leaky_relu_backward(dA, cache: ActivationCache):
+    """dZ = dA where Z > 0, else slope * dA."""
+    _check_backward(dA, cache)
+    return dA * leaky_relu_derivative(cache.Z, cache.slope)
+
+
+def linear_forward(Z):
+    """A = Z (the identity; used for raw scores and regression outputs)."""
+    Z = _check(Z)
+    return Z, ActivationCache(Z, Z)
+
+
+def linear_backward(dA, cache: ActivationCache):
+    """dZ = dA."""
+    _check_backward(dA, cache)
+    return dA
+
+
+def softmax(Z: np.ndarray) -> np.ndarray:
+    """Column-wise softmax. Shifting each column by its max leaves the result
+    unchanged mathematically and keeps every exponent <= 0, so nothing overflows."""
+    e = np.exp(Z - Z.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
+def softmax_forward(Z):
+    """A[i, j] = e^{Z[i, j]} / sum_k e^{Z[k, j]}. Shapes: Z, A (C, m)."""
+    A = softmax(_check(Z))
+    return A, ActivationCache(Z, A)
+
+
+def softmax_backward(dA, cache: ActivationCache):
+    """Jacobian-vector product of softmax per column: dZ = A * (dA - sum_k dA_k A_k)."""
+    _check_backward(dA, cache)
+    A = cache.A
+    return A * (dA - (dA * A).sum(axis=0, keepdims=True))
+
+
+def hardmax_forward(Z):
+    """One-hot of each column's arg max (the first on ties, like np/torch.argmax)."""
+    Z = _check(Z)
+    A = np.zeros_like(Z)
+    A[Z.argmax(axis=0), np.arange(Z.shape[1])] = 1
+    return A, ActivationCache(Z, A)
+
+
+def hardmax_backward(dA, cache: ActivationCache):
+    """Hardmax is piecewise constant: its gradient is zero wherever it exists."""
+    _check_backward(dA, cache)
+    return np.zeros_like(dA)
+
+
+FORWARD = {
+    "sigmoid": sigmoid_forward, "tanh": tanh_forward, "relu": relu_forward,
+    "leaky_relu": leaky_relu_forward, "linear": linear_forward,
+    "softmax": softmax_forward, "hardmax": hardmax_forward,
+}
+BACKWARD = {
+    "sigmoid": sigmoid_backward, "tanh": tanh_backward, "relu": relu_backward,
+    "leaky_relu": leaky_relu_backward, "linear": linear_backward,
+    "softmax": softmax_backward, "hardmax": hardmax_backward,
+}
+NAMES = tuple(FORWARD)

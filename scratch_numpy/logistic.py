@@ -1,0 +1,77 @@
+"""Logistic regression as the course writes it: w (n_x, 1), a scalar b, examples in columns.
+
+    z = w^T X + b,  a = sigmoid(z),  J = -(1/m) sum [y log a + (1 - y) log(1 - a)]
+    dw = (1/m) X (a - y)^T,  db = (1/m) sum (a - y)
+
+The cost is evaluated on the logits z in the stable form (see
+``losses.binary_cross_entropy_with_logits``); on ordinary inputs it equals the
+course's log(a) form to the last digits it prints.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .losses import binary_cross_entropy_with_logits
+from .validation import check_count, check_float_array, check_labels, check_positive
+
+
+def _check_wb(w, b):
+    w = check_float_array("w", w, shape=(None, 1))
+    if isinstance(b, bool) or not isinstance(b, (int, float, np.floating)) or not np.isfinite(b):
+        raise ValueError(f"b must be a finite Python or NumPy float scalar, got {b!r}")
+    return w, float(b)
+
+
+def _check_X(w, X):
+    return check_float_array("X", X, shape=(w.shape[0], None), dtype=w.dtype)
+
+
+def initialize_with_zeros(n_x: int, dtype: str = "float64"):
+    """w = 0 of shape (n_x, 1), b = 0.0 (zeros are fine here: one unit, no symmetry to break)."""
+    return np.zeros((check_count("n_x", n_x), 1), dtype=dtype), 0.0
+
+
+def propagate(w, b, X, Y):
+    """One forward and backward pass. Shapes: w (n_x, 1), X (n_x, m), Y (1, m).
+
+    Returns ({"dw": (n_x, 1), "db": float}, cost).
+    """
+    w, b = _check_wb(w, b)
+    X = _check_X(w, X)
+    m = X.shape[1]
+    check_labels("Y", Y, m=m, num_classes=2)
+    Z = w.T @ X + b
+    cost, dZ = binary_cross_entropy_with_logits(Z, Y)
+    dw = (X @ dZ.T) / m
+    db = float(dZ.sum() / m)
+    return {"dw": dw, "db": db}, cost
+
+
+def optimize(w, b, X, Y, num_iterations: int, learning_rate: float):
+    """Full-batch gradient descent: w -= alpha dw, b -= alpha db, num_iterations times.
+
+    Returns (params {"w", "b"}, grads of the last iteration {"dw", "db"},
+    costs) with costs[i] the cost before update i (every iteration is kept;
+    the course prints every 100th).
+    """
+    num_iterations = check_count("num_iterations", num_iterations)
+    learning_rate = check_positive("learning_rate", learning_rate)
+    w, b = _check_wb(w, b)
+    w = w.copy()
+    costs = []
+    for _ in range(num_iterations):
+        grads, cost = propagate(w, b, X, Y)
+        w -= learning_rate * grads["dw"]
+        b -= learning_rate * grads["db"]
+        costs.append(cost)
+    return {"w": w, "b": b}, grads, costs
+
+
+def predict(w, b, X):
+    """Labels 1 where sigmoid(w^T X + b) > 0.5, else 0, as int64 of shape (1, m)."""
+    w, b = _check_wb(w, b)
+    X = _check_X(w, X)
+    # a > 0.5 means z > 0; thresholding z avoids sigmoid rounding to exactly 0.5
+    # for |z| < 1e-16, and both implementations decide the same way.
+    return (w.T @ X + b > 0).astype(np.int64)

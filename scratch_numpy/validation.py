@@ -1,0 +1,113 @@
+"""Input checks shared by every public entry point of ``scratch_numpy``.
+
+Each check raises ``ValueError`` naming the argument, what was expected and
+what was given. Nothing is broadcast, cast or reshaped behind the caller's
+back: a rank-1 array where a column is meant, an integer array where floats
+are needed or a NaN in the data is an error, not a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _describe(x) -> str:
+    if isinstance(x, np.ndarray):
+        return f"array of shape {x.shape} and dtype {x.dtype}"
+    return f"{type(x).__name__} {x!r}"[:120]
+
+
+def check_float_array(name: str, x, *, ndim: int = 2, shape=None, dtype=None,
+                      finite: bool = True) -> np.ndarray:
+    """Return ``x`` unchanged after checking it is a float32/float64 ndarray.
+
+    ``shape`` may hold ``None`` for a free dimension, e.g. ``(3, None)``.
+    ``dtype`` pins the dtype (so float32 is never mixed with float64).
+    """
+    if not isinstance(x, np.ndarray):
+        raise ValueError(f"{name} must be a numpy array, got {_describe(x)}")
+    if x.dtype not in FLOAT_DTYPES:
+        raise ValueError(f"{name} must have dtype float32 or float64, got {x.dtype}")
+    if dtype is not None and x.dtype != np.dtype(dtype):
+        raise ValueError(f"{name} must have dtype {np.dtype(dtype)} like the other operands, "
+                         f"got {x.dtype} (float32 and float64 are never mixed)")
+    if x.ndim != ndim:
+        hint = " (a rank-1 array is not a column: use shape (n, 1) or (1, m))" if x.ndim == 1 else ""
+        raise ValueError(f"{name} must be {ndim}-D, got shape {x.shape}{hint}")
+    if shape is not None:
+        _check_shape(name, x.shape, shape)
+    if x.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {x.shape}")
+    if finite and not np.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or inf values")
+    return x
+
+
+def _check_shape(name: str, got: tuple, expected: tuple) -> None:
+    ok = len(got) == len(expected) and all(e is None or g == e for g, e in zip(got, expected))
+    if not ok:
+        shown = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
+        raise ValueError(f"{name} must have shape {shown}, got {got}")
+
+
+def check_same_shape(name: str, x: np.ndarray, like_name: str, like: np.ndarray) -> None:
+    if x.shape != like.shape:
+        raise ValueError(f"{name} must have the shape of {like_name} {like.shape}, got {x.shape}")
+
+
+def check_labels(name: str, Y, *, m: int, num_classes: int) -> np.ndarray:
+    """Class labels as a (1, m) row of integers in [0, num_classes).
+
+    Integer or float arrays holding whole numbers are accepted (the course
+    stores binary labels as floats and as int64); the result is int64.
+    """
+    if not isinstance(Y, np.ndarray):
+        raise ValueError(f"{name} must be a numpy array of labels, got {_describe(Y)}")
+    if Y.ndim != 2 or Y.shape[0] != 1:
+        raise ValueError(f"{name} must have shape (1, m) with one label per example (column), "
+                         f"got {Y.shape}")
+    if Y.shape[1] != m:
+        raise ValueError(f"{name} has {Y.shape[1]} examples but the input has m = {m}")
+    if Y.dtype.kind not in "iuf" or (Y.dtype.kind == "f" and not np.isfinite(Y).all()):
+        raise ValueError(f"{name} must hold finite integer labels, got dtype {Y.dtype}")
+    labels = Y.astype(np.int64)
+    if Y.dtype.kind == "f" and (labels != Y).any():
+        raise ValueError(f"{name} must hold whole-number labels, got fractional values")
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(f"{name} labels must lie in [0, {num_classes - 1}], "
+                         f"got values from {labels.min()} to {labels.max()}")
+    return labels
+
+
+def check_positive(name: str, value, *, allow_zero: bool = False) -> float:
+    ok_type = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+    if not ok_type or not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return float(value)
+
+
+def check_count(name: str, value, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_choice(name: str, value, choices) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return value
+
+
+def check_params(name: str, params, *, keys) -> Mapping[str, np.ndarray]:
+    """Check a parameter dict holds exactly ``keys`` (e.g. W1, b1, W2, b2)."""
+    if not isinstance(params, Mapping):
+        raise ValueError(f"{name} must be a dict of arrays, got {_describe(params)}")
+    missing = [k for k in keys if k not in params]
+    if missing:
+        raise ValueError(f"{name} is missing {missing}; expected keys {list(keys)}")
+    return params
