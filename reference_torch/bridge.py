@@ -63,7 +63,12 @@ def _copy_into(name: str, target: torch.Tensor, value: np.ndarray):
 
 def params_to_module(params: dict, module) -> None:
     """Copy {W1, b1, ...} (b_l of shape (n_l, 1)) into ``module.linears``."""
-    for l, layer in enumerate(module.linears, start=1):
+    params_to_linears(params, module.linears)
+
+
+def params_to_linears(params: dict, linears) -> None:
+    """Copy W_l, b_l into the l-th nn.Linear of ``linears`` (l counts from 1)."""
+    for l, layer in enumerate(linears, start=1):
         for key in (f"W{l}", f"b{l}"):
             if key not in params:
                 raise ValueError(f"params is missing {key}")
@@ -100,4 +105,4 @@ def logistic_to_module(w: np.ndarray, b: float, model) -> None:
 
 def logistic_from_module(model):
     """(w (n_x, 1), b float) from LogisticRegression."""
-    return to_numpy(model.linear.weight).T.copy(), float(model.linear.bias[0])
+    return to_numpy(model.linear.weight).T.copy(), float(model.linear.bias.detach()[0])

@@ -27,7 +27,7 @@ def binary_cross_entropy(AL, y):
     -100, so a = 0 with y = 1 costs 100 / m instead of inf (CONVENTIONS.md).
     """
     AL, y = _binary("AL", AL, y)
-    if float(AL.min()) < 0 or float(AL.max()) > 1:
+    if float(AL.detach().min()) < 0 or float(AL.detach().max()) > 1:
         raise ValueError("AL must hold probabilities in [0, 1]")
     return F.binary_cross_entropy(AL, y)
 

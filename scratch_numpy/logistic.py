@@ -63,7 +63,7 @@ def optimize(w, b, X, Y, num_iterations: int, learning_rate: float):
     for _ in range(num_iterations):
         grads, cost = propagate(w, b, X, Y)
         w -= learning_rate * grads["dw"]
-        b -= learning_rate * grads["db"]
+        b = float(w.dtype.type(b - learning_rate * grads["db"]))  # b kept at w's precision
         costs.append(cost)
     return {"w": w, "b": b}, grads, costs
 

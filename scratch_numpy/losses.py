@@ -50,6 +50,7 @@ def binary_cross_entropy_with_logits(Z, Y):
     Shapes: Z (1, m), Y (1, m) in {0, 1}.
     """
     Z, Y = _check_binary("Z", Z, Y)
+    Y = Y.astype(Z.dtype)  # int64 labels would promote float32 arithmetic to float64
     losses = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
     return float(losses.mean()), sigmoid(Z) - Y
 

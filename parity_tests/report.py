@@ -1,0 +1,100 @@
+"""The parity report: every concept run both ways on random inputs, one row each.
+
+    python -m parity_tests.report [--device auto|cpu|cuda] [--dtype float64|float32] [--verbose]
+
+Columns: the largest absolute and relative difference between the NumPy and
+the torch side over the concept's outputs, its gradients and its parameters
+after an update; then the verdict under the dtype's tolerance (see
+harness.TOLERANCES). Exits 1 if any row fails, printing that row's full
+per-tensor table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from reference_torch.bridge import resolve_device
+
+from . import twins
+from .harness import KINDS, tensor_kind
+
+try:  # later work registers more rows here
+    from .twins_optim import CASES as OPTIM_CASES
+except ImportError:
+    OPTIM_CASES = []
+
+DTYPES = ("float64", "float32")
+
+
+CORE_CASES = [
+    *((f"activation {name}", lambda dt, dev, name=name: twins.activation(name, dtype=dt, device=dev))
+      for name in twins.n_act.NAMES),
+    ("relu at exactly 0", lambda dt, dev: twins.activation("relu", dtype=dt, device=dev, at_kink=True)),
+    ("leaky relu at exactly 0",
+          lambda dt, dev: twins.activation("leaky_relu", dtype=dt, device=dev, at_kink=True)),
+    ("linear layer + 1 GD step", lambda dt, dev: twins.linear(dtype=dt, device=dev)),
+    *((f"loss {name}", lambda dt, dev, name=name: twins.loss(name, dtype=dt, device=dev))
+      for name in twins.LOSS_INPUTS),
+    *((f"{name} penalty", lambda dt, dev, name=name: twins.penalty(name, dtype=dt, device=dev))
+      for name in ("l2", "l1")),
+    ("logistic regression, 100 GD steps", lambda dt, dev: twins.logistic_trajectory(dtype=dt, device=dev)),
+    ("shallow net [2,4,1] tanh/sigmoid",
+          lambda dt, dev: twins.network((2, 4, 1), "tanh", "sigmoid", dtype=dt, device=dev)),
+    ("L-layer net [6,5,4,3,1] relu/sigmoid",
+          lambda dt, dev: twins.network((6, 5, 4, 3, 1), "relu", "sigmoid", dtype=dt, device=dev)),
+    ("two-layer net [6,10,4] relu/softmax",
+          lambda dt, dev: twins.network((6, 10, 4), "relu", "softmax", dtype=dt, device=dev)),
+    ("net [6,8,4] leaky_relu/SVM (linear out)",
+          lambda dt, dev: twins.network((6, 8, 4), "leaky_relu", "linear", dtype=dt, device=dev)),
+    ("net, zero init (ReLU kink)",
+          lambda dt, dev: twins.network((4, 5, 3, 1), "relu", "sigmoid", init="zeros", dtype=dt, device=dev)),
+    ("3-layer net, 100 GD steps", lambda dt, dev: twins.network_trajectory(dtype=dt, device=dev)),
+]
+
+
+def run(device: str = "cpu", dtypes=DTYPES):
+    """[(label, dtype, ParityReport)] for every registered case."""
+    return [(label, dtype, case(dtype, device))
+            for label, case in [*CORE_CASES, *OPTIM_CASES] for dtype in dtypes]
+
+
+def format_table(results) -> str:
+    header = ["concept", "dtype"] + [f"{kind} {stat}" for kind in KINDS for stat in ("abs", "rel")] + ["result"]
+    rows = []
+    for label, dtype, report in results:
+        cells = [label, dtype]
+        for kind in KINDS:
+            has = any(tensor_kind(d.name) == kind for d in report.diffs)
+            cells += [f"{v:.1e}" for v in report.worst(kind)] if has else ["-", "-"]
+        rows.append(cells + ["pass" if report.passed else "FAIL"])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m parity_tests.report", description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"),
+                        help="where the torch side runs (the NumPy side is always on the CPU)")
+    parser.add_argument("--dtype", choices=DTYPES, help="only this dtype (default: both)")
+    parser.add_argument("--verbose", action="store_true", help="print every per-tensor table")
+    args = parser.parse_args(argv)
+    device = resolve_device(args.device)
+    start = time.perf_counter()
+    results = run(str(device), (args.dtype,) if args.dtype else DTYPES)
+    print(f"Twinprop parity report: NumPy (CPU) vs torch ({device}), "
+          f"{len(results)} rows in {time.perf_counter() - start:.1f} s\n")
+    print(format_table(results))
+    failed = [(label, dtype, r) for label, dtype, r in results if not r.passed or args.verbose]
+    for label, dtype, report in failed:
+        print(f"\n{report}")
+    bad = sum(not r.passed for _, _, r in results)
+    print(f"\n{len(results) - bad} passed, {bad} failed")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""torch.optim configured to run the course's and cs231n's update rules.
+
+    name              torch optimiser                                      NumPy twin (scratch_numpy.optim)
+    gd                SGD(lr)                                              GradientDescent
+    momentum          SGD(lr, momentum=beta, dampening=beta),              Momentum (course: v = beta v + (1-beta) dW)
+                      momentum_buffer preset to zeros
+    cs231n_momentum   SGD(lr, momentum=mu, nesterov=...)                   CS231nMomentum (v = mu v - lr dW), v = -lr buf
+    rmsprop           RMSprop(lr, alpha=beta, eps)                         RMSprop
+    adam              Adam(lr, betas=(beta1, beta2), eps)                  Adam
+
+Why the preset buffer: torch's SGD starts its buffer at the first gradient
+(buf_1 = g_1, no dampening) while the course starts at v_0 = 0
+(v_1 = (1 - beta) dW_1); without the preset the first step is 1/(1 - beta)
+times too large. With ``buf = 0`` already in the state, torch's first step is
+buf = beta * 0 + (1 - dampening) g, the course's v_1.
+
+L2 on the weights only: two parameter groups, every nn.Linear weight with
+weight_decay = l2_lambda / m (torch adds weight_decay * W to the gradient
+before the update, = the gradient of lambda/(2m) ||W||^2) and every bias with
+weight_decay 0. The weight group also carries ``l2_lambda`` and ``m`` (extra
+keys torch keeps but ignores) so a training loop can add the penalty to the
+cost it records. ``foreach=False``: the single-tensor loop on every device.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from scratch_numpy.ewa import check_beta
+from scratch_numpy.validation import check_choice, check_count, check_positive
+
+from .bridge import to_numpy
+from .losses import l2_penalty
+
+
+def param_groups(model, l2_lambda: float = 0.0, m: int | None = None) -> list[dict]:
+    """[{weights of model.linears, weight_decay = l2_lambda/m}, {biases, weight_decay = 0}]."""
+    l2_lambda = check_positive("l2_lambda", l2_lambda, allow_zero=True)
+    if l2_lambda > 0 and m is None:
+        raise ValueError("m (the number of training examples) is needed for lambda/m when l2_lambda > 0")
+    m = None if m is None else check_count("m", m)
+    weight_decay = l2_lambda / m if l2_lambda > 0 else 0.0
+    return [
+        {"params": [layer.weight for layer in model.linears], "weight_decay": weight_decay,
+         "l2_lambda": l2_lambda, "m": m, "role": "W"},
+        {"params": [layer.bias for layer in model.linears], "weight_decay": 0.0, "role": "b"},
+    ]
+
+
+# name -> its hyperparameters and their defaults (those of scratch_numpy.optim's classes)
+HYPERPARAMETERS = {
+    "gd": {},
+    "momentum": {"beta": 0.9},
+    "cs231n_momentum": {"mu": 0.9, "nesterov": False},
+    "rmsprop": {"beta": 0.99, "eps": 1e-8},
+    "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+}
+NAMES = tuple(HYPERPARAMETERS)
+
+
+def make_optimizer(name: str, model, *, lr: float, l2_lambda: float = 0.0, m: int | None = None,
+                   **hyperparameters) -> torch.optim.Optimizer:
+    """The torch optimiser for ``name`` over ``model.linears``, taking the same hyperparameters
+    as scratch_numpy.optim.make_optimizer (see HYPERPARAMETERS for names and defaults)."""
+    check_choice("name", name, HYPERPARAMETERS)
+    unknown = set(hyperparameters) - set(HYPERPARAMETERS[name])
+    if unknown:
+        raise ValueError(f"optimizer {name!r} takes lr, l2_lambda, m and {sorted(HYPERPARAMETERS[name])}, "
+                         f"got unexpected {sorted(unknown)}")
+    hp = {**HYPERPARAMETERS[name], **hyperparameters}
+    lr = check_positive("lr", lr)
+    if "eps" in hp:
+        check_positive("eps", hp["eps"])
+    for key in ("beta", "mu", "beta1", "beta2"):
+        if key in hp:
+            check_beta(key, hp[key])
+    groups = param_groups(model, l2_lambda, m)
+    if name == "gd":
+        return torch.optim.SGD(groups, lr=lr, foreach=False)
+    if name == "momentum":
+        optimizer = torch.optim.SGD(groups, lr=lr, momentum=hp["beta"], dampening=hp["beta"], foreach=False)
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                optimizer.state[p]["momentum_buffer"] = torch.zeros_like(p)   # v_0 = 0
+        return optimizer
+    if name == "cs231n_momentum":
+        if not isinstance(hp["nesterov"], bool):
+            raise ValueError(f"nesterov must be True or False, got {hp['nesterov']!r}")
+        return torch.optim.SGD(groups, lr=lr, momentum=hp["mu"], nesterov=hp["nesterov"], foreach=False)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(groups, lr=lr, alpha=hp["beta"], eps=hp["eps"], foreach=False)
+    return torch.optim.Adam(groups, lr=lr, betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"], foreach=False)
+
+
+def optimizer_state(optimizer: torch.optim.Optimizer, model) -> dict:
+    """The optimiser's state in scratch_numpy.optim's names and shapes:
+    {"t": t, "v": {"dW1": ..., "db1": ...}, "s": {...}} (b as (n, 1) columns).
+
+    SGD: v = momentum_buffer (course form, dampening = momentum) or -lr * buffer
+    (cs231n form, dampening 0), no t (torch's SGD keeps no step count).
+    RMSprop: s = square_avg. Adam: v = exp_avg, s = exp_avg_sq; t = step.
+    """
+    names = {}
+    for l, layer in enumerate(model.linears, start=1):
+        names[layer.weight] = (f"dW{l}", lambda x: x)
+        names[layer.bias] = (f"db{l}", lambda x: x[:, None])
+    keys = {torch.optim.SGD: {"v": "momentum_buffer"}, torch.optim.RMSprop: {"s": "square_avg"},
+            torch.optim.Adam: {"v": "exp_avg", "s": "exp_avg_sq"}}[type(optimizer)]
+    state: dict = {}
+    for group in optimizer.param_groups:
+        scale = -group["lr"] if isinstance(optimizer, torch.optim.SGD) and group["dampening"] == 0 else None
+        for p in group["params"]:
+            key, shape = names[p]
+            for ours, theirs in keys.items():
+                if theirs not in optimizer.state[p]:
+                    continue
+                value = optimizer.state[p][theirs]
+                value = scale * value if scale is not None else value
+                state.setdefault(ours, {})[key] = shape(to_numpy(value)).copy()
+            if "step" in optimizer.state[p]:
+                state["t"] = int(optimizer.state[p]["step"])
+    return state
+
+
+def penalty(optimizer: torch.optim.Optimizer):
+    """lambda/(2m) sum ||W||^2 (a float) over the groups that carry l2_lambda and m (0.0 without L2)."""
+    total = 0.0
+    with torch.no_grad():
+        for group in optimizer.param_groups:
+            if group.get("l2_lambda"):
+                total += float(l2_penalty(group["params"], group["l2_lambda"], group["m"]))
+    return total

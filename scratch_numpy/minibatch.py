@@ -1,0 +1,139 @@
+"""Mini-batches: which examples (columns of X) each update sees.
+
+Shuffle and partition (the course's random_mini_batches): once per epoch, a
+permutation of the m columns; the shuffled columns are cut into consecutive
+slices of ``batch_size``; the last slice holds the m mod batch_size examples
+left over (a partial batch), so every example is used exactly once per epoch:
+
+    shuffled = X[:, permutation]
+    batch k  = shuffled[:, k * batch_size : (k + 1) * batch_size],  k = 0, ..., ceil(m / batch_size) - 1
+
+The two extremes: batch_size = m is batch gradient descent (one batch, the
+whole set, per epoch); batch_size = 1 is stochastic gradient descent.
+
+Sampling with replacement (cs231n's Solver): every iteration draws
+``batch_size`` indices uniformly from [0, m), independently; an "epoch" is
+max(m // batch_size, 1) iterations, and an example may be seen twice or never.
+
+The order is always given, never drawn inside: a permutation (or index lists)
+is drawn once with NumPy and handed to both sides, so NumPy and torch see the
+very same batches (reference_torch.minibatch feeds it to a DataLoader).
+``course_permutation(m, seed)`` reproduces the course's
+``np.random.seed(seed); np.random.permutation(m)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .validation import check_choice, check_count
+
+SAMPLING = ("shuffle", "replacement")
+
+
+def check_batch_size(batch_size) -> int:
+    """A batch size is an integer >= 1 (a size above m gives one batch of all m examples)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1 (1: stochastic, m: batch gradient descent), "
+                         f"got {batch_size!r}")
+    return int(batch_size)
+
+
+def check_permutation(permutation, m: int, name: str = "permutation") -> np.ndarray:
+    """A 1-D integer array holding each of 0, ..., m - 1 exactly once; returned as int64."""
+    if not isinstance(permutation, np.ndarray) or permutation.ndim != 1 or permutation.dtype.kind not in "iu":
+        got = (f"array of shape {permutation.shape} and dtype {permutation.dtype}"
+               if isinstance(permutation, np.ndarray) else type(permutation).__name__)
+        raise ValueError(f"{name} must be a 1-D integer numpy array (a permutation of 0..{m - 1}), got {got}")
+    if permutation.shape[0] != m or not np.array_equal(np.sort(permutation), np.arange(m)):
+        raise ValueError(f"{name} must hold each of 0..{m - 1} exactly once (m = {m} examples)")
+    return permutation.astype(np.int64)
+
+
+def course_permutation(m: int, seed: int) -> np.ndarray:
+    """The course's shuffle: np.random.seed(seed); np.random.permutation(m), without touching
+    the global generator."""
+    return np.random.RandomState(seed).permutation(check_count("m", m)).astype(np.int64)
+
+
+def draw_permutations(m: int, epochs: int, seed: int = 0) -> list[np.ndarray]:
+    """One permutation of 0..m-1 per epoch, from ``np.random.default_rng(seed)``."""
+    m, epochs = check_count("m", m), check_count("epochs", epochs)
+    rng = np.random.default_rng(seed)
+    return [rng.permutation(m).astype(np.int64) for _ in range(epochs)]
+
+
+def partition(permutation: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Cut a permutation into consecutive index batches of ``batch_size``; the last may be partial."""
+    batch_size = check_batch_size(batch_size)
+    if not isinstance(permutation, np.ndarray) or permutation.ndim != 1:
+        raise ValueError("permutation must be a 1-D integer numpy array")
+    permutation = check_permutation(permutation, permutation.shape[0])
+    return [permutation[k:k + batch_size] for k in range(0, permutation.shape[0], batch_size)]
+
+
+def iterations_per_epoch(m: int, batch_size: int) -> int:
+    """cs231n's Solver: max(m // batch_size, 1) sampled batches make one epoch."""
+    return max(check_count("m", m) // check_batch_size(batch_size), 1)
+
+
+def sample_with_replacement(m: int, batch_size: int, iterations: int, rng) -> list[np.ndarray]:
+    """``iterations`` index batches, each ``batch_size`` indices drawn uniformly from [0, m)
+    with replacement (cs231n: ``np.random.choice(num_train, batch_size)``)."""
+    m, batch_size = check_count("m", m), check_batch_size(batch_size)
+    iterations = check_count("iterations", iterations)
+    if not isinstance(rng, (np.random.Generator, np.random.RandomState)):
+        rng = np.random.default_rng(rng)
+    return [rng.choice(m, batch_size).astype(np.int64) for _ in range(iterations)]
+
+
+def mini_batches(X: np.ndarray, Y: np.ndarray, batch_size: int, permutation: np.ndarray):
+    """The course's random_mini_batches from a given permutation: [(X_batch, Y_batch), ...].
+
+    Shapes: X (n_x, m), Y (1, m); X_batch (n_x, b), Y_batch (1, b) with b = batch_size,
+    except the last batch, which holds the m mod batch_size remaining examples.
+    """
+    m = _check_columns(X, Y)
+    return select(X, Y, partition(check_permutation(permutation, m), batch_size))
+
+
+def select(X: np.ndarray, Y: np.ndarray, index_batches) -> list:
+    """[(X[:, idx], Y[:, idx]) for idx in index_batches]."""
+    _check_columns(X, Y)
+    return [(X[:, idx], Y[:, idx]) for idx in index_batches]
+
+
+def _check_columns(X, Y) -> int:
+    if not isinstance(X, np.ndarray) or X.ndim != 2:
+        raise ValueError(f"X must be a 2-D numpy array (n_x, m), got {getattr(X, 'shape', type(X).__name__)}")
+    if not isinstance(Y, np.ndarray) or Y.shape != (1, X.shape[1]):
+        raise ValueError(f"Y must have shape (1, {X.shape[1]}), got {getattr(Y, 'shape', type(Y).__name__)}")
+    return X.shape[1]
+
+
+def epoch_index_batches(m: int, *, epochs: int, batch_size: int, permutations=None, seed=None,
+                        sampling: str = "shuffle") -> list[list[np.ndarray]]:
+    """The index batches of every epoch, as both training loops consume them.
+
+    sampling "shuffle": epoch e is ``partition(permutations[e], batch_size)``; the
+    permutations are given, or drawn with ``draw_permutations(m, epochs, seed)``.
+    sampling "replacement": epoch e is ``iterations_per_epoch(m, batch_size)``
+    batches from ``sample_with_replacement`` with ``default_rng(seed)``.
+    """
+    m, epochs = check_count("m", m), check_count("epochs", epochs)
+    batch_size = check_batch_size(batch_size)
+    check_choice("sampling", sampling, SAMPLING)
+    if (permutations is None) == (seed is None) and sampling == "shuffle":
+        raise ValueError("give exactly one of permutations (one per epoch) and seed (to draw them)")
+    if sampling == "replacement":
+        if permutations is not None or seed is None:
+            raise ValueError("sampling='replacement' draws its batches from seed; permutations must be None")
+        rng = np.random.default_rng(seed)
+        per_epoch = iterations_per_epoch(m, batch_size)
+        return [sample_with_replacement(m, batch_size, per_epoch, rng) for _ in range(epochs)]
+    if permutations is None:
+        permutations = draw_permutations(m, epochs, seed)
+    if len(permutations) < epochs:
+        raise ValueError(f"permutations holds {len(permutations)} permutations for {epochs} epochs")
+    return [partition(check_permutation(p, m, f"permutations[{e}]"), batch_size)
+            for e, p in enumerate(permutations[:epochs])]

@@ -1,0 +1,237 @@
+"""Optimisers with inspectable state, in the course's notation (course 2, week 2; cs231n).
+
+Every optimiser updates a parameter dict {W1, b1, ...} in place from the
+gradient dict {dW1, db1, ...}. Its state is kept in dicts keyed like the
+gradients (``v["dW1"]``, ``s["db2"]``), initialised to zeros of the
+parameter's shape and dtype, plus the step counter ``t`` (1 during the first
+step). Each class states its algorithm line by line; the code reads like it.
+
+L2 regularisation on the weights only (the regularisation hook): with
+``l2_lambda`` > 0 and the training-set size ``m``, every step first adds the
+gradient of lambda/(2m) sum_l ||W_l||_F^2 (scratch_numpy.losses.l2_penalty):
+
+    dW_l <- dW_l + (lambda / m) W_l        (the biases b_l are not regularised)
+
+before the rule below; ``penalty(params)`` gives the cost term. torch does
+the same with param groups: weight_decay = lambda/m on the weights, 0 on the
+biases (reference_torch.optim.make_optimizer).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ewa import check_beta
+from .losses import l2_penalty
+from .validation import check_choice, check_count, check_float_array, check_positive
+
+
+class Optimizer:
+    """Shared state handling: hyperparameter checks, zero state, the counter t, the L2 hook.
+
+    ``params``: the parameter dict the optimiser will update (its keys, shapes and
+    dtype size the state). Subclasses name their state dicts in ``state_names`` and
+    implement ``update(key, W, dW)`` for one parameter.
+    """
+
+    state_names: tuple[str, ...] = ()
+
+    def __init__(self, params: dict, lr: float, *, l2_lambda: float = 0.0, m: int | None = None):
+        if not isinstance(params, dict) or not params:
+            raise ValueError(f"params must be a non-empty dict of arrays W1, b1, ..., got {type(params).__name__}")
+        for key, value in params.items():
+            check_float_array(f"params[{key!r}]", value, ndim=getattr(value, "ndim", 2))
+        self.lr = check_positive("lr", lr)
+        self.initial_lr = self.lr          # alpha0, the base of a learning-rate schedule
+        self.l2_lambda = check_positive("l2_lambda", l2_lambda, allow_zero=True)
+        self.m = None if m is None else check_count("m", m)
+        if self.l2_lambda > 0 and self.m is None:
+            raise ValueError("m (the number of training examples) is needed for lambda/m when l2_lambda > 0")
+        self.shapes = {key: (value.shape, value.dtype) for key, value in params.items()}
+        self.t = 0
+        for name in self.state_names:
+            setattr(self, name, {"d" + key: np.zeros_like(value) for key, value in params.items()})
+
+    def __repr__(self):
+        hp = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
+        return f"{type(self).__name__}({hp})"
+
+    def hyperparameters(self) -> dict:
+        hp = {"lr": self.lr}
+        hp.update({k: getattr(self, k) for k in self.extra_hyperparameters})
+        if self.l2_lambda:
+            hp.update(l2_lambda=self.l2_lambda, m=self.m)
+        return hp
+
+    extra_hyperparameters: tuple[str, ...] = ()
+
+    @property
+    def state(self) -> dict:
+        """{"t": t, "v": {...}, "s": {...}} (whichever this optimiser keeps)."""
+        return {"t": self.t, **{name: getattr(self, name) for name in self.state_names}}
+
+    def penalty(self, params: dict) -> float:
+        """lambda/(2m) sum_l ||W_l||_F^2, the L2 cost term (0.0 without L2)."""
+        return l2_penalty(params, self.l2_lambda, self.m)[0] if self.l2_lambda else 0.0
+
+    def step(self, params: dict, grads: dict) -> None:
+        """t <- t + 1, the L2 hook, then ``update`` every parameter in place."""
+        self._check(params, grads)
+        if self.l2_lambda:
+            _, decay = l2_penalty(params, self.l2_lambda, self.m)
+            grads = {k: g + decay[k] if k in decay else g for k, g in grads.items()}
+        self.t += 1
+        for key in self.shapes:
+            self.update(key, params[key], grads["d" + key])
+
+    def update(self, key: str, W: np.ndarray, dW: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _check(self, params, grads):
+        if not isinstance(params, dict) or set(params) != set(self.shapes):
+            raise ValueError(f"params must hold exactly {sorted(self.shapes)}, "
+                             f"got {sorted(params) if isinstance(params, dict) else type(params).__name__}")
+        if not isinstance(grads, dict):
+            raise ValueError(f"grads must be a dict dW1, db1, ..., got {type(grads).__name__}")
+        for key, (shape, dtype) in self.shapes.items():
+            if "d" + key not in grads:
+                raise ValueError(f"grads is missing d{key}")
+            check_float_array(f"params[{key!r}]", params[key], ndim=len(shape), shape=shape, dtype=dtype)
+            check_float_array(f"grads['d{key}']", grads["d" + key], ndim=len(shape), shape=shape, dtype=dtype)
+
+
+class GradientDescent(Optimizer):
+    """Plain (batch, mini-batch or stochastic) gradient descent.
+
+        W <- W - alpha dW
+    """
+
+    def update(self, key, W, dW):
+        W -= self.lr * dW
+
+
+class Momentum(Optimizer):
+    """Gradient descent with momentum, the course's form (v_0 = 0).
+
+        v_dW <- beta v_dW + (1 - beta) dW
+        W    <- W - alpha v_dW
+
+    v is an exponentially weighted average of the gradients (scratch_numpy.ewa),
+    without bias correction. torch: SGD(momentum=beta, dampening=beta) with the
+    momentum buffer set to zeros before the first step.
+    """
+
+    state_names = ("v",)
+    extra_hyperparameters = ("beta",)
+
+    def __init__(self, params, lr, beta: float = 0.9, **kw):
+        super().__init__(params, lr, **kw)
+        self.beta = check_beta("beta", beta)
+
+    def update(self, key, W, dW):
+        v = self.v["d" + key] = self.beta * self.v["d" + key] + (1 - self.beta) * dW
+        W -= self.lr * v
+
+
+class CS231nMomentum(Optimizer):
+    """Momentum in cs231n's form (optim.sgd_momentum), v_0 = 0; Nesterov as an option.
+
+        v <- mu v - lr dW
+        W <- W + v                                   (classical)
+        W <- W - mu v_prev + (1 + mu) v              (nesterov: v_prev is v before this step)
+
+    v is a velocity in parameter units (it carries the learning rate). torch:
+    SGD(momentum=mu, nesterov=...) keeps buf = mu buf + dW with v = -lr buf, the
+    same algebra while lr is constant; a changing lr rescales cs231n's past
+    velocity but not torch's buffer (CONVENTIONS_optim.md).
+    """
+
+    state_names = ("v",)
+    extra_hyperparameters = ("mu", "nesterov")
+
+    def __init__(self, params, lr, mu: float = 0.9, *, nesterov: bool = False, **kw):
+        super().__init__(params, lr, **kw)
+        self.mu = check_beta("mu", mu)
+        if not isinstance(nesterov, bool):
+            raise ValueError(f"nesterov must be True or False, got {nesterov!r}")
+        self.nesterov = nesterov
+
+    def update(self, key, W, dW):
+        v_prev = self.v["d" + key]
+        v = self.v["d" + key] = self.mu * v_prev - self.lr * dW
+        if self.nesterov:
+            W += -self.mu * v_prev + (1 + self.mu) * v
+        else:
+            W += v
+
+
+class RMSprop(Optimizer):
+    """RMSprop (course 2, week 2), s_0 = 0, no bias correction.
+
+        s_dW <- beta s_dW + (1 - beta) dW^2          (dW^2 elementwise)
+        W    <- W - alpha dW / (sqrt(s_dW) + eps)    (eps outside the square root)
+
+    torch: RMSprop(lr=alpha, alpha=beta, eps=eps) (torch calls the decay "alpha").
+    """
+
+    state_names = ("s",)
+    extra_hyperparameters = ("beta", "eps")
+
+    def __init__(self, params, lr, beta: float = 0.99, eps: float = 1e-8, **kw):
+        super().__init__(params, lr, **kw)
+        self.beta = check_beta("beta", beta)
+        self.eps = check_positive("eps", eps)
+
+    def update(self, key, W, dW):
+        s = self.s["d" + key] = self.beta * self.s["d" + key] + (1 - self.beta) * dW * dW
+        W -= self.lr * dW / (np.sqrt(s) + self.eps)
+
+
+class Adam(Optimizer):
+    """Adam (course 2, week 2), v_0 = s_0 = 0, with bias correction.
+
+        v_dW <- beta1 v_dW + (1 - beta1) dW
+        s_dW <- beta2 s_dW + (1 - beta2) dW^2
+        v_hat = v_dW / (1 - beta1^t)
+        s_hat = s_dW / (1 - beta2^t)
+        W    <- W - alpha v_hat / (sqrt(s_hat) + eps)
+
+    torch: Adam(lr=alpha, betas=(beta1, beta2), eps=eps), the same algebra
+    evaluated in another order (CONVENTIONS_optim.md).
+    """
+
+    state_names = ("v", "s")
+    extra_hyperparameters = ("beta1", "beta2", "eps")
+
+    def __init__(self, params, lr, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, **kw):
+        super().__init__(params, lr, **kw)
+        self.beta1 = check_beta("beta1", beta1)
+        self.beta2 = check_beta("beta2", beta2)
+        self.eps = check_positive("eps", eps)
+
+    def update(self, key, W, dW):
+        v = self.v["d" + key] = self.beta1 * self.v["d" + key] + (1 - self.beta1) * dW
+        s = self.s["d" + key] = self.beta2 * self.s["d" + key] + (1 - self.beta2) * dW * dW
+        v_hat = v / (1 - self.beta1 ** self.t)
+        s_hat = s / (1 - self.beta2 ** self.t)
+        W -= self.lr * v_hat / (np.sqrt(s_hat) + self.eps)
+
+
+OPTIMIZERS = {
+    "gd": GradientDescent,
+    "momentum": Momentum,
+    "cs231n_momentum": CS231nMomentum,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+}
+
+
+def make_optimizer(name: str, params: dict, **hyperparameters) -> Optimizer:
+    """``OPTIMIZERS[name](params, **hyperparameters)``; the names and hyperparameters
+    (lr, beta, mu, nesterov, beta1, beta2, eps, l2_lambda, m) are those of
+    reference_torch.optim.make_optimizer."""
+    check_choice("name", name, OPTIMIZERS)
+    try:
+        return OPTIMIZERS[name](params, **hyperparameters)
+    except TypeError as error:   # an unknown or missing hyperparameter
+        raise ValueError(f"optimizer {name!r}: {error}") from None

@@ -1,0 +1,123 @@
+"""Learning-rate decay (course 2, week 2): alpha = alpha0 * f(count).
+
+    name                 f                                          the course's formula
+    constant             1                                          alpha0
+    inverse_time         1 / (1 + decay_rate * epoch)               alpha0 / (1 + decay_rate * epoch)
+    exponential          base^epoch            (base = 0.95)        0.95^epoch * alpha0
+    inverse_sqrt_epoch   k / sqrt(epoch + 1)                        k / sqrt(epoch_num) * alpha0
+    inverse_sqrt_step    k / sqrt(t)           (per mini-batch)     k / sqrt(t) * alpha0
+    staircase            1 / (1 + decay_rate * floor(epoch / time_interval))
+                                                                    alpha0 / (1 + decay_rate * floor(epoch / interval))
+
+Counting, the same on both sides (torch.optim.lr_scheduler.LambdaLR's): the
+rate for epoch ``epoch`` = 0, 1, 2, ... (the number of epochs already
+completed) is alpha0 * f(epoch), so the first epoch trains at f(0) = alpha0.
+The two square-root schedules count from 1, the lecture's epoch_num = epoch + 1
+and the mini-batch count t = 1, 2, ... (as Adam's t), since f(0) would divide
+by zero. The course's own training loop differs: it sets the rate after epoch
+i with f(i), so its epochs 0 and 1 both train at alpha0 (CONVENTIONS_optim.md;
+``course_loop_rates`` reproduces it).
+
+The rate is computed as alpha0 * f, not alpha0 / (1 + ...): LambdaLR computes
+base_lr * lambda(epoch), and this order makes the two sides' floats identical.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .validation import check_choice, check_count, check_positive
+
+
+def _check_base(base) -> float:
+    base = check_positive("base", base)
+    if base > 1:
+        raise ValueError(f"base must lie in (0, 1] (a decay), got {base!r}")
+    return base
+
+
+# name: (unit, factor(count, **hp), {hyperparameter: (default, check)})
+SCHEDULES = {
+    "constant": ("epoch", lambda epoch: 1.0, {}),
+    "inverse_time": ("epoch", lambda epoch, decay_rate: 1 / (1 + decay_rate * epoch),
+                     {"decay_rate": (1.0, lambda v: check_positive("decay_rate", v, allow_zero=True))}),
+    "exponential": ("epoch", lambda epoch, base: base ** epoch,
+                    {"base": (0.95, _check_base)}),
+    "inverse_sqrt_epoch": ("epoch", lambda epoch, k: k / math.sqrt(epoch + 1),
+                           {"k": (1.0, lambda v: check_positive("k", v))}),
+    "inverse_sqrt_step": ("iteration", lambda iteration, k: k / math.sqrt(iteration + 1),
+                          {"k": (1.0, lambda v: check_positive("k", v))}),
+    "staircase": ("epoch", lambda epoch, decay_rate, time_interval:
+                  1 / (1 + decay_rate * math.floor(epoch / time_interval)),
+                  {"decay_rate": (1.0, lambda v: check_positive("decay_rate", v, allow_zero=True)),
+                   "time_interval": (1000, lambda v: check_count("time_interval", v))}),
+}
+NAMES = tuple(SCHEDULES)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A decay factor f and the unit it counts: "epoch" (set before each epoch, from 0)
+    or "iteration" (set before each update, from 0; t = iteration + 1)."""
+
+    name: str
+    hyperparameters: dict = field(default_factory=dict)
+
+    @property
+    def unit(self) -> str:
+        return SCHEDULES[self.name][0]
+
+    def factor(self, count: int) -> float:
+        count = check_count("count", count, minimum=0)
+        return SCHEDULES[self.name][1](count, **self.hyperparameters)
+
+    def lr(self, alpha0: float, count: int) -> float:
+        """alpha0 * f(count)."""
+        return check_positive("alpha0", alpha0) * self.factor(count)
+
+    def rates(self, alpha0: float, n: int) -> list[float]:
+        """The rates for counts 0, ..., n - 1."""
+        return [self.lr(alpha0, c) for c in range(check_count("n", n))]
+
+
+def make_schedule(name: str = "constant", **hyperparameters) -> Schedule:
+    """A checked Schedule; hyperparameters default as in SCHEDULES (decay_rate 1,
+    base 0.95, k 1, time_interval 1000)."""
+    check_choice("schedule", name, SCHEDULES)
+    spec = SCHEDULES[name][2]
+    unknown = set(hyperparameters) - set(spec)
+    if unknown:
+        raise ValueError(f"schedule {name!r} takes {sorted(spec) or 'no hyperparameters'}, "
+                         f"got unexpected {sorted(unknown)}")
+    values = {k: check(hyperparameters.get(k, default)) for k, (default, check) in spec.items()}
+    return Schedule(name, values)
+
+
+def as_schedule(schedule) -> Schedule | None:
+    """None, a Schedule, a name, or a dict {"name": ..., **hyperparameters}."""
+    if schedule is None or isinstance(schedule, Schedule):
+        return schedule
+    if isinstance(schedule, str):
+        return make_schedule(schedule)
+    if isinstance(schedule, dict) and "name" in schedule:
+        spec = dict(schedule)
+        return make_schedule(spec.pop("name"), **spec)
+    raise ValueError(f"schedule must be None, a Schedule, a name in {list(NAMES)} or a dict with 'name', "
+                     f"got {schedule!r}")
+
+
+def update_lr(learning_rate0: float, epoch_num: int, decay_rate: float) -> float:
+    """The course's update_lr: alpha0 / (1 + decay_rate * epoch_num)."""
+    return make_schedule("inverse_time", decay_rate=decay_rate).lr(learning_rate0, epoch_num)
+
+
+def schedule_lr_decay(learning_rate0: float, epoch_num: int, decay_rate: float, time_interval: int = 1000) -> float:
+    """The course's schedule_lr_decay: alpha0 / (1 + decay_rate * floor(epoch_num / time_interval))."""
+    return make_schedule("staircase", decay_rate=decay_rate, time_interval=time_interval).lr(learning_rate0, epoch_num)
+
+
+def course_loop_rates(schedule: Schedule, alpha0: float, epochs: int) -> list[float]:
+    """The rate each epoch trains at in the course's model(): alpha0 for epoch 0, and after
+    epoch i the rate becomes alpha0 * f(i), so epoch e >= 1 trains at f(e - 1)."""
+    return [alpha0 if e == 0 else schedule.lr(alpha0, e - 1) for e in range(check_count("epochs", epochs))]
