@@ -20,7 +20,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from scratch_numpy.validation import check_choice, check_count
+from scratch_numpy.validation import check_choice, check_layer_dims
+
+from .validation import check_device, check_dtype, check_generator
 
 INITIALIZERS = {
     "zeros": lambda W, g: nn.init.zeros_(W),
@@ -35,6 +37,9 @@ INITIALIZERS = {
 def init_linear_(layer: nn.Linear, method: str = "he", generator: torch.Generator | None = None):
     """Re-initialise one nn.Linear in place: weight by ``method``, bias to zero."""
     check_choice("method", method, INITIALIZERS)
+    if not isinstance(layer, nn.Linear):
+        raise ValueError(f"layer must be an nn.Linear, got {type(layer).__name__}")
+    check_generator(generator)
     with torch.no_grad():
         INITIALIZERS[method](layer.weight, generator)
         nn.init.zeros_(layer.bias)
@@ -45,9 +50,9 @@ def initialize_parameters(layer_dims, method: str = "he", generator: torch.Gener
                           dtype=torch.float64, device="cpu"):
     """Tensors {W1, b1, ...}: W_l (n_l, n_{l-1}) drawn by ``method``, b_l (n_l,) zero."""
     check_choice("method", method, INITIALIZERS)
-    if len(layer_dims) < 2:
-        raise ValueError(f"layer_dims needs at least [n_x, n_out], got {list(layer_dims)}")
-    dims = [check_count(f"layer_dims[{i}]", n) for i, n in enumerate(layer_dims)]
+    dims = check_layer_dims(layer_dims)
+    dtype, device = check_dtype(dtype), check_device(device)
+    check_generator(generator)
     params = {}
     for l in range(1, len(dims)):
         W = torch.empty(dims[l], dims[l - 1], dtype=dtype, device=device)

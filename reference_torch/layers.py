@@ -13,12 +13,13 @@ from torch import nn
 
 from scratch_numpy.validation import check_count
 
-from .validation import check_tensor
+from .validation import check_device, check_dtype, check_tensor
 
 
 def linear(n_prev: int, n: int, *, dtype=torch.float64, device="cpu") -> nn.Linear:
     """An nn.Linear with weight (n, n_prev) and bias (n,), in ``dtype`` on ``device``."""
-    return nn.Linear(check_count("n_prev", n_prev), check_count("n", n), dtype=dtype, device=device)
+    return nn.Linear(check_count("n_prev", n_prev), check_count("n", n),
+                     dtype=check_dtype(dtype), device=check_device(device))
 
 
 def linear_forward(A_prev: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

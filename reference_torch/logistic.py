@@ -12,7 +12,7 @@ from torch import nn
 from scratch_numpy.validation import check_count, check_positive
 
 from . import losses
-from .validation import check_tensor
+from .validation import check_device, check_dtype, check_tensor
 
 
 class LogisticRegression(nn.Module):
@@ -20,7 +20,7 @@ class LogisticRegression(nn.Module):
 
     def __init__(self, n_x: int, *, dtype=torch.float64, device="cpu"):
         super().__init__()
-        self.linear = nn.Linear(check_count("n_x", n_x), 1, dtype=dtype, device=device)
+        self.linear = nn.Linear(check_count("n_x", n_x), 1, dtype=check_dtype(dtype), device=check_device(device))
         with torch.no_grad():
             self.linear.weight.zero_()
             self.linear.bias.zero_()

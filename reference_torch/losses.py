@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from scratch_numpy.validation import check_positive
+from scratch_numpy.validation import check_count, check_positive
 
 from .validation import check_labels, check_tensor
 
@@ -59,6 +59,8 @@ def svm_hinge(scores, y, delta: float = 1.0):
 
 
 def _weights(weights):
+    if isinstance(weights, torch.Tensor) or not hasattr(weights, "__iter__"):
+        raise ValueError(f"weights must be a list of weight tensors, got {type(weights).__name__}")
     weights = list(weights)
     if not weights:
         raise ValueError("weights must hold at least one weight tensor")
@@ -70,12 +72,12 @@ def _weights(weights):
 def l2_penalty(weights, lambd: float, m: int):
     """lambda/(2m) sum_l ||W_l||_F^2 over the given weight tensors (never the biases)."""
     lambd = check_positive("lambd", lambd, allow_zero=True)
-    m = check_positive("m", m)
+    m = check_count("m", m)
     return lambd / (2 * m) * sum(W.pow(2).sum() for W in _weights(weights))
 
 
 def l1_penalty(weights, lambd: float, m: int):
     """lambda/(2m) sum_l sum |W_l|; torch.abs's gradient at 0 is 0, like sign(0)."""
     lambd = check_positive("lambd", lambd, allow_zero=True)
-    m = check_positive("m", m)
+    m = check_count("m", m)
     return lambd / (2 * m) * sum(W.abs().sum() for W in _weights(weights))

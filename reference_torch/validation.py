@@ -22,12 +22,12 @@ def check_tensor(name: str, x, *, ndim: int = 2, shape=None, dtype=None, finite:
     if dtype is not None and x.dtype != dtype:
         raise ValueError(f"{name} must have dtype {dtype} like the other operands, got {x.dtype} "
                          "(float32 and float64 are never mixed)")
+    shown = "" if shape is None else " (" + ", ".join("*" if e is None else str(e) for e in shape) + ")"
     if x.dim() != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {tuple(x.shape)}")
-    if shape is not None and not (len(shape) == x.dim() and all(
-            e is None or e == g for g, e in zip(x.shape, shape))):
-        shown = "(" + ", ".join("*" if e is None else str(e) for e in shape) + ")"
-        raise ValueError(f"{name} must have shape {shown}, got {tuple(x.shape)}")
+        hint = " (a rank-1 tensor is not a batch: use shape (m, n))" if x.dim() == 1 and ndim == 2 else ""
+        raise ValueError(f"{name} must be {ndim}-D{shown}, got shape {tuple(x.shape)}{hint}")
+    if shape is not None and not all(e is None or e == g for g, e in zip(x.shape, shape)):
+        raise ValueError(f"{name} must have shape{shown}, got {tuple(x.shape)}")
     if x.numel() == 0:
         raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
     if finite and not bool(torch.isfinite(x).all()):
@@ -40,9 +40,37 @@ def check_labels(name: str, y, *, m: int, num_classes: int):
     if not isinstance(y, torch.Tensor) or y.dtype != torch.int64:
         got = y.dtype if isinstance(y, torch.Tensor) else type(y).__name__
         raise ValueError(f"{name} must be an int64 tensor of class labels, got {got}")
+    if y.numel() == 0:
+        raise ValueError(f"{name} must hold at least one label, got shape {tuple(y.shape)}")
     if tuple(y.shape) != (m,):
         raise ValueError(f"{name} must have shape ({m},), one label per example, got {tuple(y.shape)}")
     if int(y.min()) < 0 or int(y.max()) >= num_classes:
         raise ValueError(f"{name} labels must lie in [0, {num_classes - 1}], "
                          f"got values from {int(y.min())} to {int(y.max())}")
     return y
+
+
+def check_dtype(dtype) -> torch.dtype:
+    """torch.float32 or torch.float64 (the project's two dtypes)."""
+    if dtype not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+    return dtype
+
+
+def check_device(device) -> torch.device:
+    """'cpu', 'cuda', 'cuda:N' or a torch.device; CUDA only when it is available."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be 'cpu', 'cuda' or a torch.device, got {device!r}") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but torch.cuda.is_available() is False")
+    return device
+
+
+def check_generator(generator):
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    return generator

@@ -60,6 +60,9 @@ def _check(Z):
 
 
 def _check_backward(dA, cache: ActivationCache):
+    if not isinstance(cache, ActivationCache):
+        raise ValueError(f"cache must be the ActivationCache returned by the forward pass, "
+                         f"got {type(cache).__name__}")
     check_float_array("dA", dA, dtype=cache.Z.dtype)
     check_same_shape("dA", dA, "Z", cache.Z)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_choice, check_count
+from .validation import check_choice, check_layer_dims
 
 SCALES = {
     "zeros": lambda n_prev, n: 0.0,
@@ -49,9 +49,7 @@ def initialize_parameters(layer_dims, method: str = "he", rng=0, dtype: str = "f
     """
     check_choice("method", method, SCALES)
     check_choice("dtype", dtype, DTYPES)
-    if len(layer_dims) < 2:
-        raise ValueError(f"layer_dims needs at least [n_x, n_out], got {list(layer_dims)}")
-    dims = [check_count(f"layer_dims[{i}]", n) for i, n in enumerate(layer_dims)]
+    dims = check_layer_dims(layer_dims)
     rng = as_rng(rng)
     params = {}
     for l in range(1, len(dims)):

@@ -45,6 +45,8 @@ def linear_backward(dZ, cache: LinearCache):
 
     Shapes: dZ (n, m) -> dA_prev (n_prev, m), dW (n, n_prev), db (n, 1).
     """
+    if not isinstance(cache, LinearCache):
+        raise ValueError(f"cache must be the LinearCache returned by linear_forward, got {type(cache).__name__}")
     A_prev, W = cache
     m = A_prev.shape[1]
     check_float_array("dZ", dZ, shape=(W.shape[0], m), dtype=W.dtype)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .losses import binary_cross_entropy_with_logits
-from .validation import check_count, check_float_array, check_labels, check_positive
+from .validation import check_choice, check_count, check_float_array, check_labels, check_positive
 
 
 def _check_wb(w, b):
@@ -29,6 +29,7 @@ def _check_X(w, X):
 
 def initialize_with_zeros(n_x: int, dtype: str = "float64"):
     """w = 0 of shape (n_x, 1), b = 0.0 (zeros are fine here: one unit, no symmetry to break)."""
+    check_choice("dtype", dtype, ("float32", "float64"))
     return np.zeros((check_count("n_x", n_x), 1), dtype=dtype), 0.0
 
 

@@ -11,10 +11,12 @@ Penalties act on the weights W1, W2, ... only (never on b) and return
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .activations import sigmoid, softmax
-from .validation import check_float_array, check_labels, check_positive, check_params
+from .validation import check_count, check_float_array, check_labels, check_params, check_positive
 
 
 def _check_binary(name, A, Y):
@@ -93,17 +95,24 @@ def svm_hinge(scores, Y, delta: float = 1.0):
 
 
 def _weights(params):
+    """The names W1, W2, ... in ``params``, each checked (2-D, finite, one float dtype)."""
     check_params("params", params, keys=())
-    names = sorted((k for k in params if k.startswith("W")), key=lambda k: int(k[1:]))
+    odd = [k for k in params if str(k).startswith("W") and not re.fullmatch(r"W\d+", str(k))]
+    if odd:
+        raise ValueError(f"params keys {odd} look like weights but are not named W1, W2, ...")
+    names = sorted((k for k in params if re.fullmatch(r"W\d+", str(k))), key=lambda k: int(k[1:]))
     if not names:
-        raise ValueError("params must hold at least one weight matrix W1, W2, ...")
+        raise ValueError(f"params must hold weight matrices W1, W2, ..., got keys {sorted(map(str, params))}")
+    dtype = None
+    for k in names:
+        dtype = check_float_array(f"params[{k!r}]", params[k], dtype=dtype).dtype
     return names
 
 
 def l2_penalty(params, lambd: float, m: int):
     """lambda/(2m) sum_l ||W_l||_F^2 over the weights only; dW_l = (lambda/m) W_l."""
     lambd = check_positive("lambd", lambd, allow_zero=True)
-    m = check_positive("m", m)
+    m = check_count("m", m)
     names = _weights(params)
     cost = lambd / (2 * m) * sum(float(np.sum(params[k] * params[k])) for k in names)
     return cost, {"d" + k: (lambd / m) * params[k] for k in names}
@@ -116,7 +125,7 @@ def l1_penalty(params, lambd: float, m: int):
     the subgradient chosen at the kink, as torch.abs's backward does.
     """
     lambd = check_positive("lambd", lambd, allow_zero=True)
-    m = check_positive("m", m)
+    m = check_count("m", m)
     names = _weights(params)
     scale = lambd / (2 * m)
     cost = scale * sum(float(np.abs(params[k]).sum()) for k in names)

@@ -70,6 +70,8 @@ def check_labels(name: str, Y, *, m: int, num_classes: int) -> np.ndarray:
     if Y.ndim != 2 or Y.shape[0] != 1:
         raise ValueError(f"{name} must have shape (1, m) with one label per example (column), "
                          f"got {Y.shape}")
+    if Y.size == 0:
+        raise ValueError(f"{name} must hold at least one label, got shape {Y.shape}")
     if Y.shape[1] != m:
         raise ValueError(f"{name} has {Y.shape[1]} examples but the input has m = {m}")
     if Y.dtype.kind not in "iuf" or (Y.dtype.kind == "f" and not np.isfinite(Y).all()):
@@ -98,9 +100,16 @@ def check_count(name: str, value, *, minimum: int = 1) -> int:
 
 
 def check_choice(name: str, value, choices) -> str:
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
     return value
+
+
+def check_layer_dims(layer_dims) -> tuple[int, ...]:
+    """Layer sizes [n_x, n_1, ..., n_L]: a list or tuple of at least two positive ints."""
+    if not isinstance(layer_dims, (list, tuple)) or len(layer_dims) < 2:
+        raise ValueError(f"layer_dims must be a list of at least two sizes [n_x, ..., n_L], got {layer_dims!r}")
+    return tuple(check_count(f"layer_dims[{i}]", n) for i, n in enumerate(layer_dims))
 
 
 def check_params(name: str, params, *, keys) -> Mapping[str, np.ndarray]:
