@@ -59,7 +59,8 @@ def test_averages_roughly_the_last_one_over_one_minus_beta_values(beta):
 
 @pytest.mark.parametrize("bias_correction", [False, True])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("shape, beta, seed", [((3,), 0.9, 0), ((4, 2), 0.98, 1), ((), 0.5, 2)])
+@pytest.mark.parametrize("shape, beta, seed", [((3,), 0.9, 0), ((4, 2), 0.98, 1), ((), 0.5, 2)],
+                         ids=["3-beta0.9", "4x2-beta0.98", "scalar-beta0.5"])
 def test_numpy_and_torch_agree_bit_for_bit(bias_correction, dtype, shape, beta, seed, device):
     report = twins_optim.ewa(dtype, device, bias_correction=bias_correction, beta=beta, shape=shape, seed=seed)
     report.assert_passed()

@@ -24,6 +24,7 @@ FORMULAS = {   # the course's closed forms, written as the course writes them
 VARIANTS = [(name, hp) for name, hp in twins_optim.SCHEDULES.items()] + [
     ("inverse_time", {"decay_rate": 1.0}), ("exponential", {"base": 0.9}), ("inverse_sqrt_epoch", {"k": 2.0}),
     ("inverse_sqrt_step", {"k": 0.5}), ("staircase", {"decay_rate": 0.3, "time_interval": 7})]
+VARIANT_IDS = [name + "".join(f"-{k}={v}" for k, v in hp.items()) for name, hp in VARIANTS]
 
 
 def test_course_published_values():
@@ -36,7 +37,7 @@ def test_course_published_values():
     assert np.allclose([staircase[10], staircase[100]], [0.5, 0.3846153846153846])
 
 
-@pytest.mark.parametrize("name, hp", VARIANTS, ids=lambda x: x if isinstance(x, str) else repr(x))
+@pytest.mark.parametrize("name, hp", VARIANTS, ids=VARIANT_IDS)
 def test_rates_follow_the_formulas(name, hp):
     schedule = n_schedules.make_schedule(name, **hp)
     full_hp = schedule.hyperparameters
@@ -45,7 +46,7 @@ def test_rates_follow_the_formulas(name, hp):
     assert rates[0] == pytest.approx(0.2 * (full_hp.get("k", 1.0)))
 
 
-@pytest.mark.parametrize("name, hp", VARIANTS, ids=lambda x: x if isinstance(x, str) else repr(x))
+@pytest.mark.parametrize("name, hp", VARIANTS, ids=VARIANT_IDS)
 def test_rates_over_50_epochs_are_identical_on_both_sides(name, hp):
     rates, rates_t = twins_optim.schedule_rates_pair(name, alpha0=0.0075, n=50, **hp)
     assert rates.tolist() == rates_t.tolist()               # bit for bit, not approximately
