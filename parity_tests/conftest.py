@@ -8,6 +8,10 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Parity tensors are tiny: with more threads every reduction hands work to an
+# OpenMP team, which on a busy 2-core machine costs milliseconds per call.
+torch.set_num_threads(1)
+
 DEVICES = [
     "cpu",
     pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")),

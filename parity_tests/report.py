@@ -15,6 +15,8 @@ import argparse
 import sys
 import time
 
+import torch
+
 from reference_torch.bridge import resolve_device
 
 from . import twins
@@ -83,6 +85,7 @@ def main(argv=None) -> int:
     parser.add_argument("--verbose", action="store_true", help="print every per-tensor table")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
+    torch.set_num_threads(1)  # tiny tensors: a thread team costs more than it saves
     start = time.perf_counter()
     results = run(str(device), (args.dtype,) if args.dtype else DTYPES)
     print(f"Twinprop parity report: NumPy (CPU) vs torch ({device}), "

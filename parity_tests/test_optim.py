@@ -323,3 +323,12 @@ def test_step_checks_its_inputs():
         optimizer.step(params, {"dW1": np.ones((2, 3), np.float32), "db1": np.ones((2, 1))})
     with pytest.raises(ValueError, match="params must hold exactly"):
         optimizer.step({"W1": params["W1"]}, {"dW1": np.ones((2, 3)), "db1": np.ones((2, 1))})
+
+
+def test_both_factories_offer_the_same_optimisers_and_defaults():
+    import inspect
+    assert set(n_optim.OPTIMIZERS) == set(t_optim.NAMES)
+    for name, cls in n_optim.OPTIMIZERS.items():
+        signature = inspect.signature(cls.__init__).parameters
+        own = {k: p.default for k, p in signature.items() if k not in ("self", "params", "lr", "kw", "l2_lambda", "m")}
+        assert own == t_optim.HYPERPARAMETERS[name], name

@@ -62,38 +62,109 @@ def _copy_into(name: str, target: torch.Tensor, value: np.ndarray):
 
 
 def params_to_module(params: dict, module) -> None:
-    """Copy {W1, b1, ...} (b_l of shape (n_l, 1)) into ``module.linears``."""
+    """Copy {W1, b1, ...} (b_l of shape (n_l, 1)) into ``module.linears``, and gamma_l, beta_l
+    (n_l, 1) into ``module.norms[l - 1]``'s weight and bias (n_l,) when it has batch norm."""
     params_to_linears(params, module.linears)
+    for l, norm in _norms(module):
+        for key in (f"gamma{l}", f"beta{l}"):
+            if key not in params:
+                raise ValueError(f"params is missing {key}")
+        _copy_into(f"gamma{l}", norm.weight, _column(f"gamma{l}", params[f"gamma{l}"]))
+        _copy_into(f"beta{l}", norm.bias, _column(f"beta{l}", params[f"beta{l}"]))
 
 
 def params_to_linears(params: dict, linears) -> None:
-    """Copy W_l, b_l into the l-th nn.Linear of ``linears`` (l counts from 1)."""
+    """Copy W_l, b_l into the l-th nn.Linear of ``linears`` (l counts from 1); a layer built
+    with bias=False (batch norm) takes W_l only."""
     for l, layer in enumerate(linears, start=1):
-        for key in (f"W{l}", f"b{l}"):
+        keys = (f"W{l}", f"b{l}") if layer.bias is not None else (f"W{l}",)
+        for key in keys:
             if key not in params:
                 raise ValueError(f"params is missing {key}")
         _copy_into(f"W{l}", layer.weight, params[f"W{l}"])
-        _copy_into(f"b{l}", layer.bias, params[f"b{l}"][:, 0])
+        if layer.bias is not None:
+            _copy_into(f"b{l}", layer.bias, params[f"b{l}"][:, 0])
+
+
+def _norms(module):
+    """(l, nn.BatchNorm1d of layer l) for every normalised layer of a models.Network."""
+    return enumerate(getattr(module, "norms", ()), start=1)
+
+
+def _column(name: str, value) -> np.ndarray:
+    """The (n,) vector torch keeps for a NumPy (n, 1) column, after checking it is one."""
+    return check_float_array(name, value, shape=(None, 1))[:, 0]
+
+
+def _course_parameters(module):
+    """(course name, tensor) for every parameter of a models.Network, layer by layer:
+    W_l, then b_l or gamma_l, beta_l."""
+    norms = dict(_norms(module))
+    for l, layer in enumerate(module.linears, start=1):
+        yield f"W{l}", layer.weight
+        if layer.bias is not None:
+            yield f"b{l}", layer.bias
+        if l in norms:
+            yield f"gamma{l}", norms[l].weight
+            yield f"beta{l}", norms[l].bias
+
+
+def _course_shape(array: np.ndarray) -> np.ndarray:
+    """A copy in the course's shape: torch's (n,) vectors become (n, 1) columns."""
+    return (array[:, None] if array.ndim == 1 else array).copy()
 
 
 def params_from_module(module) -> dict:
-    """{W1, b1, ...} as NumPy arrays in the course's shapes (b_l is (n_l, 1))."""
-    params = {}
-    for l, layer in enumerate(module.linears, start=1):
-        params[f"W{l}"] = to_numpy(layer.weight).copy()
-        params[f"b{l}"] = to_numpy(layer.bias)[:, None].copy()
-    return params
+    """{W1, b1, ...} as NumPy arrays in the course's shapes (b_l is (n_l, 1)); gamma_l, beta_l
+    (n_l, 1) instead of b_l for the layers with batch norm."""
+    return {key: _course_shape(to_numpy(tensor)) for key, tensor in _course_parameters(module)}
 
 
 def grads_from_module(module) -> dict:
-    """{dW1, db1, ...} from the ``.grad`` of each layer, in the course's shapes."""
+    """{dW1, db1, ...} (dgamma_l, dbeta_l with batch norm) from each parameter's ``.grad``,
+    in the course's shapes."""
     grads = {}
-    for l, layer in enumerate(module.linears, start=1):
-        if layer.weight.grad is None:
+    for key, tensor in _course_parameters(module):
+        if tensor.grad is None:
             raise ValueError("the module has no gradients yet: call cost.backward() first")
-        grads[f"dW{l}"] = to_numpy(layer.weight.grad).copy()
-        grads[f"db{l}"] = to_numpy(layer.bias.grad)[:, None].copy()
+        grads["d" + key] = _course_shape(to_numpy(tensor.grad))
     return grads
+
+
+def state_to_module(state: dict, module) -> None:
+    """Copy the NumPy running statistics {running_mean1, running_var1, ...} (n_l, 1) into
+    ``module.norms[l - 1]``'s running_mean and running_var buffers (n_l,)."""
+    if not isinstance(state, dict):
+        raise ValueError(f"state must be a dict {{running_mean1, running_var1, ...}}, got {type(state).__name__}")
+    for l, norm in _norms(module):
+        for stat in ("running_mean", "running_var"):
+            key = f"{stat}{l}"
+            if key not in state:
+                raise ValueError(f"state is missing {key}")
+            _copy_into(key, getattr(norm, stat), _column(key, state[key]))
+
+
+def state_from_module(module) -> dict:
+    """{running_mean1, running_var1, ...} as (n_l, 1) NumPy columns (empty without batch norm)."""
+    return {f"{stat}{l}": to_numpy(getattr(norm, stat))[:, None].copy()
+            for l, norm in _norms(module) for stat in ("running_mean", "running_var")}
+
+
+def masks_to_torch(masks: dict, device="cpu") -> dict:
+    """Dropout masks {D_l: (n_l, m)} (examples in columns) -> batch-first tensors (m, n_l)."""
+    if not isinstance(masks, dict):
+        raise ValueError(f"masks must be a dict {{D1: (n_1, m), ...}}, got {type(masks).__name__}")
+    for key, mask in masks.items():
+        if not isinstance(mask, np.ndarray) or mask.ndim != 2:
+            raise ValueError(f"masks[{key!r}] must be a 2-D numpy array (n, m), got {getattr(mask, 'shape', mask)!r}")
+    return {key: to_tensor(np.ascontiguousarray(mask.T), device) for key, mask in masks.items()}
+
+
+def masks_from_torch(masks: dict) -> dict:
+    """Batch-first dropout masks {D_l: (m, n_l)} -> NumPy columns (n_l, m)."""
+    if not isinstance(masks, dict):
+        raise ValueError(f"masks must be a dict {{D1: (m, n_1), ...}}, got {type(masks).__name__}")
+    return {key: np.ascontiguousarray(to_numpy(mask).T) for key, mask in masks.items()}
 
 
 def logistic_to_module(w: np.ndarray, b: float, model) -> None:

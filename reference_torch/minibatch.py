@@ -47,7 +47,8 @@ class IndexBatchSampler(Sampler[list[int]]):
         self.batches = []
         for k, batch in enumerate(batches):
             batch = np.asarray(batch)
-            if batch.ndim != 1 or batch.size == 0 or batch.dtype.kind not in "iu" or batch.min() < 0 or batch.max() >= m:
+            valid = batch.ndim == 1 and batch.size > 0 and batch.dtype.kind in "iu"
+            if not valid or batch.min() < 0 or batch.max() >= m:
                 raise ValueError(f"batches[{k}] must be a non-empty 1-D list of indices in [0, {m - 1}]")
             self.batches.append(batch.tolist())
 

@@ -1,6 +1,6 @@
 """The same fully connected network as an nn.Module, batch-first: X (m, n_x), y (m,).
 
-    [nn.Linear -> g] * (L - 1) -> nn.Linear -> output
+    [nn.Linear -> (nn.BatchNorm1d) -> g -> (dropout)] * (L - 1) -> nn.Linear -> output
 
     output    forward() returns      cost on the last layer's Z_L
     sigmoid   sigmoid(Z_L) (m, 1)    F.binary_cross_entropy_with_logits
@@ -9,6 +9,21 @@
 
 Layer l's nn.Linear holds W_l as ``weight`` (n_l, n_{l-1}) and b_l[:, 0] as
 ``bias``; reference_torch.bridge copies parameters to and from the NumPy dict.
+
+The practical aspects, mirroring scratch_numpy.models.Network:
+
+* ``l2``, ``l1``: ``cost`` adds lambda/(2m) sum ||W||^2 and lambda/(2m) sum |W|
+  explicitly (torch's losses have no penalty term); ``param_groups`` gives the
+  other route for L2, weight_decay = lambda/m on the weights only.
+* ``keep_probs``: dropout after each hidden activation with F.dropout
+  semantics, p = 1 - keep_prob (reference_torch.dropout); ``masks``
+  {D_l: (m, n_l)} inject the masks, otherwise torch draws them.
+* ``batch_norm``: ``norms[l - 1]`` = nn.BatchNorm1d(n_l, eps, momentum = 1 - beta)
+  between layer l's nn.Linear (bias=False) and g, for every hidden layer.
+
+Mode: the module's own (``train()``/``eval()``) for scores/forward/cost;
+``predict`` and ``accuracy`` always run in eval mode (no dropout, running
+statistics, none updated) and restore the mode.
 """
 
 from __future__ import annotations
@@ -16,25 +31,34 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from scratch_numpy.dropout import check_keep_probs
+from scratch_numpy.ewa import check_beta
+from scratch_numpy.models import check_flag
 from scratch_numpy.validation import check_choice, check_count, check_positive
 
-from . import activations, losses
-from .init import init_linear_
-from .validation import check_labels, check_tensor
+from . import activations, batchnorm, losses
+from .dropout import check_mask, dropout
+from .init import INITIALIZERS
+from .validation import check_generator, check_labels, check_tensor
 
 OUTPUTS = {
     "sigmoid": ("sigmoid", losses.binary_cross_entropy_with_logits),
     "softmax": ("softmax", losses.softmax_cross_entropy),
     "linear": ("linear", losses.svm_hinge),
 }
+PENALTIES = {"l2": losses.l2_penalty, "l1": losses.l1_penalty}
 
 
 class Network(nn.Module):
-    """L-layer network; ``linears[l - 1]`` is layer l. Parameters start with
-    torch's own default init; use ``init_params`` or the bridge to set them."""
+    """L-layer network; ``linears[l - 1]`` is layer l, ``norms[l - 1]`` its BatchNorm1d
+    (when ``batch_norm``). Parameters start with torch's own default init; use
+    ``init_params`` or the bridge to set them. Options as scratch_numpy.models.Network
+    (``bn_beta_momentum`` is the course's beta: torch's momentum is 1 - beta)."""
 
     def __init__(self, layer_dims, hidden_activation: str = "relu", output: str = "sigmoid",
-                 *, leaky_slope: float = 0.01, dtype=torch.float64, device="cpu"):
+                 *, leaky_slope: float = 0.01, dtype=torch.float64, device="cpu", l2: float = 0.0,
+                 l1: float = 0.0, keep_probs=None, batch_norm: bool = False, bn_beta_momentum: float = 0.9,
+                 bn_eps: float = 1e-5):
         super().__init__()
         if len(layer_dims) < 2:
             raise ValueError(f"layer_dims needs at least [n_x, n_out], got {list(layer_dims)}")
@@ -48,9 +72,20 @@ class Network(nn.Module):
         check_positive("leaky_slope", leaky_slope, allow_zero=True)
         self.hidden_activation = hidden_activation
         self.L = len(self.layer_dims) - 1
+        self.l2 = check_positive("l2", l2, allow_zero=True)
+        self.l1 = check_positive("l1", l1, allow_zero=True)
+        self.keep_probs = check_keep_probs(keep_probs, self.L - 1)
+        self.batch_norm = check_flag("batch_norm", batch_norm)
+        check_beta("bn_beta_momentum", bn_beta_momentum)
+        check_positive("bn_eps", bn_eps)
+        dims = list(zip(self.layer_dims[:-1], self.layer_dims[1:]))
+        # a normalised layer has no bias: the mean subtraction would cancel it (beta replaces it)
         self.linears = nn.ModuleList(
-            nn.Linear(n_prev, n, dtype=dtype, device=device)
-            for n_prev, n in zip(self.layer_dims[:-1], self.layer_dims[1:]))
+            nn.Linear(n_prev, n, bias=not (batch_norm and l < self.L), dtype=dtype, device=device)
+            for l, (n_prev, n) in enumerate(dims, start=1))
+        self.norms = nn.ModuleList(
+            batchnorm.batch_norm(n, beta_momentum=bn_beta_momentum, eps=bn_eps, dtype=dtype, device=device)
+            for _, n in (dims[:-1] if batch_norm else []))
         self.hidden = activations.make(hidden_activation, leaky_slope=leaky_slope)
         self.out_activation = activations.make(OUTPUTS[output][0])
 
@@ -62,10 +97,23 @@ class Network(nn.Module):
     def dtype(self) -> torch.dtype:
         return self.linears[0].weight.dtype
 
+    @property
+    def dropout_layers(self) -> tuple[int, ...]:
+        """The hidden layers l with keep_prob < 1; their masks are named D{l}."""
+        return tuple(l for l in range(1, self.L) if self.keep_probs[l - 1] < 1)
+
     def init_params(self, method: str = "he", generator: torch.Generator | None = None):
-        """Re-draw every weight with torch.nn.init (see reference_torch.init) and zero the biases."""
-        for layer in self.linears:
-            init_linear_(layer, method, generator)
+        """Re-draw every weight with torch.nn.init (see reference_torch.init), zero the biases;
+        batch norm restarts at gamma = 1, beta = 0, running_mean = 0, running_var = 1."""
+        check_choice("method", method, INITIALIZERS)
+        check_generator(generator)
+        with torch.no_grad():
+            for layer in self.linears:   # in layer order, as init_linear_ would draw them
+                INITIALIZERS[method](layer.weight, generator)
+                if layer.bias is not None:
+                    layer.bias.zero_()
+        for norm in self.norms:
+            norm.reset_parameters()
         return self
 
     def check_data(self, X, y=None):
@@ -75,28 +123,67 @@ class Network(nn.Module):
         if y is not None:
             check_labels("y", y, m=X.shape[0], num_classes=self.num_classes)
 
-    def scores(self, X):
-        """Z_L, the last linear layer's output (logits or class scores), (m, n_L)."""
+    def _check_masks(self, masks, m: int) -> dict:
+        if masks is None:
+            return {}
+        if not isinstance(masks, dict):
+            raise ValueError(f"masks must be a dict {{D1: (m, n_1), ...}} or None, got {type(masks).__name__}")
+        expected = {f"D{l}" for l in self.dropout_layers}
+        if set(masks) != expected:
+            raise ValueError(f"masks must hold exactly {sorted(expected)} (one per layer with keep_prob < 1), "
+                             f"got {sorted(masks)}")
+        return {key: check_mask(f"masks[{key!r}]", mask, (m, self.layer_dims[int(key[1:])]), self.dtype)
+                for key, mask in masks.items()}
+
+    def scores(self, X, masks=None):
+        """Z_L, the last linear layer's output (logits or class scores), (m, n_L).
+
+        ``masks`` {D_l: (m, n_l)}: the dropout masks to apply in training mode (None: torch
+        draws them); ignored in eval mode.
+        """
         self.check_data(X)
+        masks = self._check_masks(masks, X.shape[0]) if self.training else {}
         A = X
         for l, layer in enumerate(self.linears, start=1):
             Z = layer(A)
-            A = self.hidden(Z) if l < self.L else Z
-        return Z
+            if l == self.L:
+                return Z
+            if self.batch_norm:
+                Z = batchnorm.apply(self.norms[l - 1], Z)
+            A = self.hidden(Z)
+            if l in self.dropout_layers:
+                A = dropout(A, self.keep_probs[l - 1], mask=masks.get(f"D{l}"), train=self.training)
 
-    def forward(self, X):
+    def forward(self, X, masks=None):
         """A_L: probabilities for sigmoid/softmax outputs, scores for a linear one."""
-        return self.out_activation(self.scores(X))
+        return self.out_activation(self.scores(X, masks))
 
-    def cost(self, X, y):
-        """J, the mean loss over the batch, as a 0-d tensor (call .backward() for grads)."""
+    def penalty(self, m: int) -> torch.Tensor:
+        """lambda/(2m) sum_l ||W_l||^2 + lambda/(2m) sum_l |W_l| for this network's l2 and l1
+        (a 0-d tensor; 0 without them)."""
+        weights = [layer.weight for layer in self.linears]
+        total = torch.zeros((), dtype=self.dtype, device=weights[0].device)
+        for name, penalty in PENALTIES.items():
+            if getattr(self, name):
+                total = total + penalty(weights, getattr(self, name), m)
+        return total
+
+    def cost(self, X, y, masks=None):
+        """J, the mean loss over the batch plus ``penalty(m)``, as a 0-d tensor (call
+        .backward() for grads)."""
         self.check_data(X, y)
-        return OUTPUTS[self.output][1](self.scores(X), y)
+        cost = OUTPUTS[self.output][1](self.scores(X, masks), y)
+        return cost + self.penalty(X.shape[0]) if self.l2 or self.l1 else cost
 
     @torch.no_grad()
     def predict(self, X):
-        """Labels (m,) int64: Z_L > 0 for a sigmoid output, else the arg max class."""
-        ZL = self.scores(X)
+        """Labels (m,) int64 from an eval-mode pass: Z_L > 0 for a sigmoid output, else the arg max class."""
+        was_training = self.training
+        self.eval()
+        try:
+            ZL = self.scores(X)
+        finally:
+            self.train(was_training)
         return (ZL[:, 0] > 0).long() if self.output == "sigmoid" else ZL.argmax(dim=1)
 
     def accuracy(self, X, y) -> float:
@@ -104,20 +191,55 @@ class Network(nn.Module):
         return float((self.predict(X) == y).double().mean())
 
 
-def train_gd(model: Network, X, y, learning_rate: float, num_iterations: int):
+def param_groups(model: Network, l2_lambda: float = 0.0, m: int | None = None) -> list[dict]:
+    """L2 through torch.optim's weight_decay on the weights only: [{every W_l,
+    weight_decay = l2_lambda/m}, {every other parameter (b_l, gamma_l, beta_l), weight_decay 0}].
+
+    weight_decay adds weight_decay * W to W's gradient, the gradient of lambda/(2m)||W||^2;
+    the cost term itself is not in torch's loss (``model.cost`` adds it only when the
+    model's own ``l2`` is set). The weight group carries ``l2_lambda`` and ``m`` like
+    reference_torch.optim.param_groups, so optim.penalty can add it to a recorded cost.
+    """
+    l2_lambda = check_positive("l2_lambda", l2_lambda, allow_zero=True)
+    if l2_lambda > 0 and m is None:
+        raise ValueError("m (the number of examples in the cost) is needed for lambda/m when l2_lambda > 0")
+    m = None if m is None else check_count("m", m)
+    weights = [layer.weight for layer in model.linears]
+    others = [p for p in model.parameters() if id(p) not in {id(W) for W in weights}]
+    return [
+        {"params": weights, "weight_decay": l2_lambda / m if l2_lambda > 0 else 0.0,
+         "l2_lambda": l2_lambda, "m": m, "role": "W"},
+        {"params": others, "weight_decay": 0.0, "role": "b"},
+    ]
+
+
+def train_gd(model: Network, X, y, learning_rate: float, num_iterations: int, *, masks=None,
+             weight_decay_l2: float = 0.0):
     """Full-batch gradient descent with torch.optim.SGD (no momentum): p -= lr * p.grad.
 
-    Trains ``model`` in place; returns the costs, costs[i] before update i.
+    ``masks``: None or one dropout-mask dict per iteration (see ``scores``).
+    ``weight_decay_l2`` = lambda: L2 through ``param_groups`` (weight_decay = lambda/m on
+    the weights, m = X.shape[0]) instead of the model's explicit ``l2``; its cost term
+    lambda/(2m) sum ||W||^2 is then added to the recorded costs by hand.
+    Trains ``model`` in place, in its own mode; returns the costs, costs[i] before update i.
     """
     learning_rate = check_positive("learning_rate", learning_rate)
     num_iterations = check_count("num_iterations", num_iterations)
     model.check_data(X, y)
-    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
+    if masks is not None and (not isinstance(masks, (list, tuple)) or len(masks) != num_iterations):
+        raise ValueError(f"masks must be None or a list of {num_iterations} mask dicts (one per iteration), "
+                         f"got {type(masks).__name__} {masks!r}"[:200])
+    m = X.shape[0]
+    decay = check_positive("weight_decay_l2", weight_decay_l2, allow_zero=True)
+    optimizer = torch.optim.SGD(param_groups(model, decay, m), lr=learning_rate)
     costs = []
-    for _ in range(num_iterations):
+    for i in range(num_iterations):
         optimizer.zero_grad()
-        cost = model.cost(X, y)
+        cost = model.cost(X, y, None if masks is None else masks[i])
         cost.backward()
+        with torch.no_grad():
+            recorded = cost + (losses.l2_penalty([layer.weight for layer in model.linears], decay, m)
+                               if decay else 0.0)
         optimizer.step()
-        costs.append(cost.detach())
+        costs.append(recorded.detach())
     return [float(c) for c in costs]

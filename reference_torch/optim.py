@@ -1,12 +1,12 @@
 """torch.optim configured to run the course's and cs231n's update rules.
 
-    name              torch optimiser                                      NumPy twin (scratch_numpy.optim)
-    gd                SGD(lr)                                              GradientDescent
-    momentum          SGD(lr, momentum=beta, dampening=beta),              Momentum (course: v = beta v + (1-beta) dW)
+    name              torch optimiser                            NumPy twin (scratch_numpy.optim)
+    gd                SGD(lr)                                    GradientDescent
+    momentum          SGD(lr, momentum=beta, dampening=beta),    Momentum (course: v = beta v + (1-beta) dW)
                       momentum_buffer preset to zeros
-    cs231n_momentum   SGD(lr, momentum=mu, nesterov=...)                   CS231nMomentum (v = mu v - lr dW), v = -lr buf
-    rmsprop           RMSprop(lr, alpha=beta, eps)                         RMSprop
-    adam              Adam(lr, betas=(beta1, beta2), eps)                  Adam
+    cs231n_momentum   SGD(lr, momentum=mu, nesterov=...)         CS231nMomentum (v = mu v - lr dW; v = -lr buf)
+    rmsprop           RMSprop(lr, alpha=beta, eps)               RMSprop
+    adam              Adam(lr, betas=(beta1, beta2), eps)        Adam
 
 Why the preset buffer: torch's SGD starts its buffer at the first gradient
 (buf_1 = g_1, no dampening) while the course starts at v_0 = 0

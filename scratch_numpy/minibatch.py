@@ -127,7 +127,7 @@ def epoch_index_batches(m: int, *, epochs: int, batch_size: int, permutations=No
         raise ValueError("give exactly one of permutations (one per epoch) and seed (to draw them)")
     if sampling == "replacement":
         if permutations is not None or seed is None:
-            raise ValueError("sampling='replacement' draws its batches from seed; permutations must be None")
+            raise ValueError("sampling='replacement' draws its batches from seed: give seed, not permutations")
         rng = np.random.default_rng(seed)
         per_epoch = iterations_per_epoch(m, batch_size)
         return [sample_with_replacement(m, batch_size, per_epoch, rng) for _ in range(epochs)]

@@ -1,0 +1,26 @@
+"""Worked examples for the backward-pass checker (``parity_tests.harness.check_backward`` and
+``python -m parity_tests.check``).
+
+Each module holds a small NumPy layer in the course's layout (examples are columns), written correctly,
+then the same layer with a classic bug, each as a ``Case`` that states which rows the check flags and
+which hint it prints:
+
+    linear     Z = W A_prev + b        missing 1/m, transposed dW, db not summed over the examples
+    relu       A = max(Z, 0)           the mask written with < instead of <= (shows only at Z = 0)
+    dropout    inverted dropout        the 1/keep_prob scale forgotten; eval mode
+    batchnorm  batch norm              dgamma summed over the wrong axis, biased running_var; eval mode
+    softmax    softmax cross-entropy   the gradient's sign flipped
+    project    scratch_numpy's own activations and linear layer, all correct
+
+``python -m examples`` prints what the tool says about every case and exits 1 if any case behaves
+otherwise than stated; ``parity_tests/test_examples.py`` runs every case as a test.
+"""
+
+import importlib
+
+MODULES = ("linear", "relu", "dropout", "batchnorm", "softmax", "project")
+
+
+def all_cases():
+    """Every example case, module by module."""
+    return [case for name in MODULES for case in importlib.import_module(f"examples.{name}").CASES]

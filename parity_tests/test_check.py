@@ -1,0 +1,347 @@
+"""The backward-pass checker: check_backward's report details, kink probe, injected randomness, modes and
+state; the command line (python -m parity_tests.check); the README section's examples."""
+
+import contextlib
+import io
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from examples import batchnorm, dropout, linear, relu, softmax
+
+from .check import main
+from .conftest import REPO
+from .harness import Mask, Noise, assert_backward, check_backward, compare
+
+LINEAR = dict(inputs={"A_prev": (4, 8)}, params={"W": (3, 4), "b": (3, 1)}, grad_convention="course")
+
+
+# --- the report -------------------------------------------------------------------------------------
+
+def test_worst_elements_are_listed_worst_first():
+    expected = np.full((4, 5), 3.0)
+    actual = expected.copy()
+    bad = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 0), (3, 0), (2, 2)]
+    for k, index in enumerate(bad):
+        actual[index] += 1e-6 * (k + 1)  # the error grows along the list
+    (diff,) = compare({"dW": actual}, {"dW": expected}).failures
+    assert diff.failed == 7
+    assert [index for index, _, _ in diff.worst_elements] == bad[::-1][:5]
+    assert all((a, b) == (actual[i], expected[i]) for i, a, b in diff.worst_elements)
+    text = str(compare({"dW": actual}, {"dW": expected}))
+    assert "dW: 7 of 20 elements outside tolerance, worst first:" in text
+    assert repr(float(actual[2, 2])) in text and repr(float(expected[2, 2])) in text
+
+
+def test_assert_backward_raises_with_the_report():
+    with pytest.raises(AssertionError) as error:
+        assert_backward(linear.forward, linear.backward_missing_1_over_m, linear.torch_linear, **LINEAR)
+    message = str(error.value)
+    assert "FAIL" in message and "the 1/m is missing" in message and "worst first" in message
+    report = assert_backward(linear.forward, linear.backward, linear.torch_linear, **LINEAR)
+    assert report.passed and [d.name for d in report.diffs] == ["out", "dA_prev", "dW", "db"]
+
+
+def test_per_example_gradient_confirms_the_wrong_axis():
+    """An oracle written with broadcasting ops can be called with gamma widened to (n, m): the hint then
+    checks the values of the wrong-axis sum, not only its shape (F.batch_norm refuses a widened gamma)."""
+    def forward(x, gamma, beta):  # the example layer, its running statistics thrown away
+        return batchnorm.forward(x, gamma, beta, {"running_mean": 0.0, "running_var": 1.0}, "train")
+
+    def torch_ops(x, gamma, beta):
+        mu, var = x.mean(dim=1, keepdim=True), x.var(dim=1, unbiased=False, keepdim=True)
+        return gamma * (x - mu) / torch.sqrt(var + batchnorm.EPS) + beta
+
+    report = check_backward(forward, batchnorm.backward_dgamma_wrong_axis, torch_ops, inputs={"x": (4, 6)},
+                            params={"gamma": (4, 1), "beta": (4, 1)})
+    (diff,) = report.failures
+    assert diff.name == "dgamma"
+    assert diff.note.endswith("actual = the per-example gradient summed over axis 0: "
+                              "the sum must run over the batch axis 1")
+
+
+# --- the kink probe ---------------------------------------------------------------------------------
+
+def test_kink_probe_adds_marked_rows_and_a_note_without_changing_the_main_pass():
+    plain = check_backward(relu.forward, relu.backward_strict_mask, relu.torch_relu, inputs={"Z": (4, 6)})
+    probed = check_backward(relu.forward, relu.backward_strict_mask, relu.torch_relu, inputs={"Z": (4, 6)},
+                            probe_kinks=True)
+    assert plain.passed  # random inputs never hit 0 exactly
+    assert [d.name for d in probed.diffs] == ["out", "dZ", "out (at kinks)", "dZ (at kinks)"]
+    assert probed.diffs[:2] == plain.diffs
+    (diff,) = probed.failures
+    assert diff.expected_value == 0.0 and diff.failed >= 1
+    assert probed.notes == ["rows marked (at kinks): a second pass with 9 of the 24 entries of Z set exactly "
+                            "at the kinks [0.0]; there the oracle's derivative is the reference"]
+
+
+def test_kink_probe_cycles_through_several_kinks():
+    def hinge_forward(s):
+        return np.maximum(0, s - 1), s
+
+    def hinge_backward(dout, s):
+        return dout * (s > 1)
+
+    report = check_backward(hinge_forward, hinge_backward, lambda s: torch.relu(s - 1), inputs={"s": (6, 8)},
+                            kinks=(0.0, 1.0), probe_kinks=True)
+    report.assert_passed()
+    assert "at the kinks [0.0, 1.0]" in report.notes[0]
+
+
+@pytest.mark.parametrize("options", [
+    dict(oracle=None),
+    dict(oracle=relu.torch_relu, kinks=()),
+    dict(oracle=relu.torch_relu, values={"Z": np.zeros((4, 6))}),
+], ids=["no oracle", "no kinks", "every input given"])
+def test_kink_probe_needs_an_oracle_a_kink_and_an_input(options):
+    with pytest.raises(ValueError, match="probe_kinks needs"):
+        check_backward(relu.forward, relu.backward, inputs={"Z": (4, 6)}, probe_kinks=True, **options)
+
+
+# --- randomness, mode, state ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("spec", [Mask((5, 7), keep_prob=0.6), Noise((5, 7), std=0.5)], ids=["mask", "noise"])
+def test_random_draws_reach_both_sides_identically(spec):
+    seen = {}
+
+    def forward(A, R):
+        seen["numpy"] = R
+        return A * R, R
+
+    def oracle(A, R):
+        seen["torch"] = R
+        return A * R
+
+    report = check_backward(forward, lambda dout, R: dout * R, oracle, inputs={"A": (5, 7)}, random={"R": spec},
+                            finite_differences=True)
+    report.assert_passed()
+    assert seen["numpy"].dtype == np.float64 and np.array_equal(seen["numpy"], seen["torch"].numpy())
+    if isinstance(spec, Mask):
+        assert set(np.unique(seen["numpy"])) == {0.0, 1.0}
+
+
+@pytest.mark.parametrize("keep_prob", [0.0, 1.5])
+def test_mask_keep_prob_must_be_a_probability(keep_prob):
+    with pytest.raises(ValueError, match="keep_prob must be in"):
+        Mask((2, 2), keep_prob)
+
+
+def test_eval_mode_reaches_both_sides_and_mode_is_checked():
+    dropout.CASES[1].run().assert_passed()  # eval: both sides return A unchanged, whatever the mask
+    with pytest.raises(ValueError, match="mode must be one of"):
+        dropout.CASES[1].run(mode="test")
+    with pytest.raises(ValueError, match="distinct names"):
+        check_backward(lambda mode: None, None, inputs={"mode": (2,)}, mode="train")
+
+
+def test_state_is_fresh_for_every_call():
+    """Finite differences and the kink probe call forward many times; each call starts from the initial state,
+    so the state after the step is the same on both sides."""
+    def forward(x, state):
+        state["calls"] = state["calls"] + 1
+        return 2 * x, None
+
+    def oracle(x, state):
+        state["calls"] += 1  # in place, as F.batch_norm updates its buffers
+        return 2 * x
+
+    report = check_backward(forward, lambda dout, cache: 2 * dout, oracle, inputs={"x": (3, 2)},
+                            state={"calls": np.zeros(1)}, finite_differences=True, probe_kinks=True)
+    report.assert_passed()
+    assert [d.name for d in report.diffs if "calls" in d.name] == ["calls after step", "calls after step (at kinks)"]
+
+
+def test_state_keys_must_agree():
+    def forward(x, state):
+        state["extra"] = x.sum()
+        return x, None
+
+    with pytest.raises(ValueError, match="extra in actual: \\['extra after step'\\]"):
+        check_backward(forward, lambda dout, cache: dout, lambda x, state: x, inputs={"x": (2, 2)},
+                       state={"running_mean": np.zeros((2, 1))})
+
+
+def test_batchnorm_running_statistics_in_both_modes():
+    train = batchnorm.CASES[0].run()
+    after = {d.name: d for d in train.diffs if "after step" in d.name}
+    assert set(after) == {"running_mean after step", "running_var after step"}
+    assert all(d.passed and d.max_abs < 1e-15 for d in after.values())
+    batchnorm.CASES[1].run(finite_differences=True).assert_passed()  # eval: out depends on the running stats
+
+
+# --- the command line -------------------------------------------------------------------------------
+
+LINEAR_ARGS = ["--inputs", "A_prev=4x8", "--params", "W=3x4,b=3x1", "--against", "W @ A_prev + b",
+               "--convention", "course"]
+
+
+def test_cli_exit_status_in_subprocesses():
+    """0 on agreement, 1 on a mismatch (with the report), 2 on a usage error (with a message). The three
+    processes run at once: importing torch dominates their time."""
+    runs = {
+        0: ["examples/linear.py:forward,backward", *LINEAR_ARGS],
+        1: ["examples/linear.py:forward,backward_missing_1_over_m", *LINEAR_ARGS],
+        2: ["examples/no_such_file.py:forward,backward", "--inputs", "x=2x2"],
+    }
+    processes = {status: subprocess.Popen([sys.executable, "-m", "parity_tests.check", *args], cwd=REPO,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for status, args in runs.items()}
+    results = {status: (p.wait(timeout=120), *p.communicate()) for status, p in processes.items()}
+    assert {status: result[0] for status, result in results.items()} == {0: 0, 1: 1, 2: 2}, results
+    assert "0 of 8 tensors failed" in results[0][1]  # 4 rows, then 4 from the kink probe
+    assert "dW" in results[1][1] and "the 1/m is missing" in results[1][1]
+    assert "no such file: examples/no_such_file.py" in results[2][2] and results[2][1] == ""
+
+
+@pytest.fixture
+def run_main(monkeypatch):
+    """main() in this process: (exit status, stdout, stderr). Loading a file puts its folder on sys.path."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+
+    def run(*args):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = main(list(args))
+            except SystemExit as exit:  # argparse's usage errors
+                status = exit.code
+        return status, out.getvalue(), err.getvalue()
+    return run
+
+
+@pytest.mark.parametrize("args, message", [
+    (["examples/linear.py:forward", "--inputs", "A_prev=4x8"], "must be FILE.py:FORWARD,BACKWARD"),
+    (["examples/linear.py:forward,nope", "--inputs", "A_prev=4x8"], "has no function 'nope'"),
+    (["examples.nope:forward,backward", "--inputs", "A_prev=4x8"], "ModuleNotFoundError"),
+    (["examples/linear.py:forward,backward", "--inputs", "A_prev=4by8"], "bad shape '4by8'"),
+    (["examples/linear.py:forward,backward", "--inputs", "A_prev=4x8,A_prev=4x8"], "'A_prev' is given twice"),
+    (["examples/linear.py:forward,backward"], "give the arrays to differentiate"),
+    (["examples/linear.py:forward,backward", *LINEAR_ARGS, "--against", "W @"], "--against: invalid syntax"),
+    (["examples/dropout.py:forward,backward", "--inputs", "A=4x6", "--mask", "D=4x6:1.5"],
+     "keep_prob must be in (0, 1]"),
+    (["examples/softmax.py:forward,backward", "--inputs", "scores=3x6", "--fixed", "y=[[0,"], "is not FILE.npy"),
+    (["examples/softmax.py:forward,backward", "--inputs", "scores=3x6", "--fixed", "y=missing.npy"],
+     "cannot read missing.npy"),
+], ids=["target", "function", "module", "shape", "twice", "no arrays", "expression", "mask", "literal", "npy"])
+def test_cli_usage_errors_exit_2_with_a_message(run_main, args, message):
+    status, out, err = run_main(*args)
+    assert status == 2 and out == ""
+    assert message in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cli_cuda_without_a_gpu_is_a_usage_error(run_main):
+    status, _, err = run_main("examples/linear.py:forward,backward", *LINEAR_ARGS, "--device", "cuda")
+    assert status == 2 and "torch.cuda.is_available() is False" in err
+
+
+def test_cli_exit_2_when_the_code_under_test_raises(run_main):
+    status, out, err = run_main("examples/linear.py:forward,backward", "--inputs", "A_prev=4x8",
+                                "--params", "W=3x5,b=3x1", "--against", "W @ A_prev + b")
+    assert status == 2 and out == ""
+    assert "error: the check could not run: ValueError: matmul" in err and "Traceback" in err
+
+
+def docstring_commands(module):
+    """The python -m parity_tests.check commands in a module's docstring, as argument lists."""
+    text = module.__doc__.replace("\\\n", " ")
+    return [shlex.split(line.split("python -m parity_tests.check", 1)[1])
+            for line in text.splitlines() if line.strip().startswith("python -m parity_tests.check")]
+
+
+@pytest.mark.parametrize("module", [linear, relu, dropout, softmax], ids=lambda m: m.__name__)
+def test_example_docstring_commands_flag_their_bug(run_main, module):
+    (args,) = docstring_commands(module)
+    status, out, err = run_main(*args)
+    assert status == 1, err
+    assert "FAIL" in out
+
+
+def test_cli_module_target_fixed_npy_and_state(run_main, tmp_path):
+    np.save(tmp_path / "y.npy", np.array([[0, 2, 1, 2, 0, 1]]))
+    status, out, _ = run_main("examples.softmax:forward,backward", "--inputs", "scores=3x6",
+                              "--fixed", f"y={tmp_path / 'y.npy'}", "--against", "F.cross_entropy(scores.T, y[0])")
+    assert status == 0, out
+    status, out, _ = run_main(
+        "examples.batchnorm:forward,backward", "--inputs", "x=4x6", "--params", "gamma=4x1,beta=4x1",
+        "--state", "running_mean=4x1:0", "--state", "running_var=4x1:1", "--mode", "train", "--against",
+        "F.batch_norm(x.T, state['running_mean'].view(-1), state['running_var'].view(-1), gamma.view(-1), "
+        "beta.view(-1), training=mode == 'train', momentum=0.1).T")
+    assert status == 0, out
+    assert "running_var after step" in out
+
+
+def test_cli_user_file_with_the_issue_spelling_noise_and_finite_differences(run_main, tmp_path):
+    (tmp_path / "helpers.py").write_text("def scale(x):\n    return 1 + x\n")
+    (tmp_path / "mine.py").write_text(
+        "from helpers import scale\n\n"           # a module beside the file is importable
+        "def forward(x, W, eps):\n    return (x @ W) * scale(eps), (x, W, eps)\n\n"
+        "def backward(dout, cache):\n    x, W, eps = cache\n    d = dout * scale(eps)\n"
+        "    return {'dx': d @ W.T, 'dW': x.T @ d}\n")
+    target = f"{tmp_path / 'mine.py'}:forward,backward"
+    status, out, _ = run_main(target, "--shapes", "x=4x5,W=5x3", "--noise", "eps=4x3:0.1", "--against",
+                              "(x @ W) * (1 + eps)", "--batch-axis", "0")
+    assert status == 0, out
+    status, out, _ = run_main(target, "--shapes", "x=4x5,W=5x3", "--noise", "eps=4x3:0.1")
+    assert status == 0, out
+    assert "dW (finite differences)" in out and "at kinks" not in out
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cli_torch_side_on_cuda(run_main):
+    status, out, _ = run_main("examples/linear.py:forward,backward_missing_1_over_m", *LINEAR_ARGS,
+                              "--device", "cuda")
+    assert status == 1 and "the 1/m is missing" in out
+
+
+# --- the README section -----------------------------------------------------------------------------
+
+def readme_section() -> str:
+    """"Check your own backward pass": README_check_section.md while it waits to be merged, else README.md."""
+    draft = REPO / "README_check_section.md"
+    text = (draft if draft.exists() else REPO / "README.md").read_text()
+    section = text.split("## Check your own backward pass", 1)[1]
+    return re.split(r"\n## ", section, maxsplit=1)[0]
+
+
+def test_readme_python_blocks_run_and_print_what_is_shown():
+    """Every python block runs, in order, in one namespace; a plain block right after one is its output."""
+    blocks = re.findall(r"```(\w*)\n(.*?)```", readme_section(), re.S)
+    namespace, checked = {}, 0
+    for (language, code), (next_language, shown) in zip(blocks, blocks[1:] + [("end", "")]):
+        if language != "python":
+            continue
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "README", "exec"), namespace)
+        if next_language == "":
+            assert out.getvalue() == shown
+            checked += 1
+    assert checked >= 2
+
+
+def test_readme_commands_run(run_main):
+    text = readme_section().replace("\\\n", " ")
+    commands = [line.split("python -m parity_tests.check", 1)[1]
+                for block in re.findall(r"```bash\n(.*?)```", text, re.S) for line in block.splitlines()]
+    assert len(commands) == 2
+    for command in commands:
+        status, out, err = run_main(*shlex.split(command))
+        assert status in (0, 1), err
+        assert "parity: " in out
+
+
+def test_readme_names_every_option():
+    from .check import _parser
+
+    section = readme_section()
+    options = {s for action in _parser()._actions for s in action.option_strings if s.startswith("--")}
+    missing = {o for o in options - {"--help"} if o not in section}
+    assert missing <= {"--margin", "--batch-axis", "--label"}, missing  # documented in --help only
+    assert Path(REPO / "examples" / "__init__.py").exists()

@@ -1,0 +1,113 @@
+"""Inverted dropout (course 2, week 1; cs231n's dropout_forward/backward), examples in columns.
+
+Training, for a layer's activations A (n, m) and its keep_prob:
+
+    D   = (U < keep_prob)          U ~ uniform[0, 1) of A's shape: D is the keep mask (0 or 1)
+    out = A * D / keep_prob        the course's order: first A * D, then / keep_prob
+
+so that E[out] = A: a unit survives with probability keep_prob and is scaled
+by 1/keep_prob, and the next layer sees activations of the same expected size
+(that is why nothing needs rescaling at test time). Backward applies the same
+mask and scale: dA = dout * D / keep_prob.
+
+At test time (``train=False``) and for keep_prob = 1 dropout is the identity:
+it is never applied at prediction.
+
+The mask can be injected (``mask=``), which is how parity runs give NumPy and
+torch the same one (the two generators never draw the same numbers); otherwise
+it is drawn from ``rng`` (an int seed, a numpy Generator or a RandomState:
+``RandomState(seed)`` draws what the course's ``np.random.rand`` draws after
+``np.random.seed(seed)``). torch's dropout takes p = 1 - keep_prob, the DROP
+probability; cs231n's ``p`` is the keep probability (CONVENTIONS_practical.md).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .init import as_rng
+from .validation import check_float_array, check_same_shape
+
+
+class DropoutCache(NamedTuple):
+    """The mask D that was applied (None when dropout was the identity) and keep_prob."""
+
+    mask: np.ndarray | None
+    keep_prob: float
+
+
+def check_keep_prob(name: str, value) -> float:
+    """A keep probability in (0, 1]: 1 keeps every unit (dropout off); 0 would keep none."""
+    ok_type = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+    if not ok_type or not np.isfinite(value) or not 0 < value <= 1:
+        raise ValueError(f"{name} must be a number in (0, 1] (1 = no dropout), got {value!r}")
+    return float(value)
+
+
+def check_mask(name: str, mask, shape: tuple, dtype) -> np.ndarray:
+    """A keep mask of ``shape``: bool, or numbers that are all 0 or 1. Returned as ``dtype`` 0./1."""
+    if not isinstance(mask, np.ndarray) or mask.dtype.kind not in "biuf":
+        got = f"dtype {mask.dtype}" if isinstance(mask, np.ndarray) else type(mask).__name__
+        raise ValueError(f"{name} must be a numpy array of 0/1 (or bool) keep flags, got {got}")
+    if mask.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)} like the activations it masks, got {mask.shape}")
+    if mask.dtype.kind != "b" and not np.isin(mask, (0, 1)).all():
+        raise ValueError(f"{name} must hold only 0 and 1 (1 = keep the unit)")
+    return mask.astype(dtype)
+
+
+def draw_mask(shape: tuple, keep_prob: float, rng=None, dtype="float64") -> np.ndarray:
+    """D = (U < keep_prob) as 0./1. of ``dtype``, U uniform on [0, 1) from ``rng``.
+
+    ``rng`` None draws from a fresh, unseeded generator.
+    """
+    keep_prob = check_keep_prob("keep_prob", keep_prob)
+    rng = np.random.default_rng() if rng is None else as_rng(rng)
+    return (rng.random(shape) < keep_prob).astype(dtype)
+
+
+def dropout_forward(A, keep_prob: float, mask=None, rng=None, train: bool = True):
+    """out = A * D / keep_prob in training, out = A otherwise. Shapes: A, mask, out (n, m).
+
+    ``mask``: the keep mask D to apply (injected); None draws one from ``rng``
+    (see ``draw_mask``). Ignored when dropout is off (``train`` False or
+    keep_prob 1). Returns (out, DropoutCache).
+    """
+    A = check_float_array("A", A)
+    keep_prob = check_keep_prob("keep_prob", keep_prob)
+    if not isinstance(train, bool):
+        raise ValueError(f"train must be True or False, got {train!r}")
+    if not train or keep_prob == 1:
+        return A, DropoutCache(None, keep_prob)
+    if mask is None:
+        D = draw_mask(A.shape, keep_prob, rng, A.dtype)
+    else:
+        D = check_mask("mask", mask, A.shape, A.dtype)
+    return A * D / keep_prob, DropoutCache(D, keep_prob)
+
+
+def dropout_backward(dout, cache: DropoutCache):
+    """dA = dout * D / keep_prob (dA = dout when dropout was off). Shapes: dout, dA (n, m)."""
+    if not isinstance(cache, DropoutCache):
+        raise ValueError(f"cache must be the DropoutCache returned by dropout_forward, got {type(cache).__name__}")
+    dout = check_float_array("dout", dout)
+    if cache.mask is None:
+        return dout
+    check_float_array("dout", dout, dtype=cache.mask.dtype)
+    check_same_shape("dout", dout, "mask", cache.mask)
+    return dout * cache.mask / cache.keep_prob
+
+
+def check_keep_probs(keep_probs, num_hidden: int) -> tuple[float, ...]:
+    """keep_prob per hidden layer: None (1.0 everywhere, no dropout), one number for every
+    hidden layer, or a list/tuple of ``num_hidden`` numbers in (0, 1]."""
+    if keep_probs is None:
+        return (1.0,) * num_hidden
+    if isinstance(keep_probs, (list, tuple)):
+        if len(keep_probs) != num_hidden:
+            raise ValueError(f"keep_probs must give one keep_prob per hidden layer ({num_hidden}), "
+                             f"got {len(keep_probs)}: {list(keep_probs)}")
+        return tuple(check_keep_prob(f"keep_probs[{i}]", p) for i, p in enumerate(keep_probs))
+    return (check_keep_prob("keep_probs", keep_probs),) * num_hidden
