@@ -10,7 +10,7 @@ which hint it prints:
     dropout    inverted dropout        the 1/keep_prob scale forgotten; eval mode
     batchnorm  batch norm              dgamma summed over the wrong axis, biased running_var; eval mode
     softmax    softmax cross-entropy   the gradient's sign flipped
-    project    scratch_numpy's own activations and linear layer, all correct
+    project    scratch_numpy's own activations, linear layer, dropout and batch norm, all correct
 
 ``python -m examples`` prints what the tool says about every case and exits 1 if any case behaves
 otherwise than stated; ``parity_tests/test_examples.py`` runs every case as a test.

@@ -12,7 +12,8 @@ The target is a file path or a dotted module (``scratch_numpy.layers:linear_forw
 Shapes are sizes joined by ``x``. The torch expression sees ``torch``, ``F`` (torch.nn.functional), every
 array by name as a tensor, the ``--fixed``, ``--mask`` and ``--noise`` values, and ``state`` and ``mode``
 when given. Without it, central finite differences are the only oracle. The kink probe (a second pass with
-inputs set exactly at the kinks) runs whenever there is an expression; ``--no-kink-probe`` turns it off.
+inputs set exactly at the kinks) runs whenever there is an expression and ``--inputs``; ``--no-kink-probe``
+turns it off.
 
 Prints the parity report (``harness.check_backward``). Exit status: 0 when everything agrees, 1 on a
 mismatch, 2 when the check cannot run (bad arguments, a module or expression that does not load, an
@@ -55,12 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     inputs, params = _merge(parser, "--inputs", args.inputs), _merge(parser, "--params", args.params)
     if not inputs and not params:
         parser.error("give the arrays to differentiate: --inputs NAME=SHAPE (and/or --params)")
-    options = dict(inputs=inputs, params=params, fixed=dict(args.fixed), state=dict(args.state) or None,
-                   random={**dict(args.mask), **dict(args.noise)}, mode=args.mode, dtype=args.dtype,
+    # The probe needs a torch reference, a kink and an input to move (parameters are never moved).
+    probe = args.against is not None and bool(args.kinks) and bool(inputs) and not args.no_kink_probe
+    options = dict(inputs=inputs, params=params, fixed=_merge(parser, "--fixed", [args.fixed]),
+                   random=_merge(parser, "--mask/--noise", [args.mask, args.noise]),
+                   state=_merge(parser, "--state", [args.state]) or None, mode=args.mode, dtype=args.dtype,
                    seed=args.seed, kinks=args.kinks, margin=args.margin, grad_convention=args.convention,
                    batch_axis=args.batch_axis, finite_differences=args.finite_differences, device=device,
-                   probe_kinks=args.against is not None and bool(args.kinks) and not args.no_kink_probe,
-                   label=args.label or args.target)
+                   probe_kinks=probe, label=args.label or args.target)
     try:
         report = check_backward(forward, backward, oracle, **options)
     except Exception as error:  # the user's code or arguments: show where, and say it is not a mismatch
@@ -106,14 +109,15 @@ def _oracle(expression: str | None):
     return lambda **tensors: eval(code, {"torch": torch, "F": F}, tensors)
 
 
-def _merge(parser, option: str, groups: list[list[tuple[str, tuple]]]) -> dict[str, tuple]:
-    """NAME=SHAPE pairs from repeated, comma-separated options, in order; a name given twice is an error."""
-    shapes = {}
-    for name, shape in (pair for group in groups for pair in group):
-        if name in shapes:
+def _merge(parser, option: str, groups: list[list[tuple[str, object]]]) -> dict[str, object]:
+    """(NAME, value) pairs from repeated (and comma-separated) options, in order; a name given twice is an
+    error."""
+    merged = {}
+    for name, item in (pair for group in groups for pair in group):
+        if name in merged:
             parser.error(f"{option}: {name!r} is given twice")
-        shapes[name] = shape
-    return shapes
+        merged[name] = item
+    return merged
 
 
 # --- argument types: each raises ArgumentTypeError, which argparse reports as a usage error ----------

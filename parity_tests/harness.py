@@ -120,9 +120,9 @@ def check_backward(forward: Callable, backward: Callable, oracle: Callable | Non
     central differences of ``L = sum(dout * forward(...))`` with step ``fd_eps`` (1e-6), float64 only.
     """
     names = [*inputs, *params]
-    _validate(inputs, names, fixed, values, random, state, mode, oracle, dtype, grad_convention, probe_kinks,
-              kinks, finite_differences or oracle is None)
     finite_differences = finite_differences or oracle is None
+    _validate(inputs, names, fixed, values, random, state, mode, oracle, dtype, grad_convention, probe_kinks,
+              kinks, finite_differences)
 
     rng = np.random.default_rng(seed)
     arrays = {}

@@ -3,11 +3,9 @@ state; the command line (python -m parity_tests.check); the README section's exa
 
 import contextlib
 import io
-import re
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -228,7 +226,10 @@ def run_main(monkeypatch):
     (["examples/softmax.py:forward,backward", "--inputs", "scores=3x6", "--fixed", "y=[[0,"], "is not FILE.npy"),
     (["examples/softmax.py:forward,backward", "--inputs", "scores=3x6", "--fixed", "y=missing.npy"],
      "cannot read missing.npy"),
-], ids=["target", "function", "module", "shape", "twice", "no arrays", "expression", "mask", "literal", "npy"])
+    (["examples/dropout.py:forward,backward", "--inputs", "A=4x6", "--fixed", "keep_prob=0.8", "--fixed",
+      "keep_prob=0.5"], "--fixed: 'keep_prob' is given twice"),
+], ids=["target", "function", "module", "shape", "twice", "no arrays", "expression", "mask", "literal", "npy",
+        "fixed twice"])
 def test_cli_usage_errors_exit_2_with_a_message(run_main, args, message):
     status, out, err = run_main(*args)
     assert status == 2 and out == ""
@@ -265,9 +266,10 @@ def test_example_docstring_commands_flag_their_bug(run_main, module):
 
 def test_cli_module_target_fixed_npy_and_state(run_main, tmp_path):
     np.save(tmp_path / "y.npy", np.array([[0, 2, 1, 2, 0, 1]]))
-    status, out, _ = run_main("examples.softmax:forward,backward", "--inputs", "scores=3x6",
+    status, out, _ = run_main("examples.softmax:forward,backward", "--params", "scores=3x6",
                               "--fixed", f"y={tmp_path / 'y.npy'}", "--against", "F.cross_entropy(scores.T, y[0])")
     assert status == 0, out
+    assert "at kinks" not in out  # parameters only: nothing for the kink probe to move
     status, out, _ = run_main(
         "examples.batchnorm:forward,backward", "--inputs", "x=4x6", "--params", "gamma=4x1,beta=4x1",
         "--state", "running_mean=4x1:0", "--state", "running_var=4x1:1", "--mode", "train", "--against",
@@ -298,50 +300,3 @@ def test_cli_torch_side_on_cuda(run_main):
     status, out, _ = run_main("examples/linear.py:forward,backward_missing_1_over_m", *LINEAR_ARGS,
                               "--device", "cuda")
     assert status == 1 and "the 1/m is missing" in out
-
-
-# --- the README section -----------------------------------------------------------------------------
-
-def readme_section() -> str:
-    """"Check your own backward pass": README_check_section.md while it waits to be merged, else README.md."""
-    draft = REPO / "README_check_section.md"
-    text = (draft if draft.exists() else REPO / "README.md").read_text()
-    section = text.split("## Check your own backward pass", 1)[1]
-    return re.split(r"\n## ", section, maxsplit=1)[0]
-
-
-def test_readme_python_blocks_run_and_print_what_is_shown():
-    """Every python block runs, in order, in one namespace; a plain block right after one is its output."""
-    blocks = re.findall(r"```(\w*)\n(.*?)```", readme_section(), re.S)
-    namespace, checked = {}, 0
-    for (language, code), (next_language, shown) in zip(blocks, blocks[1:] + [("end", "")]):
-        if language != "python":
-            continue
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            exec(compile(code, "README", "exec"), namespace)
-        if next_language == "":
-            assert out.getvalue() == shown
-            checked += 1
-    assert checked >= 2
-
-
-def test_readme_commands_run(run_main):
-    text = readme_section().replace("\\\n", " ")
-    commands = [line.split("python -m parity_tests.check", 1)[1]
-                for block in re.findall(r"```bash\n(.*?)```", text, re.S) for line in block.splitlines()]
-    assert len(commands) == 2
-    for command in commands:
-        status, out, err = run_main(*shlex.split(command))
-        assert status in (0, 1), err
-        assert "parity: " in out
-
-
-def test_readme_names_every_option():
-    from .check import _parser
-
-    section = readme_section()
-    options = {s for action in _parser()._actions for s in action.option_strings if s.startswith("--")}
-    missing = {o for o in options - {"--help"} if o not in section}
-    assert missing <= {"--margin", "--batch-axis", "--label"}, missing  # documented in --help only
-    assert Path(REPO / "examples" / "__init__.py").exists()

@@ -26,9 +26,14 @@ DTYPES = ["float64", "float32"]
 Z_BOUND = 5.0   # a standard normal exceeds 5 with probability 6e-7: the statistical checks do not flake
 
 
+def _id(value):
+    """Test ids without spaces: (5, 6, 1) -> 5-6-1."""
+    return "-".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape, keep_prob", [((6, 9), 0.7), ((1, 1), 0.5), ((30, 64), 0.9), ((5, 3), 1.0)],
-                         ids=str)
+                         ids=_id)
 def test_layer_parity_with_a_shared_numpy_mask(shape, keep_prob, dtype, device):
     for seed in range(3):
         twins_practical.dropout_layer(dtype=dtype, shape=shape, keep_prob=keep_prob, seed=seed,
@@ -50,7 +55,7 @@ ARCHITECTURES = [((5, 6, 4, 1), "relu", "sigmoid", (0.8, 0.6)), ((4, 10, 3), "ta
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("dims, hidden, output, keep_probs", ARCHITECTURES, ids=str)
+@pytest.mark.parametrize("dims, hidden, output, keep_probs", ARCHITECTURES, ids=_id)
 def test_network_parity_with_shared_masks(dims, hidden, output, keep_probs, dtype, device):
     for seed in range(2):
         twins_practical.network_step(dims, hidden, output, keep_probs=keep_probs, dtype=dtype, seed=seed,

@@ -1,6 +1,8 @@
 """The examples/ cases run as tests: every correct layer passes (the project's own included), every classic
 bug is flagged on the stated tensor with the stated hint, on the CPU and, when present, on CUDA."""
 
+from dataclasses import replace
+
 import pytest
 
 from examples import all_cases
@@ -43,7 +45,8 @@ def test_every_project_layer_is_covered():
 
     labels = {case.label for case in CORRECT}
     assert {f"scratch_numpy.activations {name}" for name in activations.NAMES} <= labels
-    assert "scratch_numpy.layers linear" in labels
+    assert {"scratch_numpy.layers linear", "scratch_numpy.dropout, train", "scratch_numpy.dropout, eval",
+            "scratch_numpy.batchnorm, train", "scratch_numpy.batchnorm, eval"} <= labels
 
 
 def test_python_m_examples_prints_every_report(capsys):
@@ -51,3 +54,11 @@ def test_python_m_examples_prints_every_report(capsys):
     printed = capsys.readouterr().out
     assert printed.count("parity: ") == len(CASES)
     assert printed.rstrip().endswith("every case reported as stated")
+
+
+def test_a_case_that_states_the_wrong_thing_is_a_surprise():
+    case = next(case for case in CASES if case.label == "linear: missing 1/m")
+    report = case.run()
+    assert case.surprises(report) == []
+    assert replace(case, flagged=()).surprises(report) == ["linear: missing 1/m: flagged ['dW'], expected []"]
+    assert "lacks 'transposed'" in replace(case, hint="transposed").surprises(report)[0]

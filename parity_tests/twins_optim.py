@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 
 from reference_torch import bridge
 from reference_torch import ewa as t_ewa

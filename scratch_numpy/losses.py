@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from .activations import sigmoid, softmax
+from .activations import sigmoid
 from .validation import check_count, check_float_array, check_labels, check_params, check_positive
 
 

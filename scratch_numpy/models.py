@@ -67,6 +67,7 @@ class LayerCache(NamedTuple):
 
 
 def check_flag(name: str, value) -> bool:
+    """A switch must be True or False itself (1, 0, "yes" or None are mistakes, not switches)."""
     if not isinstance(value, bool):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return value
