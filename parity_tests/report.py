@@ -22,10 +22,8 @@ from reference_torch.bridge import resolve_device
 from . import twins
 from .harness import KINDS, tensor_kind
 
-try:  # later work registers more rows here
-    from .twins_optim import CASES as OPTIM_CASES
-except ImportError:
-    OPTIM_CASES = []
+from .twins_optim import CASES as OPTIM_CASES
+from .twins_practical import CASES as PRACTICAL_CASES
 
 DTYPES = ("float64", "float32")
 
@@ -59,7 +57,7 @@ CORE_CASES = [
 def run(device: str = "cpu", dtypes=DTYPES):
     """[(label, dtype, ParityReport)] for every registered case."""
     return [(label, dtype, case(dtype, device))
-            for label, case in [*CORE_CASES, *OPTIM_CASES] for dtype in dtypes]
+            for label, case in [*CORE_CASES, *OPTIM_CASES, *PRACTICAL_CASES] for dtype in dtypes]
 
 
 def format_table(results) -> str:

@@ -22,6 +22,7 @@ from parity_tests.harness import check_backward, compare
 from reference_torch import batchnorm as t_bn
 from reference_torch import bridge
 from reference_torch import models as t_models
+from reference_torch import optim as t_optim
 from reference_torch import training as t_training
 from scratch_numpy import batchnorm as n_bn
 from scratch_numpy import ewa as n_ewa
@@ -225,7 +226,7 @@ def test_network_options_are_checked_on_both_sides():
         bridge.state_to_module({"running_mean1": np.zeros((3, 1))}, t_models.Network((2, 3, 1), batch_norm=True))
 
 
-# --- conventions (CONVENTIONS_practical.md) ---------------------------------------------------
+# --- conventions (CONVENTIONS.md) ---------------------------------------------------
 
 def _one_training_pass(Z, **numpy_kwargs):
     """running (mean, var) after one training pass: NumPy with ``numpy_kwargs``, torch's BatchNorm1d
@@ -305,9 +306,8 @@ def test_running_statistics_start_at_zero_and_one_and_eps_is_1e_5():
 def test_the_shared_training_loops_agree_on_a_batch_norm_network():
     """scratch_numpy.training.train and reference_torch.training.train, mini-batches of 16 (the
     last one 12) from the same permutations: the running statistics follow the mini-batches, the
-    accuracies come from test-time passes, and both sides end in the same place. (torch's
-    optimiser comes from models.param_groups: reference_torch.optim.make_optimizer expects
-    every nn.Linear to have a bias.)"""
+    accuracies come from test-time passes, and both sides end in the same place (the torch
+    optimiser from make_optimizer, whose parameter groups cover gamma and beta)."""
     dims, m, epochs = (4, 8, 6, 1), 60, 5
     rng = np.random.default_rng(0)
     X = rng.standard_normal((4, m))
@@ -319,7 +319,7 @@ def test_the_shared_training_loops_agree_on_a_batch_norm_network():
     order = dict(permutations=n_minibatch.draw_permutations(m, epochs, 0), epochs=epochs, batch_size=16)
     history = n_training.train(net, params, X, Y, n_optim.make_optimizer("gd", params, lr=0.1), **order)
     history_t = t_training.train(model, *bridge.data_to_torch(X, Y),
-                                 torch.optim.SGD(t_models.param_groups(model), lr=0.1), **order)
+                                 t_optim.make_optimizer("gd", model, lr=0.1), **order)
 
     def rows(h, final, state):
         return {"costs": np.asarray(h.costs), "accuracy (train)": np.asarray(h.train_accuracy),

@@ -211,7 +211,7 @@ def test_bad_masks_are_errors_naming_them():
         n_dropout.dropout_backward(A, (A, 0.5))
 
 
-# --- conventions (CONVENTIONS_practical.md) ---------------------------------------------------
+# --- conventions (CONVENTIONS.md) ---------------------------------------------------
 
 def test_torch_p_is_the_drop_probability():
     """F.dropout(x, p): a unit is DROPPED with probability p and survivors are scaled by
@@ -260,3 +260,29 @@ def test_a_random_state_reproduces_the_course_draw():
     np.random.seed(1)
     course = (np.random.rand(5, 7) < 0.8).astype(np.float64)
     np.testing.assert_array_equal(n_dropout.draw_mask((5, 7), 0.8, rng=np.random.RandomState(1)), course)
+
+
+def _train_gd_with_masks(masks, iterations):
+    net, _, params, _, _ = _dropout_networks()
+    return n_models.train_gd(net, params, np.ones((5, 4)), np.zeros((1, 4), np.int64), 0.1, iterations, masks=masks)
+
+
+@pytest.mark.parametrize("build, match", [
+    pytest.param(lambda: n_dropout.dropout_forward(np.ones((2, 3)), 0.5, train=1), r"train must be True or False",
+                 id="numpy train 1"),
+    pytest.param(lambda: t_dropout.dropout(torch.ones(2, 3), 0.5, train=None), r"train must be True or False",
+                 id="torch train None"),
+    pytest.param(lambda: t_dropout.recover_mask(4, 0.5, seed=0), r"shape must be a tuple", id="recover shape int"),
+    pytest.param(lambda: t_dropout.recover_mask((4, 0), 0.5, seed=0), r"shape\[1\]", id="recover shape 0"),
+    pytest.param(lambda: t_dropout.recover_mask((4, 2), 0.5, seed=-1), r"seed", id="recover seed -1"),
+    pytest.param(lambda: bridge.masks_to_torch([np.ones((2, 3))]), r"masks must be a dict", id="masks list"),
+    pytest.param(lambda: bridge.masks_to_torch({"D1": np.ones(3)}), r"masks\['D1'\] must be a 2-D", id="mask 1-D"),
+    pytest.param(lambda: _train_gd_with_masks([np.ones((7, 4))], 1), r"masks must be a dict",
+                 id="network masks list"),
+    pytest.param(lambda: _train_gd_with_masks([{}], 2), r"masks must be None or a list of 2",
+                 id="train_gd masks length"),
+    pytest.param(lambda: n_models.Network([2, 3, 1], dropout_rng="seed"), r"rng", id="dropout_rng str"),
+])
+def test_more_bad_input_is_a_value_error_naming_the_argument(build, match):
+    with pytest.raises(ValueError, match=match):
+        build()

@@ -18,6 +18,7 @@ from parity_tests import twins_practical
 from parity_tests.harness import compare
 from reference_torch import bridge
 from reference_torch import models as t_models
+from reference_torch import optim as t_optim
 from scratch_numpy import models as n_models
 
 DTYPES = ["float64", "float32"]
@@ -82,7 +83,7 @@ def test_the_penalty_terms_are_lambda_over_2m_on_the_weights_only():
             np.testing.assert_allclose(grads_reg["d" + key] - grads["d" + key], expected, rtol=1e-12, atol=1e-15)
 
 
-# --- conventions (CONVENTIONS_practical.md) ---------------------------------------------------
+# --- conventions (CONVENTIONS.md) ---------------------------------------------------
 
 def test_torch_loss_has_no_penalty_term():
     """F.cross_entropy & co. know nothing of the weights: the regularised cost is torch's loss plus
@@ -124,8 +125,8 @@ def _one_sgd_step(groups_of, lambd=0.9, lr=0.5):
 def test_weight_decay_is_lambda_over_m_on_the_weight_group_only():
     """torch/optim/sgd.py adds weight_decay * p to p's gradient before the step, the gradient of
     (weight_decay/2) ||p||^2: with weight_decay = lambda/m on W and 0 on b it is the course's L2."""
-    _, stepped, stepped_t = _one_sgd_step(lambda model, m: t_models.param_groups(model, 0.9, m))
-    assert t_models.param_groups(t_models.Network((2, 3, 1)), 0.9, 12)[0]["weight_decay"] == 0.9 / 12
+    _, stepped, stepped_t = _one_sgd_step(lambda model, m: t_optim.param_groups(model, 0.9, m))
+    assert t_optim.param_groups(t_models.Network((2, 3, 1)), 0.9, 12)[0]["weight_decay"] == 0.9 / 12
     compare({f"{k} after 1 step": v for k, v in stepped.items()},
             {f"{k} after 1 step": v for k, v in stepped_t.items()}).assert_passed()
 
@@ -155,8 +156,8 @@ def test_bad_lambda_is_a_value_error_naming_it(cls, name, bad):
 
 def test_bad_weight_decay_arguments():
     model = t_models.Network((2, 3, 1))
-    with pytest.raises(ValueError, match=r"m \(the number of examples"):
-        t_models.param_groups(model, 0.5)
+    with pytest.raises(ValueError, match=r"m \(the number of training examples"):
+        t_optim.param_groups(model, 0.5)
     with pytest.raises(ValueError, match=r"weight_decay_l2 must be a finite number >= 0"):
         t_models.train_gd(model, torch.ones(4, 2, dtype=torch.float64), torch.zeros(4, dtype=torch.int64), 0.1, 1,
                           weight_decay_l2=-1.0)

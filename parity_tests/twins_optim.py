@@ -6,7 +6,7 @@ start with "d" (hence "accuracy (dev)"); updated parameters and optimiser state
 contain "after" ("W1 after 200 steps", "v_dW1 after 1 step"). ``CASES`` lists one row per
 concept for the parity report: (label, run(dtype, device) -> ParityReport).
 
-Bridged conventions (CONVENTIONS_optim.md): the course's momentum is torch's
+Bridged conventions (CONVENTIONS.md): the course's momentum is torch's
 SGD(momentum=beta, dampening=beta) with a zero momentum buffer preset;
 cs231n's velocity v is -lr times torch's buffer; RMSprop's decay beta is
 torch's alpha; L2 is weight_decay = lambda/m on the weight group only.

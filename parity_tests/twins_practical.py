@@ -6,7 +6,7 @@ start with "d"; parameters, running statistics and test-time outputs after
 training contain " after "; everything else is an output. ``CASES`` lists one
 row per concept for the parity report: (label, run(dtype, device) -> ParityReport).
 
-Bridged conventions (CONVENTIONS_practical.md): torch's loss has no penalty
+Bridged conventions (CONVENTIONS.md): torch's loss has no penalty
 term, so the torch network adds lambda/(2m) sum ||W||^2 explicitly, or L2 goes
 through weight_decay = lambda/m on the weights only; torch's dropout p is
 1 - keep_prob and its masks come from another generator, so masks are drawn

@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch import nn
 
-from scratch_numpy.validation import check_choice, check_float_array
+import sys
+
+from scratch_numpy.validation import check_choice, check_float_array, check_labels
+
+from .validation import check_device
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -43,20 +48,25 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
 def data_to_torch(X: np.ndarray, Y: np.ndarray | None = None, device="cpu"):
     """(n_x, m) features and (1, m) labels -> batch-first (m, n_x) tensor and (m,) int64 labels."""
     check_float_array("X", X)
+    device = check_device(device)
     Xt = to_tensor(np.ascontiguousarray(X.T), device)
     if Y is None:
         return Xt
-    if not isinstance(Y, np.ndarray) or Y.shape != (1, X.shape[1]):
-        raise ValueError(f"Y must have shape (1, {X.shape[1]}), got {getattr(Y, 'shape', type(Y).__name__)}")
-    return Xt, to_tensor(Y[0].astype(np.int64), device)
+    # whole, non-negative labels; their upper bound is the model's to check
+    labels = check_labels("Y", Y, m=X.shape[1], num_classes=sys.maxsize)
+    return Xt, to_tensor(labels[0], device)
 
 
 def _copy_into(name: str, target: torch.Tensor, value: np.ndarray):
+    if not isinstance(value, np.ndarray):
+        raise ValueError(f"{name} must be a numpy array, got {type(value).__name__}")
     if value.dtype != np.dtype(str(target.dtype).removeprefix("torch.")):
         raise ValueError(f"{name} has dtype {value.dtype} but the module holds {target.dtype}; "
                          "convert explicitly (float32 and float64 are never mixed)")
     if tuple(target.shape) != value.shape:
         raise ValueError(f"{name} must have shape {tuple(target.shape)}, got {value.shape}")
+    if not np.isfinite(value).all():
+        raise ValueError(f"{name} contains NaN or inf values")
     with torch.no_grad():
         target.copy_(torch.from_numpy(np.ascontiguousarray(value)))
 
@@ -64,6 +74,11 @@ def _copy_into(name: str, target: torch.Tensor, value: np.ndarray):
 def params_to_module(params: dict, module) -> None:
     """Copy {W1, b1, ...} (b_l of shape (n_l, 1)) into ``module.linears``, and gamma_l, beta_l
     (n_l, 1) into ``module.norms[l - 1]``'s weight and bias (n_l,) when it has batch norm."""
+    _check_network(module)
+    _check_params(params)
+    unexpected = set(params) - {key for key, _ in _course_parameters(module)}
+    if unexpected:
+        raise ValueError(f"params has keys {sorted(unexpected)} that the module has no parameter for")
     params_to_linears(params, module.linears)
     for l, norm in _norms(module):
         for key in (f"gamma{l}", f"beta{l}"):
@@ -76,6 +91,9 @@ def params_to_module(params: dict, module) -> None:
 def params_to_linears(params: dict, linears) -> None:
     """Copy W_l, b_l into the l-th nn.Linear of ``linears`` (l counts from 1); a layer built
     with bias=False (batch norm) takes W_l only."""
+    _check_params(params)
+    if not isinstance(linears, (list, tuple, nn.ModuleList)) or not all(isinstance(x, nn.Linear) for x in linears):
+        raise ValueError(f"linears must be a list of nn.Linear layers, got {type(linears).__name__}")
     for l, layer in enumerate(linears, start=1):
         keys = (f"W{l}", f"b{l}") if layer.bias is not None else (f"W{l}",)
         for key in keys:
@@ -83,7 +101,17 @@ def params_to_linears(params: dict, linears) -> None:
                 raise ValueError(f"params is missing {key}")
         _copy_into(f"W{l}", layer.weight, params[f"W{l}"])
         if layer.bias is not None:
-            _copy_into(f"b{l}", layer.bias, params[f"b{l}"][:, 0])
+            _copy_into(f"b{l}", layer.bias, _column(f"b{l}", params[f"b{l}"]))
+
+
+def _check_params(params):
+    if not isinstance(params, dict):
+        raise ValueError(f"params must be a dict {{W1, b1, ...}}, got {type(params).__name__}")
+
+
+def _check_network(module):
+    if not isinstance(module, nn.Module) or not isinstance(getattr(module, "linears", None), nn.ModuleList):
+        raise ValueError(f"module must be a reference_torch.models.Network (with .linears), got {type(module).__name__}")
 
 
 def _norms(module):
@@ -117,12 +145,14 @@ def _course_shape(array: np.ndarray) -> np.ndarray:
 def params_from_module(module) -> dict:
     """{W1, b1, ...} as NumPy arrays in the course's shapes (b_l is (n_l, 1)); gamma_l, beta_l
     (n_l, 1) instead of b_l for the layers with batch norm."""
+    _check_network(module)
     return {key: _course_shape(to_numpy(tensor)) for key, tensor in _course_parameters(module)}
 
 
 def grads_from_module(module) -> dict:
     """{dW1, db1, ...} (dgamma_l, dbeta_l with batch norm) from each parameter's ``.grad``,
     in the course's shapes."""
+    _check_network(module)
     grads = {}
     for key, tensor in _course_parameters(module):
         if tensor.grad is None:
@@ -169,6 +199,12 @@ def masks_from_torch(masks: dict) -> dict:
 
 def logistic_to_module(w: np.ndarray, b: float, model) -> None:
     """The course's w (n_x, 1) and scalar b into LogisticRegression's nn.Linear."""
+    if not isinstance(getattr(model, "linear", None), nn.Linear):
+        raise ValueError(f"model must be a reference_torch.logistic.LogisticRegression, got {type(model).__name__}")
+    n_x = model.linear.in_features
+    w = check_float_array("w", w, shape=(n_x, 1), dtype=str(model.linear.weight.dtype).removeprefix("torch."))
+    if isinstance(b, bool) or not isinstance(b, (int, float, np.floating)) or not np.isfinite(b):
+        raise ValueError(f"b must be a finite float scalar, got {b!r}")
     _copy_into("w", model.linear.weight, np.ascontiguousarray(w.T))
     with torch.no_grad():
         model.linear.bias.fill_(float(b))

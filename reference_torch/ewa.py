@@ -9,7 +9,7 @@ which is v_t = beta v_{t-1} + (1 - beta) theta_t with decay = beta. Here it
 starts from v_0 = 0 (the course's form) and divides by 1 - beta^t when asked.
 AveragedModel itself starts differently: its first update copies theta_1
 (v_1 = theta_1), which is neither the plain nor the bias-corrected average
-after the first step (CONVENTIONS_optim.md).
+after the first step (CONVENTIONS.md).
 """
 
 from __future__ import annotations

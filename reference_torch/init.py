@@ -35,14 +35,15 @@ INITIALIZERS = {
 
 
 def init_linear_(layer: nn.Linear, method: str = "he", generator: torch.Generator | None = None):
-    """Re-initialise one nn.Linear in place: weight by ``method``, bias to zero."""
+    """Re-initialise one nn.Linear in place: weight by ``method``, bias (if any) to zero."""
     check_choice("method", method, INITIALIZERS)
     if not isinstance(layer, nn.Linear):
         raise ValueError(f"layer must be an nn.Linear, got {type(layer).__name__}")
     check_generator(generator)
     with torch.no_grad():
         INITIALIZERS[method](layer.weight, generator)
-        nn.init.zeros_(layer.bias)
+        if layer.bias is not None:  # batch norm's layers have none
+            nn.init.zeros_(layer.bias)
     return layer
 
 

@@ -34,12 +34,13 @@ from torch import nn
 from scratch_numpy.dropout import check_keep_probs
 from scratch_numpy.ewa import check_beta
 from scratch_numpy.models import check_flag
-from scratch_numpy.validation import check_choice, check_count, check_positive
+from scratch_numpy.validation import check_choice, check_count, check_layer_dims, check_positive
 
 from . import activations, batchnorm, losses
 from .dropout import check_mask, dropout
-from .init import INITIALIZERS
-from .validation import check_generator, check_labels, check_tensor
+from .init import init_linear_
+from .optim import param_groups
+from .validation import check_device, check_dtype, check_labels, check_tensor
 
 OUTPUTS = {
     "sigmoid": ("sigmoid", losses.binary_cross_entropy_with_logits),
@@ -60,9 +61,8 @@ class Network(nn.Module):
                  l1: float = 0.0, keep_probs=None, batch_norm: bool = False, bn_beta_momentum: float = 0.9,
                  bn_eps: float = 1e-5):
         super().__init__()
-        if len(layer_dims) < 2:
-            raise ValueError(f"layer_dims needs at least [n_x, n_out], got {list(layer_dims)}")
-        self.layer_dims = tuple(check_count(f"layer_dims[{i}]", n) for i, n in enumerate(layer_dims))
+        self.layer_dims = check_layer_dims(layer_dims)
+        dtype, device = check_dtype(dtype), check_device(device)
         check_choice("hidden_activation", hidden_activation, ("sigmoid", "tanh", "relu", "leaky_relu", "linear"))
         self.output = check_choice("output", output, OUTPUTS)
         if output == "sigmoid" and self.layer_dims[-1] != 1:
@@ -105,13 +105,8 @@ class Network(nn.Module):
     def init_params(self, method: str = "he", generator: torch.Generator | None = None):
         """Re-draw every weight with torch.nn.init (see reference_torch.init), zero the biases;
         batch norm restarts at gamma = 1, beta = 0, running_mean = 0, running_var = 1."""
-        check_choice("method", method, INITIALIZERS)
-        check_generator(generator)
-        with torch.no_grad():
-            for layer in self.linears:   # in layer order, as init_linear_ would draw them
-                INITIALIZERS[method](layer.weight, generator)
-                if layer.bias is not None:
-                    layer.bias.zero_()
+        for layer in self.linears:
+            init_linear_(layer, method, generator)
         for norm in self.norms:
             norm.reset_parameters()
         return self
@@ -187,30 +182,10 @@ class Network(nn.Module):
         return (ZL[:, 0] > 0).long() if self.output == "sigmoid" else ZL.argmax(dim=1)
 
     def accuracy(self, X, y) -> float:
+        if y is None:
+            raise ValueError("y must be the (m,) int64 labels to score against, got None")
         self.check_data(X, y)
         return float((self.predict(X) == y).double().mean())
-
-
-def param_groups(model: Network, l2_lambda: float = 0.0, m: int | None = None) -> list[dict]:
-    """L2 through torch.optim's weight_decay on the weights only: [{every W_l,
-    weight_decay = l2_lambda/m}, {every other parameter (b_l, gamma_l, beta_l), weight_decay 0}].
-
-    weight_decay adds weight_decay * W to W's gradient, the gradient of lambda/(2m)||W||^2;
-    the cost term itself is not in torch's loss (``model.cost`` adds it only when the
-    model's own ``l2`` is set). The weight group carries ``l2_lambda`` and ``m`` like
-    reference_torch.optim.param_groups, so optim.penalty can add it to a recorded cost.
-    """
-    l2_lambda = check_positive("l2_lambda", l2_lambda, allow_zero=True)
-    if l2_lambda > 0 and m is None:
-        raise ValueError("m (the number of examples in the cost) is needed for lambda/m when l2_lambda > 0")
-    m = None if m is None else check_count("m", m)
-    weights = [layer.weight for layer in model.linears]
-    others = [p for p in model.parameters() if id(p) not in {id(W) for W in weights}]
-    return [
-        {"params": weights, "weight_decay": l2_lambda / m if l2_lambda > 0 else 0.0,
-         "l2_lambda": l2_lambda, "m": m, "role": "W"},
-        {"params": others, "weight_decay": 0.0, "role": "b"},
-    ]
 
 
 def train_gd(model: Network, X, y, learning_rate: float, num_iterations: int, *, masks=None,

@@ -34,16 +34,24 @@ from .losses import l2_penalty
 
 
 def param_groups(model, l2_lambda: float = 0.0, m: int | None = None) -> list[dict]:
-    """[{weights of model.linears, weight_decay = l2_lambda/m}, {biases, weight_decay = 0}]."""
+    """L2 through torch.optim's weight_decay on the weights only: [{every W_l of
+    model.linears, weight_decay = l2_lambda/m}, {every other parameter (b_l, gamma_l,
+    beta_l), weight_decay = 0}].
+
+    weight_decay adds weight_decay * W to W's gradient, the gradient of lambda/(2m)||W||^2;
+    the cost term itself is not in torch's loss. The weight group carries ``l2_lambda``
+    and ``m`` so that ``penalty`` can add it to a recorded cost.
+    """
     l2_lambda = check_positive("l2_lambda", l2_lambda, allow_zero=True)
     if l2_lambda > 0 and m is None:
         raise ValueError("m (the number of training examples) is needed for lambda/m when l2_lambda > 0")
     m = None if m is None else check_count("m", m)
-    weight_decay = l2_lambda / m if l2_lambda > 0 else 0.0
+    weights = [layer.weight for layer in model.linears]
+    others = [p for p in model.parameters() if all(p is not W for W in weights)]
     return [
-        {"params": [layer.weight for layer in model.linears], "weight_decay": weight_decay,
+        {"params": weights, "weight_decay": l2_lambda / m if l2_lambda > 0 else 0.0,
          "l2_lambda": l2_lambda, "m": m, "role": "W"},
-        {"params": [layer.bias for layer in model.linears], "weight_decay": 0.0, "role": "b"},
+        {"params": others, "weight_decay": 0.0, "role": "b"},
     ]
 
 

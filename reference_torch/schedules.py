@@ -18,7 +18,7 @@ The built-ins that look alike do not give the same floats: ExponentialLR
 multiplies the previous rate by gamma at each step (drifting from
 0.95^epoch * alpha0 in the last bits), and StepLR decays by a factor gamma per
 interval, not by 1 / (1 + d * floor(epoch / T)). LambdaLR with the closed form
-reproduces the NumPy rates exactly (CONVENTIONS_optim.md).
+reproduces the NumPy rates exactly (CONVENTIONS.md).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ updated by every training pass, with decay beta (``beta_momentum``):
 
 torch.nn.BatchNorm1d normalises with the biased variance but averages the
 unbiased one; its momentum is 1 - beta and its running_var starts at 1
-(``init_running``). The defaults here match it; CONVENTIONS_practical.md
+(``init_running``). The defaults here match it; CONVENTIONS.md
 states the differences.
 
 Gradient convention, as in layers.py: the upstream ``dout`` = dL/dZ_tilde is

@@ -18,7 +18,7 @@ torch the same one (the two generators never draw the same numbers); otherwise
 it is drawn from ``rng`` (an int seed, a numpy Generator or a RandomState:
 ``RandomState(seed)`` draws what the course's ``np.random.rand`` draws after
 ``np.random.seed(seed)``). torch's dropout takes p = 1 - keep_prob, the DROP
-probability; cs231n's ``p`` is the keep probability (CONVENTIONS_practical.md).
+probability; cs231n's ``p`` is the keep probability (CONVENTIONS.md).
 """
 
 from __future__ import annotations

@@ -54,18 +54,18 @@ def relative_difference(a, b) -> float:
     return float(np.linalg.norm(a - b) / denominator) if denominator > 0 else 0.0
 
 
-def check_params(params) -> dict:
+def check_params(params, what: str = "params") -> dict:
     """A non-empty dict name -> finite float64 array; returns {name: shape} in its order."""
     if not isinstance(params, Mapping) or not params:
-        raise ValueError(f"params must be a non-empty dict of arrays (W1, b1, ...), got {type(params).__name__}")
+        raise ValueError(f"{what} must be a non-empty dict of arrays (W1, b1, ...), got {type(params).__name__}")
     for name, value in params.items():
         if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
-            raise ValueError(f"params[{name!r}] must be a float numpy array, got {type(value).__name__}")
+            raise ValueError(f"{what}[{name!r}] must be a float numpy array, got {type(value).__name__}")
         if value.dtype != np.float64:
-            raise ValueError(f"params[{name!r}] is {value.dtype}: gradient checking needs float64 (in float32 "
-                             "the step eps is lost to rounding); cast with params[k].astype('float64')")
+            raise ValueError(f"{what}[{name!r}] is {value.dtype}: gradient checking needs float64 (in float32 "
+                             "the step eps is lost to rounding); cast with .astype('float64')")
         if value.size == 0 or not np.isfinite(value).all():
-            raise ValueError(f"params[{name!r}] must be non-empty and finite")
+            raise ValueError(f"{what}[{name!r}] must be non-empty and finite")
     return {name: value.shape for name, value in params.items()}
 
 
@@ -115,14 +115,16 @@ class ElementError:
 @dataclass(frozen=True)
 class GradCheckReport:
     """``difference`` over all N parameters and its ``verdict``; ``per_parameter[dW1]`` is the same
-    formula on that tensor's elements alone; ``worst`` the elements with the largest |g - g_num|."""
+    formula on that tensor's elements alone; ``worst`` the elements with the largest |g - g_num|;
+    ``analytic[dW1]`` and ``numerical[dW1]`` the two gradients in the parameter's shape."""
 
     difference: float
     verdict: str
     per_parameter: dict
     worst: tuple
+    analytic: dict
+    numerical: dict
     epsilon: float
-    size: int
 
     @property
     def faulty(self) -> tuple:
@@ -130,7 +132,8 @@ class GradCheckReport:
         return tuple(name for name, d in self.per_parameter.items() if verdict(d) == "bug")
 
     def __str__(self) -> str:
-        lines = [f"gradient check: difference {self.difference:.2e} ({self.verdict}) over {self.size} parameters, "
+        size = sum(np.size(g) for g in self.analytic.values())
+        lines = [f"gradient check: difference {self.difference:.2e} ({self.verdict}) over {size} parameters, "
                  f"epsilon {self.epsilon:g}", f"  {'tensor':<10}{'difference':>12}  verdict"]
         lines += [f"  {name:<10}{d:>12.2e}  {verdict(d)}" for name, d in self.per_parameter.items()]
         lines.append("  worst elements (tensor[index]: backprop vs two-sided):")
@@ -140,20 +143,18 @@ class GradCheckReport:
 
 
 def build_report(shapes, grad, gradapprox, epsilon: float, worst: int = 5) -> GradCheckReport:
-    """The report from the two stacked columns (N, 1) (shared with reference_torch.gradcheck)."""
-    grad, gradapprox = np.reshape(grad, -1), np.reshape(gradapprox, -1)
-    names = ["d" + name for name in shapes]
-    bounds = np.cumsum([0] + [int(np.prod(s)) for s in shapes.values()])
-    per_parameter = {name: relative_difference(grad[a:b], gradapprox[a:b])
-                     for name, a, b in zip(names, bounds[:-1], bounds[1:])}
-    gaps = np.abs(grad - gradapprox)
-    elements = []
-    for i in np.argsort(-gaps, kind="stable")[:worst]:
-        k = int(np.searchsorted(bounds, i, side="right")) - 1
-        index = tuple(int(j) for j in np.unravel_index(i - bounds[k], list(shapes.values())[k]))
-        elements.append(ElementError(names[k], index, float(grad[i]), float(gradapprox[i]), float(gaps[i])))
+    """The report from backprop's and the two-sided gradient stacked as columns (N, 1) in the order
+    of ``shapes`` {name: shape} (shared with reference_torch.gradcheck)."""
+    grad_shapes = {"d" + name: shape for name, shape in shapes.items()}
+    analytic, numerical = (vector_to_dictionary(v, grad_shapes) for v in (grad, gradapprox))
+    per_parameter = {k: relative_difference(analytic[k], numerical[k]) for k in grad_shapes}
+    elements = [ElementError(k, index, float(analytic[k][index]), float(numerical[k][index]),
+                             float(abs(analytic[k][index] - numerical[k][index])))
+                for k, shape in grad_shapes.items() for index in np.ndindex(shape)]
+    elements.sort(key=lambda e: -e.abs_error)
     difference = relative_difference(grad, gradapprox)
-    return GradCheckReport(difference, verdict(difference), per_parameter, tuple(elements), epsilon, grad.size)
+    return GradCheckReport(difference, verdict(difference), per_parameter, tuple(elements[:worst]),
+                           analytic, numerical, epsilon)
 
 
 def _objective(network_or_loss_fn, l2: float):
@@ -252,6 +253,7 @@ class DirectionalReport:
 
     @property
     def faulty(self) -> tuple:
+        """The tensors along whose own direction the slopes differ by "bug" (>= 1e-3)."""
         return tuple(name for name, s in self.per_parameter.items() if s.verdict == "bug")
 
     def __str__(self) -> str:
@@ -286,7 +288,7 @@ def directional_check(network_or_loss_fn, params, X, Y, *, epsilon: float = 1e-6
     epsilon = check_positive("epsilon", epsilon)
     if direction is None:
         direction = random_direction(shapes, rng)
-    elif check_params(direction) != shapes:
+    elif check_params(direction, "direction") != shapes:
         raise ValueError(f"direction must hold arrays shaped like params {shapes}")
     with _state_kept(network_or_loss_fn):
         grads = loss(params, X, Y)[1]

@@ -47,7 +47,7 @@ from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward, in
 from .dropout import DropoutCache, check_keep_probs, check_mask, draw_mask, dropout_backward, dropout_forward
 from .ewa import check_beta
 from .layers import LinearCache, linear_backward, linear_forward
-from .validation import check_choice, check_count, check_float_array, check_labels, check_positive
+from .validation import check_choice, check_count, check_float_array, check_labels, check_layer_dims, check_positive
 
 OUTPUTS = {
     "sigmoid": ("sigmoid", losses.binary_cross_entropy_with_logits),
@@ -90,9 +90,7 @@ class Network:
                  *, leaky_slope: float = 0.01, l2: float = 0.0, l1: float = 0.0, keep_probs=None,
                  batch_norm: bool = False, bn_beta_momentum: float = 0.9, bn_eps: float = 1e-5,
                  bn_unbiased_running_var: bool = True, dropout_rng=None):
-        if len(layer_dims) < 2:
-            raise ValueError(f"layer_dims needs at least [n_x, n_out], got {list(layer_dims)}")
-        self.layer_dims = tuple(check_count(f"layer_dims[{i}]", n) for i, n in enumerate(layer_dims))
+        self.layer_dims = check_layer_dims(layer_dims)
         self.hidden_activation = check_choice("hidden_activation", hidden_activation,
                                               ("sigmoid", "tanh", "relu", "leaky_relu", "linear"))
         self.output = check_choice("output", output, OUTPUTS)
@@ -295,10 +293,10 @@ class Network:
 
     def _backward(self, caches, dZL):
         """Backward from dZ_L (per-example, see layers.py) down to layer 1."""
-        grads, dZ = {}, dZL
+        grads, dZ, dA = {}, dZL, None
         for l in range(self.L, 0, -1):
             cache = caches[l - 1]
-            if l < self.L:
+            if l < self.L:  # dA is then layer l's output gradient, from layer l + 1
                 if cache.dropout is not None:
                     dA = dropout_backward(dA, cache.dropout)
                 dZ = activations.BACKWARD[self._activation(l)](dA, cache.activation)
@@ -321,6 +319,8 @@ class Network:
 
     def accuracy(self, params, X, Y) -> float:
         """Fraction of examples whose predicted label equals Y."""
+        if Y is None:
+            raise ValueError("Y must be the (1, m) labels to score against, got None")
         X, Y = self.check_data(params, X, Y)
         return float((self.predict(params, X) == Y).mean())
 

@@ -143,7 +143,7 @@ class CS231nMomentum(Optimizer):
     v is a velocity in parameter units (it carries the learning rate). torch:
     SGD(momentum=mu, nesterov=...) keeps buf = mu buf + dW with v = -lr buf, the
     same algebra while lr is constant; a changing lr rescales cs231n's past
-    velocity but not torch's buffer (CONVENTIONS_optim.md).
+    velocity but not torch's buffer (CONVENTIONS.md).
     """
 
     state_names = ("v",)
@@ -197,7 +197,7 @@ class Adam(Optimizer):
         W    <- W - alpha v_hat / (sqrt(s_hat) + eps)
 
     torch: Adam(lr=alpha, betas=(beta1, beta2), eps=eps), the same algebra
-    evaluated in another order (CONVENTIONS_optim.md).
+    evaluated in another order (CONVENTIONS.md).
     """
 
     state_names = ("v", "s")

@@ -15,7 +15,7 @@ completed) is alpha0 * f(epoch), so the first epoch trains at f(0) = alpha0.
 The two square-root schedules count from 1, the lecture's epoch_num = epoch + 1
 and the mini-batch count t = 1, 2, ... (as Adam's t), since f(0) would divide
 by zero. The course's own training loop differs: it sets the rate after epoch
-i with f(i), so its epochs 0 and 1 both train at alpha0 (CONVENTIONS_optim.md;
+i with f(i), so its epochs 0 and 1 both train at alpha0 (CONVENTIONS.md;
 ``course_loop_rates`` reproduces it).
 
 The rate is computed as alpha0 * f, not alpha0 / (1 + ...): LambdaLR computes

@@ -52,7 +52,8 @@ def identity_params(layer_dims, c: float, dtype: str = "float64") -> dict:
 
 
 def signal_norms(network, params, X, Y) -> Signals:
-    """Norms of A_{l-1}, dA_{l-1} and dW_l for l = 1..L from one test-time forward pass and its backward.
+    """Norms of A_{l-1}, dA_{l-1} and dW_l for l = 1..L from one test-time forward pass and the backward
+    pass of the data loss (no L2/L1 term).
 
     Shapes: X (n_x, m), Y (1, m). ``network`` is a scratch_numpy.models.Network without batch norm
     (dropout is off at test time).

@@ -106,8 +106,9 @@ def check_choice(name: str, value, choices) -> str:
 
 
 def check_layer_dims(layer_dims) -> tuple[int, ...]:
-    """Layer sizes [n_x, n_1, ..., n_L]: a list or tuple of at least two positive ints."""
-    if not isinstance(layer_dims, (list, tuple)) or len(layer_dims) < 2:
+    """Layer sizes [n_x, n_1, ..., n_L]: a list, tuple or 1-D array of at least two positive ints."""
+    is_row = isinstance(layer_dims, (list, tuple)) or (isinstance(layer_dims, np.ndarray) and layer_dims.ndim == 1)
+    if not is_row or len(layer_dims) < 2:
         raise ValueError(f"layer_dims must be a list of at least two sizes [n_x, ..., n_L], got {layer_dims!r}")
     return tuple(check_count(f"layer_dims[{i}]", n) for i, n in enumerate(layer_dims))
 

@@ -1,0 +1,81 @@
+"""The report: the last result of each experiment as a table, published figures beside ours.
+
+Per variant and metric: the course's published figure (when there is one),
+the NumPy and torch values, |NumPy - torch|, and once per variant the
+divergence of the two runs (cost trajectory and final parameters, relative).
+``match`` compares both implementations with the published figure (within
+MATCH_TOLERANCE); it reads n/a for a quick budget or data that is not the
+course's. Then each claim with its verdict per implementation.
+"""
+
+from __future__ import annotations
+
+MATCH_TOLERANCE = 0.001   # accuracies are fractions; the course prints them to 0.01 %-1 %
+
+
+def _value(metric: str, value) -> str:
+    if value is None:
+        return ""
+    if metric.endswith("accuracy"):
+        return f"{100 * value:.2f} %"
+    return f"{value:.4g}"
+
+
+def _divergence(value) -> str:
+    return "" if value is None else f"{value:.1e}"
+
+
+def _match(result: dict, row: dict, metric: str) -> str:
+    published = row["published"].get(metric)
+    if published is None:
+        return ""
+    if result["settings"]["quick"] or not result["course_data"]:
+        return "n/a"
+    ours = [m[metric] for m in row["metrics"].values() if metric in m]
+    return "yes" if ours and all(abs(v - published) <= MATCH_TOLERANCE for v in ours) else "NO"
+
+
+def _table(rows: list) -> list:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+
+
+def _verdict(verdicts: dict) -> str:
+    words = {True: "holds", False: "FAILS", None: "not run"}
+    if len(set(verdicts.values())) == 1:
+        return words[next(iter(verdicts.values()))]
+    return ", ".join(f"{impl}: {words[v]}" for impl, v in verdicts.items())
+
+
+def format_result(result: dict) -> str:
+    settings = result["settings"]
+    impls = list(result["devices"])
+    lines = [f"{result['experiment']}: {result['claim']}",
+             f"  data: {result['data_source']}",
+             f"  runs: {result['run_dir']}; " + ", ".join(f"{i} on {d}" for i, d in result["devices"].items())
+             + f"; {settings['dtype']}, {'quick' if settings['quick'] else 'full'} budget, seed {settings['seed']}, "
+             f"{result['seconds']:.1f} s"]
+    rows = [["variant", "metric", "published", *impls, "|diff|", "match", "cost div", "param div"]]
+    for row in result["variants"]:
+        names = list(dict.fromkeys(k for m in row["metrics"].values() for k in m))
+        div = row["divergence"]
+        for i, metric in enumerate(names):
+            values = [row["metrics"][impl].get(metric) for impl in impls]
+            rows.append([row["variant"] if i == 0 else "", metric, _value(metric, row["published"].get(metric)),
+                         *(_value(metric, v) for v in values),
+                         _divergence(div.get("metrics", {}).get(metric)), _match(result, row, metric),
+                         _divergence(div.get("cost")) if i == 0 else "",
+                         _divergence(div.get("params")) if i == 0 else ""])
+    lines += _table(rows)
+    lines += ["  claims:"] + [f"    [{_verdict(c['verdicts'])}] {c['text']}" for c in result["claims"]]
+    return "\n".join(lines)
+
+
+def format_results(results: dict) -> str:
+    """Every experiment's last result, in name order."""
+    return "\n\n".join(format_result(results[name]) for name in sorted(results))
+
+
+def failed_claims(result: dict) -> list:
+    """The texts of the claims that fail on some implementation."""
+    return [c["text"] for c in result["claims"] if False in c["verdicts"].values()]

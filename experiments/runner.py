@@ -1,0 +1,280 @@
+"""The shared runner: settings, the Experiment an experiment module declares, and running it.
+
+An experiment module declares one ``EXPERIMENT = Experiment(...)``: its claim,
+its data, its variants (with the course's published figures where there are
+some), ``run(trial) -> Outcome`` for one variant on one implementation, and
+the checks of its claim. The runner does the rest, the same way for all:
+
+    data = experiment.load(settings)                    (once)
+    root = <logdir>/<experiment>[-N]                    (a fresh directory, tblog.claim_root)
+    for each variant, for impl in numpy, torch:
+        trial  = Trial(settings, variant, impl, data, logger for root/<variant>/<impl>,
+                       reference = the NumPy outcome when this is the torch run of a pair)
+        outcome = experiment.run(trial)                 (metrics, cost trajectory, final parameters)
+    divergence of each pair; the claims checked on each implementation's metrics;
+    the result saved in <logdir>/results.json for ``python -m experiments report``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from reference_torch import bridge
+from scratch_numpy.validation import check_choice
+
+from .datasets import resolve_data_dir
+from .tblog import RunLogger, claim_root
+
+IMPLS = ("numpy", "torch")
+RESULTS_FILE = "results.json"
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the command line chooses. ``device`` is the torch side's (resolved: never 'auto');
+    the NumPy side always runs on the CPU. ``seed`` draws whatever the course does not fix
+    (variants on the course's data keep the course's seeds, so its figures are reproducible)."""
+
+    impls: tuple = IMPLS
+    device: str = "cpu"
+    dtype: str = "float64"
+    logdir: Path = Path("runs")
+    data_dir: Path | None = None
+    seed: int = 0
+    quick: bool = False
+
+    def budget(self, full: int, quick: int) -> int:
+        """The number of iterations or epochs: ``quick`` with --quick, else the full budget."""
+        return quick if self.quick else full
+
+
+def make_settings(*, impl: str = "both", device: str = "auto", dtype: str = "float64", logdir="runs",
+                  data_dir=None, seed: int = 0, quick: bool = False) -> Settings:
+    """Settings from the command line's values, each checked (ValueError naming the option)."""
+    check_choice("--impl", impl, ("numpy", "torch", "both"))
+    check_choice("--dtype", dtype, ("float64", "float32"))
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"--seed must be an integer >= 0, got {seed!r}")
+    logdir = Path(logdir)
+    if logdir.exists() and not logdir.is_dir():
+        raise ValueError(f"--logdir {str(logdir)!r} exists and is not a directory")
+    return Settings(impls=IMPLS if impl == "both" else (impl,), device=str(bridge.resolve_device(device)),
+                    dtype=dtype, logdir=logdir, data_dir=resolve_data_dir(data_dir), seed=seed, quick=quick)
+
+
+def configure_torch(device: str) -> None:
+    """On CUDA, parity settings: no TF32 in matmuls and convolutions, deterministic cuDNN."""
+    if not device.startswith("cuda"):
+        return
+    if hasattr(torch.backends.cuda.matmul, "fp32_precision"):   # torch >= 2.9
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+        torch.backends.cudnn.conv.fp32_precision = "ieee"
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+
+
+def device_label(settings: Settings, impl: str) -> str:
+    if impl == "numpy" or settings.device == "cpu":
+        return "cpu"
+    return f"{settings.device} ({torch.cuda.get_device_name(torch.device(settings.device))})"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One configuration of an experiment. ``name`` is its run directory; ``hparams`` are logged
+    (text, and hparams for sweeps); ``published``: {metric: the course's figure}."""
+
+    name: str
+    hparams: dict = field(default_factory=dict)
+    published: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not NAME.match(self.name):
+            raise ValueError(f"variant name {self.name!r} must be letters, digits, '.', '_' or '-'")
+
+
+@dataclass
+class Outcome:
+    """One variant on one implementation: its metrics, its cost per iteration and its final
+    parameters in the NumPy layout (both optional; they give the pair's divergence)."""
+
+    metrics: dict
+    costs: list = field(default_factory=list)
+    params: dict | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A statement checked on one implementation's metrics {variant: {metric: value}};
+    ``needs`` the variants it reads (not checked when one of them did not run)."""
+
+    text: str
+    needs: tuple
+    holds: Callable[[dict], bool]
+
+
+@dataclass
+class Trial:
+    """What ``Experiment.run`` gets for one variant on one implementation."""
+
+    settings: Settings
+    variant: Variant
+    impl: str
+    data: object
+    logger: RunLogger
+    progress: tqdm
+    reference: Outcome | None = None
+
+    @property
+    def device(self) -> str:
+        return "cpu" if self.impl == "numpy" else self.settings.device
+
+    @property
+    def hp(self) -> dict:
+        return self.variant.hparams
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """An experiment module's declaration (see the module docstring).
+
+    ``load(settings)`` returns its data (with a ``source``) or None; ``variants(settings)``
+    its variants (budgets may depend on settings.quick); ``sweep``: log hparams."""
+
+    name: str
+    claim: str
+    dataset: str
+    variants: Callable[[Settings], list]
+    run: Callable[[Trial], Outcome]
+    claims: tuple = ()
+    load: Callable[[Settings], object] | None = None
+    sweep: bool = False
+
+    def select(self, settings: Settings, names=None) -> list:
+        variants = self.variants(settings)
+        if not names:
+            return variants
+        known = [v.name for v in variants]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"{self.name} has no variant {unknown}; its variants are {known}")
+        return [v for v in variants if v.name in names]
+
+
+def relative_divergence(a, b) -> float:
+    """max |a - b| / max |a| over the elements (0 when both are all zero); inf on a shape mismatch."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return math.inf
+    diff = np.abs(a - b).max(initial=0.0)
+    scale = np.abs(a).max(initial=0.0)
+    if scale == 0:
+        return 0.0 if diff == 0 else math.inf
+    return float(diff / scale)
+
+
+def divergence(reference: Outcome, other: Outcome) -> dict:
+    """The pair's divergence: cost trajectories (elementwise relative), final parameters
+    (max over tensors of relative_divergence), and |difference| of each metric."""
+    out = {}
+    if reference.costs and other.costs:
+        ref, oth = np.asarray(reference.costs, float), np.asarray(other.costs, float)
+        both_finite = np.isfinite(ref) & np.isfinite(oth) if ref.shape == oth.shape else None
+        out["cost"] = (math.inf if both_finite is None else
+                       float((np.abs(ref - oth)[both_finite] / np.maximum(np.abs(ref[both_finite]), 1e-300))
+                             .max(initial=0.0)))
+    if reference.params and other.params:
+        out["params"] = max(relative_divergence(reference.params[k], other.params[k]) for k in reference.params)
+    out["metrics"] = {k: abs(v - other.metrics[k]) for k, v in reference.metrics.items() if k in other.metrics}
+    return out
+
+
+def _summary(experiment: Experiment, variant: Variant, settings: Settings, impl: str, source: str) -> str:
+    rows = [("experiment", experiment.name), ("claim", experiment.claim), ("variant", variant.name),
+            ("implementation", impl), ("device", device_label(settings, impl)), ("dtype", settings.dtype),
+            ("seed", settings.seed), ("budget", "quick" if settings.quick else "full"), ("data", source),
+            *((f"hparam {k}", v) for k, v in variant.hparams.items())]
+    return "\n".join(f"- **{k}**: {v}" for k, v in rows)
+
+
+def _check_claims(experiment: Experiment, metrics: dict) -> list:
+    """[{text, verdicts: {impl: True/False/None}}]; None: a needed variant did not run."""
+    checked = []
+    for claim in experiment.claims:
+        verdicts = {}
+        for impl, by_variant in metrics.items():
+            ran = all(v in by_variant for v in claim.needs)
+            verdicts[impl] = bool(claim.holds(by_variant)) if ran else None
+        checked.append({"text": claim.text, "verdicts": verdicts})
+    return checked
+
+
+def run_experiment(experiment: Experiment, settings: Settings, variants=None) -> dict:
+    """Run ``variants`` (names; default all) of ``experiment`` on ``settings.impls``; log each
+    run to TensorBoard; save and return the result (the dict ``report`` reads)."""
+    selected = experiment.select(settings, variants)
+    configure_torch(settings.device)
+    data = experiment.load(settings) if experiment.load else None
+    source = getattr(data, "source", "none (no data set)")
+    root = claim_root(settings.logdir, experiment.name)
+    started = time.time()
+    rows, metrics = [], {impl: {} for impl in settings.impls}
+    for variant in selected:
+        outcomes, seconds = {}, {}
+        for impl in settings.impls:
+            logger = RunLogger(root / variant.name / impl)
+            with tqdm(desc=f"{experiment.name}/{variant.name}/{impl}", disable=None, leave=False,
+                      unit="it", dynamic_ncols=True) as progress:
+                trial = Trial(settings, variant, impl, data, logger, progress, reference=outcomes.get("numpy"))
+                t0 = time.perf_counter()
+                outcomes[impl] = experiment.run(trial)
+                seconds[impl] = time.perf_counter() - t0
+            logger.text("config", _summary(experiment, variant, settings, impl, source))
+            if experiment.sweep:
+                logger.hparams(variant.hparams, outcomes[impl].metrics)
+            logger.close()
+            metrics[impl][variant.name] = outcomes[impl].metrics
+        rows.append({"variant": variant.name, "hparams": variant.hparams, "published": variant.published,
+                     "metrics": {impl: o.metrics for impl, o in outcomes.items()}, "seconds": seconds,
+                     "divergence": divergence(outcomes["numpy"], outcomes["torch"]) if len(outcomes) == 2 else {}})
+    result = {"experiment": experiment.name, "claim": experiment.claim, "dataset": experiment.dataset,
+              "data_source": source, "course_data": getattr(data, "course_data", False), "run_dir": str(root),
+              "settings": {**asdict(settings), "logdir": str(settings.logdir),
+                           "data_dir": settings.data_dir and str(settings.data_dir)},
+              "devices": {impl: device_label(settings, impl) for impl in settings.impls},
+              "seconds": time.time() - started, "variants": rows, "claims": _check_claims(experiment, metrics)}
+    save_result(settings.logdir, result)
+    return result
+
+
+def save_result(logdir, result: dict) -> None:
+    """Merge ``result`` into <logdir>/results.json (the last result of each experiment)."""
+    path = Path(logdir) / RESULTS_FILE
+    results = load_results(logdir) if path.is_file() else {}
+    results[result["experiment"]] = result
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(results, indent=1, default=str))
+    os.replace(tmp, path)
+
+
+def load_results(logdir) -> dict:
+    """{experiment: result} from <logdir>/results.json; a ValueError when there is none."""
+    path = Path(logdir) / RESULTS_FILE
+    if not path.is_file():
+        raise ValueError(f"no results in {path}: run an experiment first (python -m experiments run ...)")
+    return json.loads(path.read_text())

@@ -1,0 +1,97 @@
+"""TensorBoard logging: one SummaryWriter per run directory runs/<experiment>/<variant>/<impl>.
+
+The NumPy and torch runs of a variant sit side by side, so TensorBoard draws
+their curves in one chart. Tags (a run logs those that apply to it):
+
+    cost, learning_rate                 scalars per iteration (at most SCALAR_POINTS points)
+    accuracy/train, accuracy/test       scalars per epoch (at most SCALAR_POINTS points)
+    grad_norm/W1, ...                   ||dJ/dW_l||_F on the whole training set (EVALUATIONS points)
+    divergence/cost, divergence/params  the torch run against the NumPy run of the same variant
+    weights/W1, ...                     histograms (HISTOGRAMS points)
+    cost_curve, decision_boundary       figures at the end
+    config                              text: settings, seed, hyperparameters, data, device
+    <run>/hparams                       an add_hparams sub-run, for experiments that sweep
+
+Scalars are stored as float32 (add_scalar's default). A run directory is never
+reused: ``claim_root`` gives each run of an experiment a fresh root
+(<experiment>, then <experiment>-2, -3, ...), and RunLogger refuses a
+directory that already exists.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from torch.utils.tensorboard import SummaryWriter
+
+SCALAR_POINTS = 500   # per-iteration and per-epoch scalars
+EVALUATIONS = 50      # whole-training-set evaluations: accuracies of full-batch runs, gradient norms
+HISTOGRAMS = 5
+
+
+class Cadence:
+    """Log step s of 0, ..., total - 1 when s is a multiple of ``every`` or the last one,
+    with every = ceil(total / points): about ``points`` points whatever the run's length."""
+
+    def __init__(self, total: int, points: int):
+        self.total, self.every = total, max(1, math.ceil(total / points))
+
+    def __call__(self, step: int) -> bool:
+        return step % self.every == 0 or step == self.total - 1
+
+
+def claim_root(logdir, experiment: str) -> Path:
+    """Create and return logdir/<experiment>, or the first free <experiment>-2, -3, ...;
+    creation is atomic (mkdir), so two runs never share a root."""
+    logdir = Path(logdir)
+    logdir.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 10_000):
+        root = logdir / (experiment if n == 1 else f"{experiment}-{n}")
+        try:
+            root.mkdir()
+            return root
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{logdir}: no free run directory for {experiment!r} (tried {experiment}-2 .. -9999)")
+
+
+class RunLogger:
+    """Writes one run's event file in ``run_dir`` (which must not exist yet)."""
+
+    def __init__(self, run_dir):
+        run_dir = Path(run_dir)
+        if run_dir.exists():
+            raise FileExistsError(f"{run_dir} already exists; a run directory is never overwritten")
+        self.run_dir = run_dir
+        self.writer = SummaryWriter(log_dir=str(run_dir))
+
+    def scalar(self, tag: str, value: float, step: int) -> None:
+        self.writer.add_scalar(tag, float(value), step)
+
+    def scalars(self, tag: str, values, start: int, cadence: Cadence) -> None:
+        """values[i] as step start + i, for the steps the cadence picks."""
+        for i, value in enumerate(values):
+            if cadence(start + i):
+                self.writer.add_scalar(tag, float(value), start + i)
+
+    def histograms(self, params: dict, step: int) -> None:
+        """A histogram of every weight matrix (keys starting with W or w) of ``params``."""
+        for key, value in params.items():
+            if key[0] in "Ww":
+                self.writer.add_histogram(f"weights/{key}", np.asarray(value), step)
+
+    def figure(self, tag: str, figure, step: int) -> None:
+        self.writer.add_figure(tag, figure, step, close=True)
+
+    def text(self, tag: str, markdown: str) -> None:
+        self.writer.add_text(tag, markdown, 0)
+
+    def hparams(self, hparams: dict, metrics: dict) -> None:
+        """An add_hparams entry in the sub-run <run_dir>/hparams; metrics become hparam/<name>."""
+        plain = {k: v if isinstance(v, (bool, int, float, str)) else str(v) for k, v in hparams.items()}
+        self.writer.add_hparams(plain, {f"hparam/{k}": float(v) for k, v in metrics.items()}, run_name="hparams")
+
+    def close(self) -> None:
+        self.writer.close()

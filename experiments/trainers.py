@@ -1,0 +1,117 @@
+"""Training with TensorBoard logging, shared by every experiment that trains a model.
+
+    full_batch(trial, side, lr=, iterations=)      the course's full-batch gradient descent: the
+                                                   side's models.train_gd / logistic.optimize, called
+                                                   in at most EVALUATIONS chunks (plain GD keeps no
+                                                   state, so the chunks give the very same trajectory)
+    mini_batch(trial, side, optimizer=, lr=, ...)  the shared loop, training.train of the side, with a
+                                                   per-epoch callback
+
+Both log through RunLog (tags in experiments.tblog) and return an Outcome with
+the metrics initial_cost, final_cost, train_accuracy (and test_accuracy when
+the data has a test split), the cost of every iteration and the final
+parameters. In a full-batch run one iteration is one epoch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import figures
+from .runner import Outcome, relative_divergence
+from .tblog import EVALUATIONS, HISTOGRAMS, SCALAR_POINTS, Cadence
+
+
+class RunLog:
+    """The logging of one training run (costs, accuracies, gradient norms, histograms, figures)."""
+
+    def __init__(self, trial, side, iterations: int):
+        self.trial, self.side, self.logger = trial, side, trial.logger
+        self.cadence = Cadence(iterations, SCALAR_POINTS)
+        self.reference = trial.reference.costs if trial.reference else None
+        self.evaluations = 0
+
+    def iterations(self, costs, rates, start: int) -> None:
+        """cost, learning_rate and (torch run of a pair) divergence/cost of iterations start, ..."""
+        ref = self.reference
+        for i, (cost, lr) in enumerate(zip(costs, rates), start):
+            if self.cadence(i):
+                self.logger.scalar("cost", cost, i)
+                self.logger.scalar("learning_rate", lr, i)
+                if ref is not None and i < len(ref) and np.isfinite(ref[i]):
+                    self.logger.scalar("divergence/cost", abs(cost - ref[i]) / max(abs(ref[i]), 1e-300), i)
+
+    def accuracies(self, step: int, train: float, test: float | None) -> None:
+        self.logger.scalar("accuracy/train", train, step)
+        if test is not None:
+            self.logger.scalar("accuracy/test", test, step)
+
+    def evaluation(self, step: int, final: bool) -> None:
+        """Per-layer gradient norms on the whole training set; every few evaluations, histograms."""
+        for key, grad in self.side.grads().items():
+            if key[:2] in ("dW", "dw"):
+                self.logger.scalar(f"grad_norm/{key[1:]}", float(np.linalg.norm(grad)), step)
+        if final or self.evaluations % (EVALUATIONS // HISTOGRAMS) == 0:
+            self.logger.histograms(self.side.params(), step)
+        self.evaluations += 1
+
+    def finish(self, costs: list, final_cost: float) -> Outcome:
+        side, trial, step = self.side, self.trial, len(costs) - 1
+        params = side.params()
+        metrics = {"initial_cost": float(costs[0]), "final_cost": float(final_cost),
+                   "train_accuracy": side.accuracy("train")}
+        if "test" in side.splits:
+            metrics["test_accuracy"] = side.accuracy("test")
+        title = f"{trial.variant.name} ({trial.impl})"
+        curves = {trial.impl: costs, **({"numpy (reference)": self.reference} if self.reference else {})}
+        self.logger.figure("cost_curve", figures.cost_curves(curves, title), step)
+        if side.train.X.shape[0] == 2:
+            figure = figures.decision_boundary(side.predict, side.train.X, side.train.Y, title)
+            self.logger.figure("decision_boundary", figure, step)
+        if trial.reference is not None and trial.reference.params:
+            self.logger.scalar("divergence/params", max(relative_divergence(trial.reference.params[k], params[k])
+                                                        for k in params), step)
+        return Outcome(metrics, [float(c) for c in costs], params)
+
+
+def full_batch(trial, side, *, lr: float, iterations: int) -> Outcome:
+    """``iterations`` of full-batch gradient descent at rate ``lr``; accuracies and gradient
+    norms after each of the (at most EVALUATIONS) chunks."""
+    log, costs = RunLog(trial, side, iterations), []
+    chunk = math.ceil(iterations / EVALUATIONS)
+    trial.progress.reset(total=iterations)
+    while len(costs) < iterations:
+        new = side.gd(min(chunk, iterations - len(costs)), lr)
+        log.iterations(new, [lr] * len(new), start=len(costs))
+        costs += new
+        step = len(costs) - 1
+        log.accuracies(step, side.accuracy("train"), side.accuracy("test") if "test" in side.splits else None)
+        log.evaluation(step, final=len(costs) == iterations)
+        trial.progress.update(len(new))
+    return log.finish(costs, costs[-1])
+
+
+def mini_batch(trial, side, *, optimizer: str, lr: float, epochs: int, batch_size: int,
+               hyperparameters: dict | None = None, **loop) -> Outcome:
+    """``epochs`` of the shared loop (``loop``: permutations or seed, schedule; see
+    scratch_numpy.training.train) with ``optimizer`` (a name of scratch_numpy.optim.OPTIMIZERS)
+    at initial rate ``lr``. The final cost is the last epoch's mean cost."""
+    log = RunLog(trial, side, epochs * math.ceil(side.train.m / batch_size))
+    per_epoch, evaluate = Cadence(epochs, SCALAR_POINTS), Cadence(epochs, EVALUATIONS)
+    trial.progress.reset(total=epochs)
+    logged = 0
+
+    def callback(epoch, history):
+        nonlocal logged
+        log.iterations(history.costs[logged:], history.learning_rates[logged:], start=logged)
+        logged = len(history.costs)
+        if per_epoch(epoch):
+            log.accuracies(epoch, history.train_accuracy[-1], history.dev_accuracy[-1] if history.dev_accuracy else None)
+        if evaluate(epoch):
+            log.evaluation(epoch, final=epoch == epochs - 1)
+        trial.progress.update(1)
+
+    history = side.fit(optimizer, lr, hyperparameters or {}, callback, epochs=epochs, batch_size=batch_size, **loop)
+    return log.finish(history.costs, history.epoch_costs[-1])

@@ -1,0 +1,54 @@
+"""Train/dev(/test) splits as torch.utils.data.Subset, cut from the shared NumPy permutation.
+
+torch.utils.data.random_split draws its own permutation from torch's generator, which never
+equals NumPy's, so it cannot reproduce scratch_numpy.splits. Instead the permutation is drawn
+once with NumPy (scratch_numpy.splits.shuffled) and cut here with torch ops by the same sizes
+(scratch_numpy.splits.part_sizes, the largest-remainder rule), per class when stratified; each
+part is a Subset of the dataset with those indices.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import Subset, TensorDataset
+
+from scratch_numpy.splits import PART_NAMES, check_ratios, part_sizes, shuffled
+
+from .validation import check_labels, check_tensor
+
+ANY = torch.iinfo(torch.int64).max  # labels may name any number of classes
+
+
+def split_indices(permutation, ratios=(0.6, 0.2, 0.2), labels=None) -> tuple[torch.Tensor, ...]:
+    """The indices (int64 tensors) of each part, cut from ``permutation`` (a 1-D int64 tensor of
+    0..m-1, e.g. torch.from_numpy(shuffled(m, seed))); ``labels`` (m,) int64 for a stratified split."""
+    if not isinstance(permutation, torch.Tensor) or permutation.dtype != torch.int64 or permutation.dim() != 1:
+        raise ValueError("permutation must be a 1-D int64 tensor (a permutation of 0..m-1)")
+    m, ratios = permutation.shape[0], check_ratios(ratios)
+    if not torch.equal(permutation.sort().values, torch.arange(m, device=permutation.device)):
+        raise ValueError(f"permutation must hold each of 0..{m - 1} exactly once")
+    groups = torch.zeros(m, dtype=torch.int64, device=permutation.device) if labels is None \
+        else check_labels("labels", labels, m=m, num_classes=ANY)
+    part_of = torch.empty(m, dtype=torch.int64, device=permutation.device)
+    for c in torch.unique(groups):
+        members = permutation[groups[permutation] == c]
+        sizes = torch.tensor(part_sizes(len(members), ratios), device=permutation.device)
+        part_of[members] = torch.repeat_interleave(torch.arange(len(ratios), device=permutation.device), sizes)
+    parts = tuple(permutation[part_of[permutation] == k] for k in range(len(ratios)))
+    for name, part in zip(PART_NAMES, parts):
+        if part.numel() == 0:
+            raise ValueError(f"ratios {ratios} leave the {name} part empty for m = {m} examples; "
+                             f"use more examples or a larger {name} ratio")
+    return parts
+
+
+def split(X, y, ratios=(0.6, 0.2, 0.2), *, seed: int = 0, stratify: bool = False) -> list[Subset]:
+    """[Subset(TensorDataset(X, y), indices), ...] in the order of ``ratios``; X (m, n_x), y (m,) int64."""
+    X = check_tensor("X", X)
+    check_labels("y", y, m=X.shape[0], num_classes=ANY)
+    if not isinstance(stratify, bool):
+        raise ValueError(f"stratify must be True or False, got {stratify!r}")
+    permutation = torch.from_numpy(shuffled(X.shape[0], seed)).to(X.device)
+    parts = split_indices(permutation, ratios, y if stratify else None)
+    dataset = TensorDataset(X, y)
+    return [Subset(dataset, part.tolist()) for part in parts]
