@@ -18,7 +18,7 @@ def _value(metric: str, value) -> str:
         return ""
     if metric.endswith("accuracy"):
         return f"{100 * value:.2f} %"
-    return f"{value:.4g}"
+    return f"{value + 0.0:.4g}"   # + 0.0: no "-0"
 
 
 def _divergence(value) -> str:
@@ -40,8 +40,10 @@ def _table(rows: list) -> list:
     return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
 
 
-def _verdict(verdicts: dict) -> str:
-    words = {True: "holds", False: "FAILS", None: "not run"}
+def _verdict(claim: dict, quick: bool) -> str:
+    verdicts = claim["verdicts"]
+    skipped = "needs the full budget" if claim["full_budget"] and quick else "variant not run"
+    words = {True: "holds", False: "FAILS", None: skipped}
     if len(set(verdicts.values())) == 1:
         return words[next(iter(verdicts.values()))]
     return ", ".join(f"{impl}: {words[v]}" for impl, v in verdicts.items())
@@ -67,7 +69,7 @@ def format_result(result: dict) -> str:
                          _divergence(div.get("cost")) if i == 0 else "",
                          _divergence(div.get("params")) if i == 0 else ""])
     lines += _table(rows)
-    lines += ["  claims:"] + [f"    [{_verdict(c['verdicts'])}] {c['text']}" for c in result["claims"]]
+    lines += ["  claims:"] + [f"    [{_verdict(c, settings['quick'])}] {c['text']}" for c in result["claims"]]
     return "\n".join(lines)
 
 

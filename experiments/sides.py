@@ -7,6 +7,7 @@ experiment is written once and runs either side.
     side.params() -> {W1: ...}      current parameters in the NumPy layout (b as (n, 1))
     side.grads() -> {dW1: ...}      gradients on the whole training set, NumPy layout
     side.accuracy(split) -> float   split "train" or "test"
+    side.scores() -> (n_L, m)       the last layer's Z_L on the training set (networks only)
     side.predict(X) -> (k,)         labels of points X (n_x, k) given in the NumPy layout
 
 Both sides start from the same parameters (drawn once with NumPy, copied into
@@ -86,8 +87,12 @@ class NumpyNet(_Side):
     def accuracy(self, split: str) -> float:
         return self.net.accuracy(self.params_, self.splits[split].X, self.splits[split].Y)
 
+    def scores(self) -> np.ndarray:
+        _, caches = self.net.forward(self.params_, self.train.X)
+        return caches[-1].activation.Z
+
     def predict(self, X) -> np.ndarray:
-        return self.net.predict(self.params_, X.astype(self.dtype))[0]
+        return self.net.predict(self.params_, X.astype(self.dtype, copy=False))[0]
 
 
 class TorchNet(_Side):
@@ -123,8 +128,12 @@ class TorchNet(_Side):
     def accuracy(self, split: str) -> float:
         return self.model.accuracy(*self.tensors[split])
 
+    def scores(self) -> np.ndarray:
+        with torch.no_grad():
+            return bridge.to_numpy(self.model.scores(self.tensors["train"][0])).T
+
     def predict(self, X) -> np.ndarray:
-        return bridge.to_numpy(self.model.predict(bridge.data_to_torch(X.astype(self.dtype), device=self.device)))
+        return bridge.to_numpy(self.model.predict(bridge.data_to_torch(X.astype(self.dtype, copy=False), device=self.device)))
 
 
 class NumpyLogistic(_Side):
@@ -150,7 +159,7 @@ class NumpyLogistic(_Side):
         return float((self.predict(self.splits[split].X) == self.splits[split].Y[0]).mean())
 
     def predict(self, X) -> np.ndarray:
-        return n_logistic.predict(self.w, self.b, X.astype(self.dtype))[0]
+        return n_logistic.predict(self.w, self.b, X.astype(self.dtype, copy=False))[0]
 
 
 class TorchLogistic(_Side):
@@ -179,7 +188,7 @@ class TorchLogistic(_Side):
         return float((t_logistic.predict(self.model, X) == y).double().mean())
 
     def predict(self, X) -> np.ndarray:
-        return bridge.to_numpy(t_logistic.predict(self.model, bridge.data_to_torch(X.astype(self.dtype),
+        return bridge.to_numpy(t_logistic.predict(self.model, bridge.data_to_torch(X.astype(self.dtype, copy=False),
                                                                                    device=self.device)))
 
 

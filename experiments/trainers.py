@@ -16,6 +16,7 @@ parameters. In a full-batch run one iteration is one epoch.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -57,7 +58,7 @@ class RunLog:
             self.logger.histograms(self.side.params(), step)
         self.evaluations += 1
 
-    def finish(self, costs: list, final_cost: float) -> Outcome:
+    def finish(self, costs: list, final_cost: float, seconds: float) -> Outcome:
         side, trial, step = self.side, self.trial, len(costs) - 1
         params = side.params()
         metrics = {"initial_cost": float(costs[0]), "final_cost": float(final_cost),
@@ -73,13 +74,13 @@ class RunLog:
         if trial.reference is not None and trial.reference.params:
             self.logger.scalar("divergence/params", max(relative_divergence(trial.reference.params[k], params[k])
                                                         for k in params), step)
-        return Outcome(metrics, [float(c) for c in costs], params)
+        return Outcome(metrics, [float(c) for c in costs], params, seconds)
 
 
 def full_batch(trial, side, *, lr: float, iterations: int) -> Outcome:
     """``iterations`` of full-batch gradient descent at rate ``lr``; accuracies and gradient
     norms after each of the (at most EVALUATIONS) chunks."""
-    log, costs = RunLog(trial, side, iterations), []
+    log, costs, start = RunLog(trial, side, iterations), [], time.perf_counter()
     chunk = math.ceil(iterations / EVALUATIONS)
     trial.progress.reset(total=iterations)
     while len(costs) < iterations:
@@ -90,7 +91,7 @@ def full_batch(trial, side, *, lr: float, iterations: int) -> Outcome:
         log.accuracies(step, side.accuracy("train"), side.accuracy("test") if "test" in side.splits else None)
         log.evaluation(step, final=len(costs) == iterations)
         trial.progress.update(len(new))
-    return log.finish(costs, costs[-1])
+    return log.finish(costs, costs[-1], time.perf_counter() - start)
 
 
 def mini_batch(trial, side, *, optimizer: str, lr: float, epochs: int, batch_size: int,
@@ -113,5 +114,6 @@ def mini_batch(trial, side, *, optimizer: str, lr: float, epochs: int, batch_siz
             log.evaluation(epoch, final=epoch == epochs - 1)
         trial.progress.update(1)
 
+    start = time.perf_counter()
     history = side.fit(optimizer, lr, hyperparameters or {}, callback, epochs=epochs, batch_size=batch_size, **loop)
-    return log.finish(history.costs, history.epoch_costs[-1])
+    return log.finish(history.costs, history.epoch_costs[-1], time.perf_counter() - start)

@@ -24,6 +24,7 @@ from .harness import KINDS, tensor_kind
 
 from .twins_optim import CASES as OPTIM_CASES
 from .twins_practical import CASES as PRACTICAL_CASES
+from .twins_tools import CASES as TOOLS_CASES
 
 DTYPES = ("float64", "float32")
 
@@ -57,7 +58,7 @@ CORE_CASES = [
 def run(device: str = "cpu", dtypes=DTYPES):
     """[(label, dtype, ParityReport)] for every registered case."""
     return [(label, dtype, case(dtype, device))
-            for label, case in [*CORE_CASES, *OPTIM_CASES, *PRACTICAL_CASES] for dtype in dtypes]
+            for label, case in [*CORE_CASES, *OPTIM_CASES, *PRACTICAL_CASES, *TOOLS_CASES] for dtype in dtypes]
 
 
 def format_table(results) -> str:

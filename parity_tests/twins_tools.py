@@ -80,8 +80,8 @@ def splits(ratios=(0.6, 0.2, 0.2), *, dtype="float64", device="cpu", m=50, num_c
     numpy_rows, torch_rows = {}, {}
     for name, idx, (X_k, Y_k), subset in zip(n_splits.PART_NAMES, parts, pairs, subsets):
         X_s, y_s = (torch.stack(column) for column in zip(*subset))   # through Subset.__getitem__
-        numpy_rows.update({f"{name} indices": idx, f"X_{name}": X_k, f"Y_{name}": Y_k})
-        torch_rows.update({f"{name} indices": np.asarray(subset.indices, dtype=np.int64), f"X_{name}": X_s.T,
+        numpy_rows.update({f"indices ({name})": idx, f"X_{name}": X_k, f"Y_{name}": Y_k})
+        torch_rows.update({f"indices ({name})": np.asarray(subset.indices, dtype=np.int64), f"X_{name}": X_s.T,
                            f"Y_{name}": y_s[None, :]})
     what = "/".join(f"{100 * r:g}" for r in ratios)
     return compare(numpy_rows, torch_rows, tolerance=EXACT,
@@ -101,7 +101,7 @@ def augmentation(operation="augment", *, dtype="float64", device="cpu", shape=(6
            "crop": lambda side, x: side.random_crop(x, draws.offsets, padding),
            "augment": lambda side, x: side.augment(x, draws, padding)}[operation]
     out, out_t = run(n_augmentation, images), run(t_augmentation, images_t)
-    return compare({f"images after {operation}": out}, {f"images after {operation}": out_t.permute(0, 2, 3, 1)},
+    return compare({f"images ({operation})": out}, {f"images ({operation})": out_t.permute(0, 2, 3, 1)},
                    tolerance=EXACT, label=f"augmentation {operation} (padding {padding})")
 
 
@@ -267,8 +267,9 @@ def diagnosis(*, dtype="float64", device="cpu", seed=1, epochs=40):
     found = n_diagnosis.diagnose_network(net, params, *data)
     found_t = t_diagnosis.diagnose_model(model, *data_t)
 
-    def rows(d):
-        return {k: np.asarray(getattr(d, k)) for k in ("train_error", "dev_error", "avoidable_bias", "variance")}
+    def rows(d):   # no name starts with "d" (that would file it under gradients)
+        return {"error (train)": np.asarray(d.train_error), "error (dev)": np.asarray(d.dev_error),
+                "avoidable bias": np.asarray(d.avoidable_bias), "variance": np.asarray(d.variance)}
     return compare(rows(found), rows(found_t), tolerance=EXACT, label=f"bias/variance diagnosis: {found.case}")
 
 

@@ -76,7 +76,7 @@ def params_to_module(params: dict, module) -> None:
     (n_l, 1) into ``module.norms[l - 1]``'s weight and bias (n_l,) when it has batch norm."""
     _check_network(module)
     _check_params(params)
-    unexpected = set(params) - {key for key, _ in _course_parameters(module)}
+    unexpected = set(params) - {key for key, _ in course_parameters(module)}
     if unexpected:
         raise ValueError(f"params has keys {sorted(unexpected)} that the module has no parameter for")
     params_to_linears(params, module.linears)
@@ -124,7 +124,7 @@ def _column(name: str, value) -> np.ndarray:
     return check_float_array(name, value, shape=(None, 1))[:, 0]
 
 
-def _course_parameters(module):
+def course_parameters(module):
     """(course name, tensor) for every parameter of a models.Network, layer by layer:
     W_l, then b_l or gamma_l, beta_l."""
     norms = dict(_norms(module))
@@ -146,7 +146,7 @@ def params_from_module(module) -> dict:
     """{W1, b1, ...} as NumPy arrays in the course's shapes (b_l is (n_l, 1)); gamma_l, beta_l
     (n_l, 1) instead of b_l for the layers with batch norm."""
     _check_network(module)
-    return {key: _course_shape(to_numpy(tensor)) for key, tensor in _course_parameters(module)}
+    return {key: _course_shape(to_numpy(tensor)) for key, tensor in course_parameters(module)}
 
 
 def grads_from_module(module) -> dict:
@@ -154,7 +154,7 @@ def grads_from_module(module) -> dict:
     in the course's shapes."""
     _check_network(module)
     grads = {}
-    for key, tensor in _course_parameters(module):
+    for key, tensor in course_parameters(module):
         if tensor.grad is None:
             raise ValueError("the module has no gradients yet: call cost.backward() first")
         grads["d" + key] = _course_shape(to_numpy(tensor.grad))

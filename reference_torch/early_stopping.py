@@ -5,7 +5,7 @@ snapshot of the best epoch (parameters and batch norm's running statistics toget
     stopper = EarlyStopping(patience=5)
     history = train(model, X, y, optimizer, epochs=200, batch_size=64, X_dev=X_dev, y_dev=y_dev,
                     callback=stopper.callback, early_stopping=stopper)
-    stopper.restore()      # only needed when the run used every epoch without stopping
+    # model now holds the best epoch's parameters (and running statistics)
 """
 
 from __future__ import annotations

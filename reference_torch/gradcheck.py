@@ -29,12 +29,13 @@ from torch.autograd.gradcheck import GradcheckError
 from scratch_numpy.gradcheck import DirectionalReport, GradCheckReport, Slope, build_report, split_direction
 from scratch_numpy.validation import check_count, check_positive
 
-from .bridge import _course_parameters, to_numpy, to_tensor
+from . import bridge
+from .bridge import to_numpy, to_tensor
 
 
 def course_parameters(model) -> dict:
     """{course name: the model's parameter tensor}, layer by layer (W1, b1, W2, ...)."""
-    return dict(_course_parameters(model))
+    return dict(bridge.course_parameters(model))
 
 
 def _checked(model, X, y) -> dict:

@@ -75,4 +75,6 @@ def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimi
         if early_stopping is not None and early_stopping(history):
             history.stopped_early = True
             break
+    if hasattr(early_stopping, "finish"):  # e.g. EarlyStopping puts the best epoch's parameters back
+        early_stopping.finish()
     return history

@@ -5,7 +5,6 @@ A policy for the training loop's two hooks (scratch_numpy.training.train):
     stopper = EarlyStopping(patience=5, monitor="dev_error")
     history = train(network, params, X, Y, optimizer, epochs=200, batch_size=64,
                     X_dev=X_dev, Y_dev=Y_dev, callback=stopper.callback, early_stopping=stopper)
-    stopper.restore()      # only needed when the run used every epoch without stopping
 
 After each epoch ``callback(epoch, history, params)`` records the monitored value
 
@@ -14,9 +13,10 @@ After each epoch ``callback(epoch, history, params)`` records the monitored valu
 
 and, when it improves on the best so far by more than ``min_delta`` (value < best - min_delta;
 the first epoch always counts), copies the parameters as the best. The loop then calls
-``stopper(history)``, which says stop once ``patience`` epochs in a row have not improved, and
-before saying so copies the best parameters back into the live ones (``restore_best``), in
-place, so the caller's params hold the best epoch's values when train returns.
+``stopper(history)``, which says stop once ``patience`` epochs in a row have not improved.
+When the loop ends, stopped or not, it calls ``stopper.finish()``, which copies the best
+parameters back into the live ones (``restore_best``), in place, so the caller's params hold
+the best epoch's values when train returns.
 
 With batch norm, give ``network=`` so that its running statistics (network.state) are kept and
 restored with the parameters. reference_torch.early_stopping is this policy with a model's
@@ -86,10 +86,12 @@ class EarlyStopping:
         """The loop's ``early_stopping``: True once ``patience`` epochs have passed without improving."""
         if len(self.values) != history.epochs_run:
             raise ValueError("EarlyStopping needs its callback too: pass callback=stopper.callback to train")
-        stop = len(self.values) - 1 - self.best_epoch >= self.patience
-        if stop and self.restore_best:
+        return len(self.values) - 1 - self.best_epoch >= self.patience
+
+    def finish(self) -> None:
+        """Called by the loop when training ends: restore the best epoch (if ``restore_best``)."""
+        if self.restore_best and self.best is not None:
             self.restore()
-        return stop
 
     def snapshot(self, params) -> dict:
         """Copies of the parameters (and of network.state, the running statistics, when given)."""

@@ -65,7 +65,8 @@ def train(network, params: dict, X, Y, optimizer: Optimizer, *, epochs: int, bat
     minibatch.epoch_index_batches. ``schedule``: None (constant rate), a
     schedules.Schedule, a name, or {"name": ..., **hyperparameters}; it scales
     ``optimizer.initial_lr``. ``callback(epoch, history, params)`` runs after each
-    epoch; ``early_stopping(history) -> bool`` then decides whether to stop.
+    epoch; ``early_stopping(history) -> bool`` then decides whether to stop, and its
+    ``finish()``, if it has one, runs when the loop ends (scratch_numpy.early_stopping).
     """
     epochs, batch_size = check_loop_arguments(epochs, batch_size, callback, early_stopping, (X_dev, Y_dev))
     if not isinstance(optimizer, Optimizer):
@@ -100,4 +101,6 @@ def train(network, params: dict, X, Y, optimizer: Optimizer, *, epochs: int, bat
         if early_stopping is not None and early_stopping(history):
             history.stopped_early = True
             break
+    if hasattr(early_stopping, "finish"):  # e.g. EarlyStopping puts the best epoch's parameters back
+        early_stopping.finish()
     return history
