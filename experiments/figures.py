@@ -9,16 +9,18 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-GRID = 200   # decision-boundary grid points per axis
+GRID = 150          # decision-boundary grid points per axis
+CURVE_POINTS = 2000  # points drawn per cost curve
 
 
 def cost_curves(curves: dict, title: str) -> Figure:
-    """Cost against iteration, one line per {label: costs}; a log scale when the costs span
-    more than two decades."""
+    """Cost against iteration, one line per {label: costs} (at most CURVE_POINTS points each);
+    a log scale when the costs span more than two decades."""
     figure = Figure(figsize=(5, 3.5))
     ax = figure.add_subplot()
     for (label, costs), style in zip(curves.items(), ("-", "--", ":")):
-        ax.plot(np.arange(len(costs)), costs, style, label=label)
+        step = -(-len(costs) // CURVE_POINTS)
+        ax.plot(np.arange(len(costs))[::step], np.asarray(costs)[::step], style, label=label)
     values = np.concatenate([np.asarray(c, dtype=float) for c in curves.values()])
     values = values[np.isfinite(values) & (values > 0)]
     if values.size and values.max() > 100 * values.min():

@@ -149,6 +149,11 @@ class Trial:
         return "cpu" if self.impl == "numpy" else self.settings.device
 
     @property
+    def last_of_variant(self) -> bool:
+        """The variant's last run (torch when both run): where the pair's figures go."""
+        return self.impl == self.settings.impls[-1]
+
+    @property
     def hp(self) -> dict:
         return self.variant.hparams
 
@@ -242,34 +247,41 @@ def _run(experiment: Experiment, settings: Settings, selected: list) -> dict:
     source = getattr(data, "source", "none (no data set)")
     root = claim_root(settings.logdir, experiment.name)
     started = time.time()
-    rows, metrics = [], {impl: {} for impl in settings.impls}
-    for variant in selected:
-        outcomes, seconds = {}, {}
-        for impl in settings.impls:
-            logger = RunLogger(root / variant.name / impl)
-            with tqdm(desc=f"{experiment.name}/{variant.name}/{impl}", disable=None, leave=False,
-                      unit="it", dynamic_ncols=True) as progress:
-                trial = Trial(settings, variant, impl, data, logger, progress, reference=outcomes.get("numpy"))
-                t0 = time.perf_counter()
-                outcomes[impl] = outcome = experiment.run(trial)
-                seconds[impl] = time.perf_counter() - t0
-            outcome.metrics = {k: float(v) for k, v in outcome.metrics.items()}   # NumPy scalars -> JSON
-            logger.text("config", _summary(experiment, variant, settings, impl, source))
-            if experiment.sweep:
-                logger.hparams(variant.hparams, outcomes[impl].metrics)
-            logger.close()
-            metrics[impl][variant.name] = outcomes[impl].metrics
-        rows.append({"variant": variant.name, "hparams": variant.hparams, "published": variant.published,
-                     "metrics": {impl: o.metrics for impl, o in outcomes.items()}, "seconds": seconds,
-                     "divergence": divergence(outcomes["numpy"], outcomes["torch"]) if len(outcomes) == 2 else {}})
+    rows = [_run_variant(experiment, settings, variant, data, source, root) for variant in selected]
+    metrics = {impl: {row["variant"]: row["metrics"][impl] for row in rows} for impl in settings.impls}
     result = {"experiment": experiment.name, "claim": experiment.claim, "dataset": experiment.dataset,
               "data_source": source, "course_data": getattr(data, "course_data", False), "run_dir": str(root),
               "settings": {**asdict(settings), "logdir": str(settings.logdir),
                            "data_dir": settings.data_dir and str(settings.data_dir)},
               "devices": {impl: device_label(settings, impl) for impl in settings.impls},
-              "seconds": time.time() - started, "variants": rows, "claims": _check_claims(experiment, metrics, settings.quick)}
+              "seconds": time.time() - started, "variants": rows,
+              "claims": _check_claims(experiment, metrics, settings.quick)}
     save_result(settings.logdir, result)
     return result
+
+
+def _run_variant(experiment: Experiment, settings: Settings, variant: Variant, data, source: str, root: Path) -> dict:
+    """One variant on each implementation (NumPy first: it is the torch run's reference)."""
+    outcomes, seconds = {}, {}
+    for impl in settings.impls:
+        logger = RunLogger(root / variant.name / impl)
+        try:
+            with tqdm(desc=f"{experiment.name}/{variant.name}/{impl}", disable=None, leave=False,
+                      unit="it", dynamic_ncols=True) as progress:
+                trial = Trial(settings, variant, impl, data, logger, progress, reference=outcomes.get("numpy"))
+                t0 = time.perf_counter()
+                outcome = experiment.run(trial)
+                seconds[impl] = time.perf_counter() - t0
+            outcome.metrics = {k: float(v) for k, v in outcome.metrics.items()}   # NumPy scalars -> JSON
+            logger.text("config", _summary(experiment, variant, settings, impl, source))
+            if experiment.sweep:
+                logger.hparams(variant.hparams, outcome.metrics)
+        finally:
+            logger.close()
+        outcomes[impl] = outcome
+    return {"variant": variant.name, "hparams": variant.hparams, "published": variant.published,
+            "metrics": {impl: o.metrics for impl, o in outcomes.items()}, "seconds": seconds,
+            "divergence": divergence(outcomes["numpy"], outcomes["torch"]) if len(outcomes) == 2 else {}}
 
 
 def save_result(logdir, result: dict) -> None:

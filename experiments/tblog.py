@@ -8,7 +8,8 @@ their curves in one chart. Tags (a run logs those that apply to it):
     grad_norm/W1, ...                   ||dJ/dW_l||_F on the whole training set (EVALUATIONS points)
     divergence/cost, divergence/params  the torch run against the NumPy run of the same variant
     weights/W1, ...                     histograms (HISTOGRAMS points)
-    cost_curve, decision_boundary       figures at the end
+    cost_curve, decision_boundary       figures at the end, in the variant's last run (torch when both
+                                        ran): both implementations' cost curves, the torch model's regions
     config                              text: settings, seed, hyperparameters, data, device
     <run>/hparams                       an add_hparams sub-run, for experiments that sweep
 

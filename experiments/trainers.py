@@ -2,8 +2,9 @@
 
     full_batch(trial, side, lr=, iterations=)      the course's full-batch gradient descent: the
                                                    side's models.train_gd / logistic.optimize, called
-                                                   in at most EVALUATIONS chunks (plain GD keeps no
-                                                   state, so the chunks give the very same trajectory)
+                                                   in chunks of at least MIN_CHUNK iterations, at most
+                                                   EVALUATIONS of them (plain GD keeps no state, so the
+                                                   chunks give the very same trajectory)
     mini_batch(trial, side, optimizer=, lr=, ...)  the shared loop, training.train of the side, with a
                                                    per-epoch callback
 
@@ -23,6 +24,8 @@ import numpy as np
 from . import figures
 from .runner import Outcome, relative_divergence
 from .tblog import EVALUATIONS, HISTOGRAMS, SCALAR_POINTS, Cadence
+
+MIN_CHUNK = 10   # full-batch iterations between evaluations, at least
 
 
 class RunLog:
@@ -65,12 +68,13 @@ class RunLog:
                    "train_accuracy": side.accuracy("train")}
         if "test" in side.splits:
             metrics["test_accuracy"] = side.accuracy("test")
-        title = f"{trial.variant.name} ({trial.impl})"
-        curves = {trial.impl: costs, **({"numpy (reference)": self.reference} if self.reference else {})}
-        self.logger.figure("cost_curve", figures.cost_curves(curves, title), step)
-        if side.train.X.shape[0] == 2:
-            figure = figures.decision_boundary(side.predict, side.train.X, side.train.Y, title)
-            self.logger.figure("decision_boundary", figure, step)
+        if trial.last_of_variant:   # the figures of a pair once, in its last run
+            title = f"{trial.variant.name} ({trial.impl})"
+            curves = {trial.impl: costs, **({"numpy": self.reference} if self.reference else {})}
+            self.logger.figure("cost_curve", figures.cost_curves(curves, title), step)
+            if side.train.X.shape[0] == 2:
+                figure = figures.decision_boundary(side.predict, side.train.X, side.train.Y, title)
+                self.logger.figure("decision_boundary", figure, step)
         if trial.reference is not None and trial.reference.params:
             self.logger.scalar("divergence/params", max(relative_divergence(trial.reference.params[k], params[k])
                                                         for k in params), step)
@@ -79,9 +83,9 @@ class RunLog:
 
 def full_batch(trial, side, *, lr: float, iterations: int) -> Outcome:
     """``iterations`` of full-batch gradient descent at rate ``lr``; accuracies and gradient
-    norms after each of the (at most EVALUATIONS) chunks."""
+    norms after each chunk."""
     log, costs, start = RunLog(trial, side, iterations), [], time.perf_counter()
-    chunk = math.ceil(iterations / EVALUATIONS)
+    chunk = max(MIN_CHUNK, math.ceil(iterations / EVALUATIONS))
     trial.progress.reset(total=iterations)
     while len(costs) < iterations:
         new = side.gd(min(chunk, iterations - len(costs)), lr)

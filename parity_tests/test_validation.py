@@ -314,12 +314,9 @@ def _xy_case(entry_name, entry, desc, make_x, make_y, match):
     return case(f"{entry_name} | {desc}", match, lambda: entry(make_x(), make_y()))
 
 
-KNOWN_GAPS = {}  # table-generated row id -> the gap it documents (none open)
-
-
 def _y_case(entry_name, entry, desc, make_y, match):
     row = f"{entry_name} | {desc}"
-    return case(row, match, lambda: entry(make_y()), KNOWN_GAPS.get(row))
+    return case(row, match, lambda: entry(make_y()))
 
 
 NP_X_CASES = [_xy_case(name, entry, desc, mx, my, arg("X"))

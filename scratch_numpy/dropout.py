@@ -79,12 +79,15 @@ def dropout_forward(A, keep_prob: float, mask=None, rng=None, train: bool = True
     keep_prob = check_keep_prob("keep_prob", keep_prob)
     if not isinstance(train, bool):
         raise ValueError(f"train must be True or False, got {train!r}")
+    if train and keep_prob < 1 and mask is not None:
+        mask = check_mask("mask", mask, A.shape, A.dtype)
+    return _dropout_forward(A, keep_prob, mask, rng, train)
+
+
+def _dropout_forward(A, keep_prob, mask, rng, train):
     if not train or keep_prob == 1:
         return A, DropoutCache(None, keep_prob)
-    if mask is None:
-        D = draw_mask(A.shape, keep_prob, rng, A.dtype)
-    else:
-        D = check_mask("mask", mask, A.shape, A.dtype)
+    D = draw_mask(A.shape, keep_prob, rng, A.dtype) if mask is None else mask
     return A * D / keep_prob, DropoutCache(D, keep_prob)
 
 
@@ -93,11 +96,18 @@ def dropout_backward(dout, cache: DropoutCache):
     if not isinstance(cache, DropoutCache):
         raise ValueError(f"cache must be the DropoutCache returned by dropout_forward, got {type(cache).__name__}")
     dout = check_float_array("dout", dout)
-    if cache.mask is None:
-        return dout
-    check_float_array("dout", dout, dtype=cache.mask.dtype)
-    check_same_shape("dout", dout, "mask", cache.mask)
-    return dout * cache.mask / cache.keep_prob
+    if cache.mask is not None:
+        check_float_array("dout", dout, dtype=cache.mask.dtype)
+        check_same_shape("dout", dout, "mask", cache.mask)
+    return _dropout_backward(dout, cache)
+
+
+def _dropout_backward(dout, cache: DropoutCache):
+    return dout if cache.mask is None else dout * cache.mask / cache.keep_prob
+
+
+dropout_forward.unchecked = _dropout_forward   # the kernels models.Network calls
+dropout_backward.unchecked = _dropout_backward
 
 
 def check_keep_probs(keep_probs, num_hidden: int) -> tuple[float, ...]:

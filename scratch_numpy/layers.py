@@ -8,6 +8,9 @@ cost J = L / m is applied exactly once, where parameter gradients are formed:
 
 So dW, db are dJ/dW, dJ/db (what autograd gives for the mean cost) while
 dA_prev is m * dJ/dA_prev, exactly as in the course's ``linear_backward``.
+
+``affine`` and ``linear_backward.unchecked`` are the unchecked kernels behind the
+two public functions; models.Network calls them after validating its inputs once.
 """
 
 from __future__ import annotations
@@ -26,6 +29,21 @@ class LinearCache(NamedTuple):
     W: np.ndarray
 
 
+class FirstLayerCache(LinearCache):
+    """A network's first layer in its training pass: the input X needs no gradient, so backward
+    skips the product W^T dZ (the largest one in a wide first layer) and returns None for dA_prev."""
+
+    __slots__ = ()
+
+
+def affine(A_prev, W, b=None):
+    """Z = W A_prev + b, unchecked (b None: no bias); the bias is added into the product's memory."""
+    Z = W @ A_prev
+    if b is not None:
+        Z += b
+    return Z
+
+
 def linear_forward(A_prev, W, b):
     """Z = W A_prev + b.
 
@@ -36,8 +54,17 @@ def linear_forward(A_prev, W, b):
     n, n_prev = W.shape
     check_float_array("A_prev", A_prev, shape=(n_prev, None), dtype=W.dtype)
     check_float_array("b", b, shape=(n, 1), dtype=W.dtype)
-    Z = W @ A_prev + b
-    return Z, LinearCache(A_prev, W)
+    return affine(A_prev, W, b), LinearCache(A_prev, W)
+
+
+def _linear_backward(dZ, cache: LinearCache):
+    A_prev, W = cache
+    m = A_prev.shape[1]
+    dW = dZ @ A_prev.T
+    dW /= m
+    db = dZ.sum(axis=1, keepdims=True)
+    db /= m
+    return (None if isinstance(cache, FirstLayerCache) else W.T @ dZ), dW, db
 
 
 def linear_backward(dZ, cache: LinearCache):
@@ -47,10 +74,8 @@ def linear_backward(dZ, cache: LinearCache):
     """
     if not isinstance(cache, LinearCache):
         raise ValueError(f"cache must be the LinearCache returned by linear_forward, got {type(cache).__name__}")
-    A_prev, W = cache
-    m = A_prev.shape[1]
-    check_float_array("dZ", dZ, shape=(W.shape[0], m), dtype=W.dtype)
-    dW = (dZ @ A_prev.T) / m
-    db = dZ.sum(axis=1, keepdims=True) / m
-    dA_prev = W.T @ dZ
-    return dA_prev, dW, db
+    check_float_array("dZ", dZ, shape=(cache.W.shape[0], cache.A_prev.shape[1]), dtype=cache.W.dtype)
+    return _linear_backward(dZ, cache)
+
+
+linear_backward.unchecked = _linear_backward

@@ -7,6 +7,10 @@ m * dJ/dinput. That is the course's convention (its dAL and dZ = A - Y carry no
 
 Penalties act on the weights W1, W2, ... only (never on b) and return
 ``(cost_term, grads)`` with grads already at the cost's scale (dJ/dW).
+
+The losses a network ends with and the penalties are thin checks around unchecked
+kernels, reachable as ``<function>.unchecked`` (labels already int64 (1, m)), which
+models.Network and optim.Optimizer call after validating their inputs once.
 """
 
 from __future__ import annotations
@@ -51,27 +55,40 @@ def binary_cross_entropy_with_logits(Z, Y):
     which never exponentiates a positive number (finite for |z| up to 1e308).
     Shapes: Z (1, m), Y (1, m) in {0, 1}.
     """
-    Z, Y = _check_binary("Z", Z, Y)
+    return _bce_with_logits(*_check_binary("Z", Z, Y))
+
+
+def _bce_with_logits(Z, Y):
     Y = Y.astype(Z.dtype)  # int64 labels would promote float32 arithmetic to float64
     losses = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
     return float(losses.mean()), sigmoid(Z) - Y
+
+
+def _check_scores(scores, Y):
+    scores = check_float_array("scores", scores)
+    C, m = scores.shape
+    return scores, check_labels("Y", Y, m=m, num_classes=C)
 
 
 def softmax_cross_entropy(scores, Y):
     """J = -(1/m) sum_i log softmax(s_i)[y_i], with dscores = softmax(s) - onehot(y).
 
     Shapes: scores (C, m), Y (1, m) in [0, C). The log-sum-exp is taken after
-    subtracting each column's max, so no exponent is positive.
+    subtracting each column's max, so no exponent is positive; softmax and the
+    loss share that one exponential (the fused form).
     """
-    scores = check_float_array("scores", scores)
-    C, m = scores.shape
-    Y = check_labels("Y", Y, m=m, num_classes=C)[0]
-    shifted = scores - scores.max(axis=0, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
-    columns = np.arange(m)
-    dscores = np.exp(log_probs)
-    dscores[Y, columns] -= 1
-    return float(-log_probs[Y, columns].mean()), dscores
+    return _softmax_cross_entropy(*_check_scores(scores, Y))
+
+
+def _softmax_cross_entropy(scores, Y):
+    y, columns = Y[0], np.arange(scores.shape[1])
+    dscores = scores - scores.max(axis=0, keepdims=True)   # shifted scores, then softmax, in one buffer
+    picked = dscores[y, columns]
+    np.exp(dscores, out=dscores)
+    sums = dscores.sum(axis=0)
+    dscores /= sums
+    dscores[y, columns] -= 1
+    return float((np.log(sums) - picked).mean()), dscores
 
 
 def svm_hinge(scores, Y, delta: float = 1.0):
@@ -82,38 +99,54 @@ def svm_hinge(scores, Y, delta: float = 1.0):
     0 counts as inactive (the hinge's derivative at its kink is taken as 0).
     torch.nn.MultiMarginLoss divides by C as well: see CONVENTIONS.md.
     """
-    scores = check_float_array("scores", scores)
-    check_positive("delta", delta, allow_zero=True)
-    C, m = scores.shape
-    Y = check_labels("Y", Y, m=m, num_classes=C)[0]
+    scores, Y = _check_scores(scores, Y)
+    return _svm_hinge(scores, Y, check_positive("delta", delta, allow_zero=True))
+
+
+def _svm_hinge(scores, Y, delta: float = 1.0):
+    y, m = Y[0], scores.shape[1]
     columns = np.arange(m)
-    margins = np.maximum(0, scores - scores[Y, columns] + delta)
-    margins[Y, columns] = 0
+    margins = np.maximum(0, scores - scores[y, columns] + delta)
+    margins[y, columns] = 0
     dscores = (margins > 0).astype(scores.dtype)
-    dscores[Y, columns] = -dscores.sum(axis=0)
+    dscores[y, columns] = -dscores.sum(axis=0)
     return float(margins.sum() / m), dscores
 
 
-def _weights(params):
-    """The names W1, W2, ... in ``params``, each checked (2-D, finite, one float dtype)."""
+binary_cross_entropy_with_logits.unchecked = _bce_with_logits
+softmax_cross_entropy.unchecked = _softmax_cross_entropy
+svm_hinge.unchecked = _svm_hinge
+
+
+def _weight_names(params):
+    """The keys W1, W2, ... of ``params``, in layer order."""
+    return sorted((k for k in params if re.fullmatch(r"W\d+", str(k))), key=lambda k: int(k[1:]))
+
+
+def _check_penalty(params, lambd, m):
+    """(lambd, m) after checking them and the weights W1, W2, ... (2-D, finite, one float dtype)."""
+    lambd = check_positive("lambd", lambd, allow_zero=True)
+    m = check_count("m", m)
     check_params("params", params, keys=())
     odd = [k for k in params if str(k).startswith("W") and not re.fullmatch(r"W\d+", str(k))]
     if odd:
         raise ValueError(f"params keys {odd} look like weights but are not named W1, W2, ...")
-    names = sorted((k for k in params if re.fullmatch(r"W\d+", str(k))), key=lambda k: int(k[1:]))
+    names = _weight_names(params)
     if not names:
         raise ValueError(f"params must hold weight matrices W1, W2, ..., got keys {sorted(map(str, params))}")
     dtype = None
     for k in names:
         dtype = check_float_array(f"params[{k!r}]", params[k], dtype=dtype).dtype
-    return names
+    return lambd, m
 
 
 def l2_penalty(params, lambd: float, m: int):
     """lambda/(2m) sum_l ||W_l||_F^2 over the weights only; dW_l = (lambda/m) W_l."""
-    lambd = check_positive("lambd", lambd, allow_zero=True)
-    m = check_count("m", m)
-    names = _weights(params)
+    return _l2_penalty(params, *_check_penalty(params, lambd, m))
+
+
+def _l2_penalty(params, lambd, m):
+    names = _weight_names(params)
     cost = lambd / (2 * m) * sum(float(np.sum(params[k] * params[k])) for k in names)
     return cost, {"d" + k: (lambd / m) * params[k] for k in names}
 
@@ -124,9 +157,15 @@ def l1_penalty(params, lambd: float, m: int):
     The scale follows the course's slide (lambda/(2m), like L2); sign(0) = 0 is
     the subgradient chosen at the kink, as torch.abs's backward does.
     """
-    lambd = check_positive("lambd", lambd, allow_zero=True)
-    m = check_count("m", m)
-    names = _weights(params)
+    return _l1_penalty(params, *_check_penalty(params, lambd, m))
+
+
+def _l1_penalty(params, lambd, m):
+    names = _weight_names(params)
     scale = lambd / (2 * m)
     cost = scale * sum(float(np.abs(params[k]).sum()) for k in names)
     return cost, {"d" + k: scale * np.sign(params[k]) for k in names}
+
+
+l2_penalty.unchecked = _l2_penalty
+l1_penalty.unchecked = _l1_penalty

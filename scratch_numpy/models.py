@@ -33,6 +33,13 @@ Modes: ``loss`` is the training pass by default (``train=True``: batch
 statistics, dropout, running statistics updated); ``forward``, ``predict`` and
 ``accuracy`` are test-time passes by default (running statistics, no dropout,
 nothing updated).
+
+Validation happens once per public call, at this boundary: the layers,
+activations, losses and penalties are then called through their unchecked
+kernels (``validation.unchecked``), so no intermediate is scanned again. The
+passes behind ``loss`` and ``predict`` are lean: each hidden activation
+overwrites its Z (backward reads A alone), the output activation is skipped
+(the loss and the prediction read Z_L) and layer 1 forms no gradient for X.
 """
 
 from __future__ import annotations
@@ -46,8 +53,9 @@ from .activations import ActivationCache
 from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward, init_running
 from .dropout import DropoutCache, check_keep_probs, check_mask, draw_mask, dropout_backward, dropout_forward
 from .ewa import check_beta
-from .layers import LinearCache, linear_backward, linear_forward
-from .validation import check_choice, check_count, check_float_array, check_labels, check_layer_dims, check_positive
+from .layers import FirstLayerCache, LinearCache, affine, linear_backward
+from .validation import (check_choice, check_count, check_float_array, check_labels, check_layer_dims,
+                         check_positive, unchecked)
 
 OUTPUTS = {
     "sigmoid": ("sigmoid", losses.binary_cross_entropy_with_logits),
@@ -237,34 +245,37 @@ class Network:
         X, _ = self.check_data(params, X)
         return self._forward(params, X, masks, check_flag("train", train))
 
-    def _forward(self, params, X, masks, train):
+    def _forward(self, params, X, masks, train, *, lean: bool = False):
+        """The forward pass on validated inputs. ``lean`` (behind ``loss`` and ``predict``): hidden
+        activations overwrite their Z (their caches keep Z = None), the output activation is
+        skipped (A_L is None; Z_L is in the last cache) and layer 1's cache is a FirstLayerCache."""
         masks = self._check_masks(masks, X.shape[1], X.dtype) if train else {}
         A, caches = X, []
         for l in range(1, self.L + 1):
-            bn_cache = drop_cache = None
-            if l in self.bn_layers:
-                # b_l is dropped (the mean subtraction cancels it); a zero b reuses the linear layer
-                Z, linear_cache = linear_forward(A, params[f"W{l}"], np.zeros((self.layer_dims[l], 1), X.dtype))
-                Z, bn_cache = self._batchnorm(l, Z, params, train)
+            W, bn_cache, drop_cache = params[f"W{l}"], None, None
+            linear_cache = (FirstLayerCache if lean and l == 1 else LinearCache)(A, W)
+            if l in self.bn_layers:   # b_l is dropped: the mean subtraction cancels it
+                Z, bn_cache = self._batchnorm(l, affine(A, W), params, train)
             else:
-                Z, linear_cache = linear_forward(A, params[f"W{l}"], params[f"b{l}"])
-            name = self._activation(l)
-            if name == "leaky_relu":
-                A, act_cache = activations.leaky_relu_forward(Z, self.leaky_slope)
+                Z = affine(A, W, params[f"b{l}"])
+            if lean and l == self.L:
+                A, act_cache = None, ActivationCache(Z, None)
             else:
-                A, act_cache = activations.FORWARD[name](Z)
+                A = activations.activate(self._activation(l), Z, self.leaky_slope, overwrite=lean)
+                act_cache = ActivationCache(None if lean else Z, A, self.leaky_slope)
             if l in self.dropout_layers:
-                A, drop_cache = dropout_forward(A, self.keep_probs[l - 1], masks.get(f"D{l}"),
-                                                self._dropout_rng() if train and not masks else None, train)
+                A, drop_cache = unchecked(dropout_forward)(
+                    A, self.keep_probs[l - 1], masks.get(f"D{l}"), self._dropout_rng() if train and not masks else None,
+                    train)
             caches.append(LayerCache(linear_cache, act_cache, bn_cache, drop_cache))
         return A, caches
 
     def _batchnorm(self, l, Z, params, train):
         state = self._checked_state(Z.dtype)
         running = {"mean": state[f"running_mean{l}"], "var": state[f"running_var{l}"]}
-        out, cache = batchnorm_forward(Z, params[f"gamma{l}"], params[f"beta{l}"], running, train=train,
-                                       beta_momentum=self.bn_beta_momentum, eps=self.bn_eps,
-                                       unbiased_running_var=self.bn_unbiased_running_var)
+        out, cache = unchecked(batchnorm_forward)(
+            Z, params[f"gamma{l}"], params[f"beta{l}"], running, train=train, beta_momentum=self.bn_beta_momentum,
+            eps=self.bn_eps, unbiased_running_var=self.bn_unbiased_running_var)
         state[f"running_mean{l}"], state[f"running_var{l}"] = running["mean"], running["var"]
         return out, cache
 
@@ -275,16 +286,20 @@ class Network:
         (None: drawn from ``dropout_rng``); batch norm uses and records batch statistics.
         """
         X, Y = self.check_data(params, X, Y)
-        _, caches = self._forward(params, X, masks, check_flag("train", train))
-        ZL = caches[-1].activation.Z
-        cost, dZ = OUTPUTS[self.output][1](ZL, Y)
+        return self._loss(params, X, Y, masks, check_flag("train", train))
+
+    def _loss(self, params, X, Y, masks, train):
+        """``loss`` on validated inputs (Y: the int64 labels from ``check_data``)."""
+        _, caches = self._forward(params, X, masks, train, lean=True)
+        cost, dZ = unchecked(OUTPUTS[self.output][1])(caches[-1].activation.Z, Y)
         grads = self._backward(caches, dZ)
         for name, penalty in PENALTIES.items():
             lambd = getattr(self, name)
             if lambd:
-                term, dWs = penalty(params, lambd, X.shape[1])
+                term, dWs = unchecked(penalty)(params, lambd, X.shape[1])
                 cost += term
-                grads.update({k: grads[k] + dW for k, dW in dWs.items()})
+                for k, dW in dWs.items():
+                    grads[k] += dW
         return cost, grads
 
     def cost(self, params, X, Y, **mode) -> float:
@@ -292,17 +307,18 @@ class Network:
         return self.loss(params, X, Y, **mode)[0]
 
     def _backward(self, caches, dZL):
-        """Backward from dZ_L (per-example, see layers.py) down to layer 1."""
+        """Backward from dZ_L (per-example, see layers.py) down to layer 1. The functions are
+        looked up here, by name, at every call (a test plants bugs in them)."""
         grads, dZ, dA = {}, dZL, None
         for l in range(self.L, 0, -1):
             cache = caches[l - 1]
             if l < self.L:  # dA is then layer l's output gradient, from layer l + 1
                 if cache.dropout is not None:
-                    dA = dropout_backward(dA, cache.dropout)
-                dZ = activations.BACKWARD[self._activation(l)](dA, cache.activation)
+                    dA = unchecked(dropout_backward)(dA, cache.dropout)
+                dZ = unchecked(activations.BACKWARD[self._activation(l)])(dA, cache.activation)
                 if cache.batchnorm is not None:
-                    dZ, grads[f"dgamma{l}"], grads[f"dbeta{l}"] = batchnorm_backward(dZ, cache.batchnorm)
-            dA, grads[f"dW{l}"], db = linear_backward(dZ, cache.linear)
+                    dZ, grads[f"dgamma{l}"], grads[f"dbeta{l}"] = unchecked(batchnorm_backward)(dZ, cache.batchnorm)
+            dA, grads[f"dW{l}"], db = unchecked(linear_backward)(dZ, cache.linear)
             if cache.batchnorm is None:
                 grads[f"db{l}"] = db
         return grads
@@ -311,7 +327,10 @@ class Network:
         """Predicted labels, int64 of shape (1, m), from a test-time pass: Z_L > 0 for a sigmoid
         output (the same as A_L > 0.5, without rounding at 0.5), else the arg max class."""
         X, _ = self.check_data(params, X)
-        _, caches = self._forward(params, X, None, False)
+        return self._predict(params, X)
+
+    def _predict(self, params, X):
+        _, caches = self._forward(params, X, None, False, lean=True)
         ZL = caches[-1].activation.Z
         if self.output == "sigmoid":
             return (ZL > 0).astype(np.int64)
@@ -322,7 +341,7 @@ class Network:
         if Y is None:
             raise ValueError("Y must be the (1, m) labels to score against, got None")
         X, Y = self.check_data(params, X, Y)
-        return float((self.predict(params, X) == Y).mean())
+        return float((self._predict(params, X) == Y).mean())
 
 
 def train_gd(network: Network, params, X, Y, learning_rate: float, num_iterations: int, *, masks=None):
@@ -335,15 +354,17 @@ def train_gd(network: Network, params, X, Y, learning_rate: float, num_iteration
     """
     learning_rate = check_positive("learning_rate", learning_rate)
     num_iterations = check_count("num_iterations", num_iterations)
-    network.check_data(params, X, Y)
+    X, Y = network.check_data(params, X, Y)
     if masks is not None and (not isinstance(masks, (list, tuple)) or len(masks) != num_iterations):
         raise ValueError(f"masks must be None or a list of {num_iterations} mask dicts (one per iteration), "
                          f"got {type(masks).__name__} {masks!r}"[:200])
     params = {k: v.copy() for k, v in params.items()}
     costs = []
     for i in range(num_iterations):
-        cost, grads = network.loss(params, X, Y, masks=None if masks is None else masks[i])
+        cost, grads = network._loss(params, X, Y, None if masks is None else masks[i], True)
         for key, value in params.items():
-            value -= learning_rate * grads["d" + key]
+            step = grads["d" + key]     # the network's own array: scaled in place
+            step *= learning_rate
+            value -= step
         costs.append(cost)
     return params, costs

@@ -4,7 +4,10 @@ Every optimiser updates a parameter dict {W1, b1, ...} in place from the
 gradient dict {dW1, db1, ...}. Its state is kept in dicts keyed like the
 gradients (``v["dW1"]``, ``s["db2"]``), initialised to zeros of the
 parameter's shape and dtype, plus the step counter ``t`` (1 during the first
-step). Each class states its algorithm line by line; the code reads like it.
+step). Each class states its algorithm line by line; the code follows it term
+by term, in place: the state and the parameters are overwritten, every
+intermediate goes through one scratch array per parameter (allocated once), and
+the gradients are only read.
 
 L2 regularisation on the weights only (the regularisation hook): with
 ``l2_lambda`` > 0 and the training-set size ``m``, every step first adds the
@@ -23,7 +26,7 @@ import numpy as np
 
 from .ewa import check_beta
 from .losses import l2_penalty
-from .validation import check_choice, check_count, check_float_array, check_positive
+from .validation import check_choice, check_count, check_float_array, check_positive, unchecked
 
 
 class Optimizer:
@@ -31,7 +34,8 @@ class Optimizer:
 
     ``params``: the parameter dict the optimiser will update (its keys, shapes and
     dtype size the state). Subclasses name their state dicts in ``state_names`` and
-    implement ``update(key, W, dW)`` for one parameter.
+    implement ``update(key, W, dW)`` for one parameter, in place, with ``scratch[key]``
+    (an array of W's shape and dtype) for intermediates.
     """
 
     state_names: tuple[str, ...] = ()
@@ -51,6 +55,7 @@ class Optimizer:
         self.t = 0
         for name in self.state_names:
             setattr(self, name, {"d" + key: np.zeros_like(value) for key, value in params.items()})
+        self.scratch = {key: np.empty_like(value) for key, value in params.items()}
 
     def __repr__(self):
         hp = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
@@ -78,7 +83,7 @@ class Optimizer:
         """t <- t + 1, the L2 hook, then ``update`` every parameter in place."""
         self._check(params, grads)
         if self.l2_lambda:
-            _, decay = l2_penalty(params, self.l2_lambda, self.m)
+            _, decay = unchecked(l2_penalty)(params, self.l2_lambda, self.m)
             grads = {k: g + decay[k] if k in decay else g for k, g in grads.items()}
         self.t += 1
         for key in self.shapes:
@@ -107,7 +112,7 @@ class GradientDescent(Optimizer):
     """
 
     def update(self, key, W, dW):
-        W -= self.lr * dW
+        W -= np.multiply(dW, self.lr, out=self.scratch[key])
 
 
 class Momentum(Optimizer):
@@ -129,8 +134,10 @@ class Momentum(Optimizer):
         self.beta = check_beta("beta", beta)
 
     def update(self, key, W, dW):
-        v = self.v["d" + key] = self.beta * self.v["d" + key] + (1 - self.beta) * dW
-        W -= self.lr * v
+        v, work = self.v["d" + key], self.scratch[key]
+        v *= self.beta
+        v += np.multiply(dW, 1 - self.beta, out=work)
+        W -= np.multiply(v, self.lr, out=work)
 
 
 class CS231nMomentum(Optimizer):
@@ -157,10 +164,14 @@ class CS231nMomentum(Optimizer):
         self.nesterov = nesterov
 
     def update(self, key, W, dW):
-        v_prev = self.v["d" + key]
-        v = self.v["d" + key] = self.mu * v_prev - self.lr * dW
+        v, work = self.v["d" + key], self.scratch[key]
         if self.nesterov:
-            W += -self.mu * v_prev + (1 + self.mu) * v
+            step = np.multiply(v, -self.mu, out=work)        # -mu v_prev, before v changes
+        v *= self.mu
+        v -= self.lr * dW
+        if self.nesterov:
+            step += (1 + self.mu) * v
+            W += step
         else:
             W += v
 
@@ -183,8 +194,16 @@ class RMSprop(Optimizer):
         self.eps = check_positive("eps", eps)
 
     def update(self, key, W, dW):
-        s = self.s["d" + key] = self.beta * self.s["d" + key] + (1 - self.beta) * dW * dW
-        W -= self.lr * dW / (np.sqrt(s) + self.eps)
+        s, work = self.s["d" + key], self.scratch[key]
+        s *= self.beta
+        np.multiply(dW, 1 - self.beta, out=work)
+        work *= dW
+        s += work
+        np.sqrt(s, out=work)
+        work += self.eps
+        np.divide(dW, work, out=work)
+        work *= self.lr
+        W -= work
 
 
 class Adam(Optimizer):
@@ -210,11 +229,19 @@ class Adam(Optimizer):
         self.eps = check_positive("eps", eps)
 
     def update(self, key, W, dW):
-        v = self.v["d" + key] = self.beta1 * self.v["d" + key] + (1 - self.beta1) * dW
-        s = self.s["d" + key] = self.beta2 * self.s["d" + key] + (1 - self.beta2) * dW * dW
-        v_hat = v / (1 - self.beta1 ** self.t)
-        s_hat = s / (1 - self.beta2 ** self.t)
-        W -= self.lr * v_hat / (np.sqrt(s_hat) + self.eps)
+        v, s, work = self.v["d" + key], self.s["d" + key], self.scratch[key]
+        v *= self.beta1
+        v += np.multiply(dW, 1 - self.beta1, out=work)
+        s *= self.beta2
+        np.multiply(dW, 1 - self.beta2, out=work)
+        work *= dW
+        s += work
+        np.multiply(s, 1 / (1 - self.beta2 ** self.t), out=work)   # s_hat
+        np.sqrt(work, out=work)
+        work += self.eps
+        np.divide(v, work, out=work)                                 # v / (sqrt(s_hat) + eps)
+        work *= self.lr / (1 - self.beta1 ** self.t)                 # alpha v_hat / (sqrt(s_hat) + eps)
+        W -= work
 
 
 OPTIMIZERS = {

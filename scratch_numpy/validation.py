@@ -47,6 +47,13 @@ def check_float_array(name: str, x, *, ndim: int = 2, shape=None, dtype=None,
     return x
 
 
+def unchecked(fn):
+    """The unchecked kernel behind a public checked function (its ``.unchecked``), for callers
+    that validated their inputs at their own boundary (models.Network, optim.Optimizer); ``fn``
+    itself when it has none (e.g. a replacement planted by a test)."""
+    return getattr(fn, "unchecked", fn)
+
+
 def _check_shape(name: str, got: tuple, expected: tuple) -> None:
     ok = len(got) == len(expected) and all(e is None or g == e for g, e in zip(got, expected))
     if not ok:

@@ -23,7 +23,7 @@ NETWORKS = {
 
 def variants(settings):
     return [Variant(name, {"layers": str(list(dims)), "init": init, "init_seed": 1, "lr": 0.0075,
-                           "iterations": settings.budget(2500, 100)}, published)
+                           "iterations": settings.budget(2500, 50)}, published)
             for name, (dims, init, published) in NETWORKS.items()]
 
 

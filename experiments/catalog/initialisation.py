@@ -23,7 +23,7 @@ PUBLISHED = {"zeros": (0.50, 0.50), "large": (0.83, 0.86), "he": (0.9933, 0.96)}
 
 
 def variants(settings):
-    iterations = settings.budget(15000, 1500)
+    iterations = settings.budget(15000, 5000)
     return [Variant(method, {"init": method, "lr": 0.01, "iterations": iterations, "init_seed": 3},
                     {"train_accuracy": train, "test_accuracy": test})
             for method, (train, test) in PUBLISHED.items()]

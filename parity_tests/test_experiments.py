@@ -1,0 +1,259 @@
+"""The experiments (python -m experiments): the command line, each experiment's claim in quick
+mode on both implementations, and the course's published figures at the full budget on the
+course's own data (skipped, with the reason, when ../shared/data is absent)."""
+
+import contextlib
+import io
+import json
+import math
+import os
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from experiments import cli, datasets
+from experiments.catalog import EXPERIMENTS
+from experiments.runner import make_settings, run_experiment
+
+REPO = Path(__file__).resolve().parents[1]
+BUILT = {"autograd_basics", "batch_size", "deep_cat", "initialisation", "logistic_cat", "lr_decay", "optimisers",
+         "shallow_flower", "softmax_svm", "vectorisation"}
+
+
+def main(*argv) -> tuple:
+    """(exit status, stdout, stderr) of python -m experiments ARGV, in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = cli.main([str(a) for a in argv])
+    return status, out.getvalue(), err.getvalue()
+
+
+def course_data_dir() -> Path:
+    path = Path(os.environ.get(datasets.DATA_DIR_ENV, REPO.parent / "shared" / "data"))
+    if not all((path / f).is_file() for f in (*datasets.CAT_FILES.values(), datasets.TOY_FILE)):
+        pytest.skip(f"the course's data is not in {path}: the published figures need its own points "
+                    f"(set {datasets.DATA_DIR_ENV})")
+    return path
+
+
+def metrics(result: dict, variant: str, impl: str = "numpy") -> dict:
+    return next(r for r in result["variants"] if r["variant"] == variant)["metrics"][impl]
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def test_list_shows_every_experiment():
+    status, out, _ = main("list")
+    assert status == 0 and BUILT <= set(EXPERIMENTS)
+    for experiment in EXPERIMENTS.values():
+        line = next(line for line in out.splitlines() if line.startswith(experiment.name + " "))
+        assert experiment.dataset in line and experiment.claim in line
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["run", "nope"], r"unknown experiment \['nope'\]"),
+    (["run", "all", "initialisation"], "'all' cannot be combined with names"),
+    (["run", "initialisation", "--impl", "jax"], "--impl must be one of"),
+    (["run", "initialisation", "--dtype", "float16"], "--dtype must be one of"),
+    (["run", "initialisation", "--seed", "-1"], "--seed must be an integer >= 0, got '-1'"),
+    (["run", "initialisation", "--seed", "x"], "--seed must be an integer >= 0"),
+    (["run", "initialisation", "--device", "tpu"], "device must be one of"),
+    (["run", "initialisation", "optimisers", "--variant", "he"], "--variant needs exactly one experiment"),
+    (["run", "initialisation", "--variant", "xavier"], r"initialisation has no variant \['xavier'\]"),
+    (["run", "initialisation", "--data-dir", "/no/such/dir"], "--data-dir '/no/such/dir' is not a directory"),
+    (["run"], "the following arguments are required: NAME"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ([], "the following arguments are required: command"),
+])
+def test_bad_input_is_one_error_line(tmp_path, argv, message):
+    status, out, err = main(*argv, *(["--logdir", tmp_path / "runs"] if argv[:1] == ["run"] else []))
+    assert status == 2 and out == ""
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert re.search(message, err), err
+    assert not (tmp_path / "runs").exists()   # nothing ran, nothing was logged
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_without_a_gpu_is_an_error(tmp_path):
+    status, _, err = main("run", "autograd_basics", "--device", "cuda", "--logdir", tmp_path)
+    assert status == 2 and "torch.cuda.is_available() is False" in err
+
+
+def test_report_without_results(tmp_path):
+    status, _, err = main("report", "--logdir", tmp_path)
+    assert status == 2 and "no results in" in err and "run an experiment first" in err
+
+
+def test_settings_are_checked_one_by_one():
+    with pytest.raises(ValueError, match="--seed must be an integer >= 0"):
+        make_settings(seed=1.5)
+    assert make_settings(impl="torch", device="cpu").impls == ("torch",)
+
+
+# --- run all --quick: every claim on both implementations ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """run all --quick once: (exit status, stdout, stderr, results.json, logdir)."""
+    logdir = tmp_path_factory.mktemp("quick")
+    status, out, err = main("run", "all", "--quick", "--logdir", logdir, "--device", "cpu")
+    return status, out, err, json.loads((logdir / "results.json").read_text()), logdir
+
+
+def test_run_all_quick_passes_and_reports(quick):
+    status, out, err, results, logdir = quick
+    assert status == 0, err
+    assert set(results) == set(EXPERIMENTS)
+    for name, result in results.items():
+        assert result["devices"] == {"numpy": "cpu", "torch": "cpu"} and result["settings"]["quick"]
+        assert f"{name}: {result['claim']}" in out
+        for claim in result["claims"]:
+            expected = {None} if claim["full_budget"] else {True}
+            assert set(claim["verdicts"].values()) == expected, (name, claim)
+        for row in result["variants"]:
+            for impl in ("numpy", "torch"):
+                assert list((logdir / name / row["variant"] / impl).glob("events.out.tfevents.*"))
+    status, report, _ = main("report", "--logdir", logdir)
+    assert status == 0 and all(f"{name}: " in report for name in EXPERIMENTS)
+    assert "[FAILS]" not in report and "[needs the full budget]" in report
+
+
+def test_quick_pairs_agree(quick):
+    """NumPy and torch from the same weights: every metric and cost trajectory agree (float64),
+    except the chaotic large-initialisation run and the timings."""
+    for name, result in quick[3].items():
+        for row in result["variants"]:
+            if (name, row["variant"]) == ("initialisation", "large"):
+                continue
+            assert row["divergence"].get("cost", 0) < 1e-9, (name, row["variant"], row["divergence"])
+            assert row["divergence"].get("params", 0) < 1e-9, (name, row["variant"], row["divergence"])
+            for metric, diff in row["divergence"]["metrics"].items():
+                if "seconds" not in metric and metric != "speedup":
+                    assert diff < 1e-9, (name, row["variant"], metric, diff)
+
+
+def test_initialisation_zeros_keep_units_identical(quick):
+    result = quick[3]["initialisation"]
+    for impl in ("numpy", "torch"):
+        zeros, he = metrics(result, "zeros", impl), metrics(result, "he", impl)
+        assert zeros["hidden_units_spread"] == 0 and he["hidden_units_spread"] > 0.1
+        assert zeros["train_accuracy"] == zeros["test_accuracy"] == 0.5
+        assert math.isclose(zeros["final_cost"], math.log(2), rel_tol=1e-12)   # only b3 moves, and not off ln 2
+        assert he["train_accuracy"] > 0.85 and metrics(result, "large", impl)["initial_cost"] > 1000
+
+
+def test_optimisers_adam_beats_gd(quick):
+    result = quick[3]["optimisers"]
+    gd, momentum, adam = (metrics(result, v, "torch") for v in ("gd", "momentum", "adam"))
+    assert adam["final_cost"] < 0.6 * min(gd["final_cost"], momentum["final_cost"])
+    assert adam["train_accuracy"] > gd["train_accuracy"] + 0.2
+
+
+def test_batch_size_and_decay(quick):
+    batch = quick[3]["batch_size"]
+    assert metrics(batch, "stochastic")["final_cost"] < metrics(batch, "batch")["final_cost"] - 0.005
+    assert metrics(batch, "stochastic")["cost_jitter"] > 100 * metrics(batch, "batch")["cost_jitter"]
+    decay = quick[3]["lr_decay"]
+    assert metrics(decay, "inverse_time")["final_cost"] > metrics(decay, "staircase")["final_cost"] + 0.2
+
+
+def test_flower_hidden_layer_and_linear_collapse(quick):
+    result = quick[3]["shallow_flower"]
+    for impl in ("numpy", "torch"):
+        assert metrics(result, "tanh-4", impl)["train_accuracy"] > 0.85
+        assert metrics(result, "logistic", impl)["train_accuracy"] < 0.55
+        linear = metrics(result, "linear-4", impl)
+        assert linear["collapse_residual"] < 1e-12
+        assert abs(linear["train_accuracy"] - metrics(result, "logistic", impl)["train_accuracy"]) < 0.03
+
+
+def test_cat_runs_start_from_the_course_weights(quick):
+    """The course's iteration-0 costs, whatever the budget: its weights and data are ours."""
+    deep, logistic = quick[3]["deep_cat"], quick[3]["logistic_cat"]
+    for impl in ("numpy", "torch"):
+        assert math.isclose(metrics(deep, "2-layer", impl)["initial_cost"], 0.6930497356599888, rel_tol=1e-10)
+        assert math.isclose(metrics(deep, "4-layer", impl)["initial_cost"], 0.7717493284237686, rel_tol=1e-10)
+        assert math.isclose(metrics(logistic, "lr0.005", impl)["initial_cost"], math.log(2), rel_tol=1e-12)
+    assert deep["course_data"] and "train_catvnoncat.h5" in deep["data_source"]
+
+
+def test_spirals_svm_softmax_and_scores(quick):
+    result = quick[3]["softmax_svm"]
+    for impl in ("numpy", "torch"):
+        assert metrics(result, "linear-softmax", impl)["train_accuracy"] < 0.6
+        assert metrics(result, "net-softmax", impl)["train_accuracy"] > 0.9
+        scores = metrics(result, "score-example", impl)
+        assert scores["hinge_10_9_9"] == scores["hinge_10_-100_-100"] == 0
+        assert math.isclose(scores["softmax_10_9_9"], math.log(1 + 2 / math.e), rel_tol=1e-12)
+
+
+def test_vectorisation_and_autograd(quick):
+    vector, autograd = quick[3]["vectorisation"], quick[3]["autograd_basics"]
+    for impl in ("numpy", "torch"):
+        assert metrics(vector, "logistic-gradient", impl)["loop_vs_vectorised"] < 1e-12
+        assert metrics(vector, "logistic-gradient", impl)["speedup"] > 10
+        for form in ("plain", "coefficients"):
+            assert abs(metrics(autograd, form, impl)["w"] - 5) < 1e-8
+
+
+# --- other settings ----------------------------------------------------------------------------
+
+
+def test_one_implementation_only(tmp_path):
+    status, out, _ = main("run", "autograd_basics", "--impl", "torch", "--logdir", tmp_path)
+    result = json.loads((tmp_path / "results.json").read_text())["autograd_basics"]
+    assert status == 0 and list(result["devices"]) == ["torch"]
+    assert not list(tmp_path.rglob("numpy")) and list((tmp_path / "autograd_basics" / "plain" / "torch").iterdir())
+    assert all(row["divergence"] == {} for row in result["variants"])
+    assert "numpy" not in out.split("claims:")[0].splitlines()[3]   # the table has a torch column only
+
+
+def test_float32_runs_agree_to_float32_precision(tmp_path):
+    settings = make_settings(logdir=tmp_path, quick=True, dtype="float32", device="cpu")
+    for name, variants in (("initialisation", ["zeros", "he"]), ("autograd_basics", None),
+                           ("softmax_svm", ["net-svm", "score-example"])):
+        result = run_experiment(EXPERIMENTS[name], settings, variants)
+        assert all(None in c["verdicts"].values() or all(c["verdicts"].values()) for c in result["claims"])
+        for row in result["variants"]:
+            assert row["divergence"].get("params", 0) < 1e-3, (name, row["divergence"])
+    assert metrics(result, "net-svm", "torch")["train_accuracy"] > 0.9
+
+
+def test_generated_stand_in_is_announced(tmp_path):
+    status, out, _ = main("run", "logistic_cat", "--variant", "lr0.005", "--quick", "--data-dir", tmp_path,
+                          "--logdir", tmp_path / "runs")
+    result = json.loads((tmp_path / "runs" / "results.json").read_text())["logistic_cat"]
+    assert status == 0 and not result["course_data"]
+    assert "generated stand-in" in out and f"the course's cat files were not found in {tmp_path}" in out
+    assert metrics(result, "lr0.005")["train_accuracy"] > 0.6
+
+
+def test_quick_run_on_each_device(tmp_path, device):
+    settings = make_settings(logdir=tmp_path, quick=True, device=device)
+    result = run_experiment(EXPERIMENTS["optimisers"], settings, ["adam"])
+    assert result["devices"]["numpy"] == "cpu" and result["devices"]["torch"].startswith(device)
+    assert result["variants"][0]["divergence"]["cost"] < 1e-9
+
+
+# --- the course's published figures at the full budget (NumPy side; the torch side's agreement
+# with it is what the quick runs above check) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "variants"), [
+    ("logistic_cat", ["lr0.005"]),
+    ("shallow_flower", ["tanh-4", "logistic"]),
+    ("initialisation", None),
+    ("deep_cat", None),
+])
+def test_course_figures_at_the_full_budget(tmp_path, name, variants):
+    settings = make_settings(impl="numpy", logdir=tmp_path, data_dir=course_data_dir())
+    result = run_experiment(EXPERIMENTS[name], settings, variants)
+    assert result["course_data"]
+    for row in result["variants"]:
+        for metric, published in row["published"].items():
+            assert abs(row["metrics"]["numpy"][metric] - published) <= 1e-3, (row["variant"], metric)
+    assert all(c["verdicts"]["numpy"] for c in result["claims"] if c["verdicts"]["numpy"] is not None)
