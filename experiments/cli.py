@@ -7,8 +7,8 @@
     python -m experiments report [--logdir runs]
 
 ``run`` logs to TensorBoard under <logdir>/<experiment>/<variant>/<impl>, prints
-the report of what it ran, and exits 1 when a claim fails. Bad input is a
-ValueError, printed as one "error:" line with exit status 2.
+the report of what it ran, and exits 1 when a claim fails. Bad input (a ValueError)
+and a bad data file (datasets.DataError) are one "error:" line with exit status 2.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ import sys
 
 from . import report
 from .catalog import EXPERIMENTS
-from .runner import load_results, make_settings, run_experiment
+from .datasets import DataError
+from .runner import load_results, run_experiment
+from .settings import Settings, make_settings
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,12 +67,18 @@ def _seed(text: str) -> int:
 
 
 def list_experiments() -> str:
-    rows = [("name", "data set", "claim")] + [(e.name, e.dataset, e.claim) for e in EXPERIMENTS.values()]
-    widths = [max(len(r[i]) for r in rows) for i in range(2)]
-    return "\n".join(f"{r[0].ljust(widths[0])}  {r[1].ljust(widths[1])}  {r[2]}" for r in rows)
+    """One line per experiment (name, data set, claim), then its variants."""
+    experiments = EXPERIMENTS.values()
+    w0, w1 = max(len("name"), *map(len, EXPERIMENTS)), max(len("data set"), *(len(e.dataset) for e in experiments))
+    lines = [f"{'name':<{w0}}  {'data set':<{w1}}  claim"]
+    for e in experiments:
+        lines.append(f"{e.name:<{w0}}  {e.dataset:<{w1}}  {e.claim}")
+        lines.append(f"{'':<{w0}}  variants: " + ", ".join(v.name for v in e.variants(Settings())))
+    return "\n".join(lines)
 
 
-def run(args) -> int:
+def prepare(args) -> tuple:
+    """The checked (names, settings) of a ``run`` command; bad input is a ValueError."""
     names = experiment_names(args.names)
     if args.variant and len(names) != 1:
         raise ValueError("--variant needs exactly one experiment name")
@@ -78,9 +86,14 @@ def run(args) -> int:
                              data_dir=args.data_dir, seed=_seed(args.seed), quick=args.quick)
     for name in names:
         EXPERIMENTS[name].select(settings, args.variant)   # bad variant names fail before any run
+    return names, settings
+
+
+def run(names: list, settings, variants) -> int:
+    """Run and report each experiment; 1 when a claim fails."""
     failed = []
     for name in names:
-        result = run_experiment(EXPERIMENTS[name], settings, args.variant)
+        result = run_experiment(EXPERIMENTS[name], settings, variants)
         print(report.format_result(result), end="\n\n", flush=True)
         failed += [f"{name}: {text}" for text in report.failed_claims(result)]
     print(f"results: {settings.logdir / 'results.json'}; curves: tensorboard --logdir {settings.logdir}")
@@ -89,7 +102,14 @@ def run(args) -> int:
     return 1 if failed else 0
 
 
+def _error(error: Exception) -> int:
+    print(f"error: {error}", file=sys.stderr)
+    return 2
+
+
 def main(argv=None) -> int:
+    """Bad command-line input and bad data files are one "error:" line and status 2; any other
+    exception during a run is a bug and keeps its traceback."""
     try:
         args = build_parser().parse_args(argv)
         if args.command == "list":
@@ -98,7 +118,10 @@ def main(argv=None) -> int:
         if args.command == "report":
             print(report.format_results(load_results(args.logdir)))
             return 0
-        return run(args)
+        names, settings = prepare(args)
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return _error(error)
+    try:
+        return run(names, settings, args.variant)
+    except DataError as error:
+        return _error(error)

@@ -35,6 +35,10 @@ def _match(result: dict, row: dict, metric: str) -> str:
     return "yes" if ours and all(abs(v - published) <= MATCH_TOLERANCE for v in ours) else "NO"
 
 
+def _seconds(result: dict, impl: str) -> float:
+    return sum(row["seconds"][impl] for row in result["variants"])
+
+
 def _table(rows: list) -> list:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
@@ -54,9 +58,10 @@ def format_result(result: dict) -> str:
     impls = list(result["devices"])
     lines = [f"{result['experiment']}: {result['claim']}",
              f"  data: {result['data_source']}",
-             f"  runs: {result['run_dir']}; " + ", ".join(f"{i} on {d}" for i, d in result["devices"].items())
-             + f"; {settings['dtype']}, {'quick' if settings['quick'] else 'full'} budget, seed {settings['seed']}, "
-             f"{result['seconds']:.1f} s"]
+             f"  runs: {result['run_dir']}; "
+             + ", ".join(f"{impl} {_seconds(result, impl):.1f} s on {device}"
+                         for impl, device in result["devices"].items())
+             + f"; {settings['dtype']}, {'quick' if settings['quick'] else 'full'} budget, seed {settings['seed']}"]
     rows = [["variant", "metric", "published", *impls, "|diff|", "match", "cost div", "param div"]]
     for row in result["variants"]:
         names = list(dict.fromkeys(k for m in row["metrics"].values() for k in m))

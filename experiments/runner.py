@@ -1,4 +1,4 @@
-"""The shared runner: settings, the Experiment an experiment module declares, and running it.
+"""The shared runner: the Experiment an experiment module declares, and running it.
 
 An experiment module declares one ``EXPERIMENT = Experiment(...)``: its claim,
 its data, its variants (with the course's published figures where there are
@@ -30,68 +30,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from reference_torch import bridge
-from scratch_numpy.validation import check_choice
-
-from .datasets import resolve_data_dir
+from .settings import Settings, configure_torch, device_label
 from .tblog import RunLogger, claim_root
 
-IMPLS = ("numpy", "torch")
 RESULTS_FILE = "results.json"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the command line chooses. ``device`` is the torch side's (resolved: never 'auto');
-    the NumPy side always runs on the CPU. ``seed`` draws whatever the course does not fix
-    (variants on the course's data keep the course's seeds, so its figures are reproducible)."""
-
-    impls: tuple = IMPLS
-    device: str = "cpu"
-    dtype: str = "float64"
-    logdir: Path = Path("runs")
-    data_dir: Path | None = None
-    seed: int = 0
-    quick: bool = False
-
-    def budget(self, full: int, quick: int) -> int:
-        """The number of iterations or epochs: ``quick`` with --quick, else the full budget."""
-        return quick if self.quick else full
-
-
-def make_settings(*, impl: str = "both", device: str = "auto", dtype: str = "float64", logdir="runs",
-                  data_dir=None, seed: int = 0, quick: bool = False) -> Settings:
-    """Settings from the command line's values, each checked (ValueError naming the option)."""
-    check_choice("--impl", impl, ("numpy", "torch", "both"))
-    check_choice("--dtype", dtype, ("float64", "float32"))
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"--seed must be an integer >= 0, got {seed!r}")
-    logdir = Path(logdir)
-    if logdir.exists() and not logdir.is_dir():
-        raise ValueError(f"--logdir {str(logdir)!r} exists and is not a directory")
-    return Settings(impls=IMPLS if impl == "both" else (impl,), device=str(bridge.resolve_device(device)),
-                    dtype=dtype, logdir=logdir, data_dir=resolve_data_dir(data_dir), seed=seed, quick=quick)
-
-
-def configure_torch(device: str) -> None:
-    """On CUDA, parity settings: no TF32 in matmuls and convolutions, deterministic cuDNN."""
-    if not device.startswith("cuda"):
-        return
-    if hasattr(torch.backends.cuda.matmul, "fp32_precision"):   # torch >= 2.9
-        torch.backends.cuda.matmul.fp32_precision = "ieee"
-        torch.backends.cudnn.conv.fp32_precision = "ieee"
-    else:
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cudnn.deterministic = True
-    torch.backends.cudnn.benchmark = False
-
-
-def device_label(settings: Settings, impl: str) -> str:
-    if impl == "numpy" or settings.device == "cpu":
-        return "cpu"
-    return f"{settings.device} ({torch.cuda.get_device_name(torch.device(settings.device))})"
 
 
 @dataclass(frozen=True)
@@ -186,15 +129,13 @@ class Experiment:
 
 
 def relative_divergence(a, b) -> float:
-    """max |a - b| / max |a| over the elements (0 when both are all zero); inf on a shape mismatch."""
+    """max |a - b| / max |a|: relative to the reference ``a``'s largest magnitude, absolute where
+    ``a`` is all zeros (zero-initialised weights that stay zero); inf on a shape mismatch."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         return math.inf
-    diff = np.abs(a - b).max(initial=0.0)
     scale = np.abs(a).max(initial=0.0)
-    if scale == 0:
-        return 0.0 if diff == 0 else math.inf
-    return float(diff / scale)
+    return float(np.abs(a - b).max(initial=0.0) / (scale if scale > 0 else 1.0))
 
 
 def divergence(reference: Outcome, other: Outcome) -> dict:
@@ -290,7 +231,7 @@ def save_result(logdir, result: dict) -> None:
     results = load_results(logdir) if path.is_file() else {}
     results[result["experiment"]] = result
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(json.dumps(results, indent=1, default=str))
+    tmp.write_text(json.dumps(results, indent=1))
     os.replace(tmp, path)
 
 

@@ -50,6 +50,8 @@ class NetSpec:
 
 
 class _Side:
+    """What every side holds: the data's splits ("train", and "test" when there is one) in the run's dtype."""
+
     def __init__(self, dataset, dtype: str):
         self.splits = {"train": dataset.train.astype(dtype)}
         if dataset.test is not None:
@@ -62,6 +64,8 @@ class _Side:
 
 
 class NumpyNet(_Side):
+    """scratch_numpy.models.Network with its parameter dict, trained by train_gd or training.train."""
+
     def __init__(self, spec: NetSpec, params0: dict, dataset, dtype: str):
         super().__init__(dataset, dtype)
         self.net = spec.numpy()
@@ -96,6 +100,8 @@ class NumpyNet(_Side):
 
 
 class TorchNet(_Side):
+    """reference_torch.models.Network on the device, trained by train_gd or training.train."""
+
     def __init__(self, spec: NetSpec, params0: dict, dataset, dtype: str, device):
         super().__init__(dataset, dtype)
         self.device = device
@@ -133,7 +139,8 @@ class TorchNet(_Side):
             return bridge.to_numpy(self.model.scores(self.tensors["train"][0])).T
 
     def predict(self, X) -> np.ndarray:
-        return bridge.to_numpy(self.model.predict(bridge.data_to_torch(X.astype(self.dtype, copy=False), device=self.device)))
+        points = bridge.data_to_torch(X.astype(self.dtype, copy=False), device=self.device)
+        return bridge.to_numpy(self.model.predict(points))
 
 
 class NumpyLogistic(_Side):

@@ -4,14 +4,18 @@ The NumPy and torch runs of a variant sit side by side, so TensorBoard draws
 their curves in one chart. Tags (a run logs those that apply to it):
 
     cost, learning_rate                 scalars per iteration (at most SCALAR_POINTS points)
-    accuracy/train, accuracy/test       scalars per epoch (at most SCALAR_POINTS points)
+    accuracy/train, accuracy/test       per epoch (mini-batch runs: at most SCALAR_POINTS points) or
+                                        per evaluation (full-batch runs: at most EVALUATIONS points)
     grad_norm/W1, ...                   ||dJ/dW_l||_F on the whole training set (EVALUATIONS points)
-    divergence/cost, divergence/params  the torch run against the NumPy run of the same variant
+    divergence/cost                     torch run of a pair: |cost - NumPy's| / NumPy's, per iteration
+    divergence/params                   ... and the final parameters' relative divergence (runner)
     weights/W1, ...                     histograms (HISTOGRAMS points)
     cost_curve, decision_boundary       figures at the end, in the variant's last run (torch when both
                                         ran): both implementations' cost curves, the torch model's regions
     config                              text: settings, seed, hyperparameters, data, device
     <run>/hparams                       an add_hparams sub-run, for experiments that sweep
+
+Experiments that train nothing log their own scalars (vectorisation/..., w, score_example/...).
 
 Scalars are stored as float32 (add_scalar's default). A run directory is never
 reused: ``claim_root`` gives each run of an experiment a fresh root

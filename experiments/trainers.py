@@ -113,7 +113,8 @@ def mini_batch(trial, side, *, optimizer: str, lr: float, epochs: int, batch_siz
         log.iterations(history.costs[logged:], history.learning_rates[logged:], start=logged)
         logged = len(history.costs)
         if per_epoch(epoch):
-            log.accuracies(epoch, history.train_accuracy[-1], history.dev_accuracy[-1] if history.dev_accuracy else None)
+            test = history.dev_accuracy[-1] if history.dev_accuracy else None
+            log.accuracies(epoch, history.train_accuracy[-1], test)
         if evaluate(epoch):
             log.evaluation(epoch, final=epoch == epochs - 1)
         trial.progress.update(1)

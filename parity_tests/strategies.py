@@ -65,9 +65,9 @@ def np_floats(draw, shape, dtype="float64", *, scale=None, zeros: bool = True, l
     ``layouts``: C order, Fortran order, a strided view of a larger array, or read-only."""
     rng = seeded_rng(draw)
     if low is not None:
-        a = rng.uniform(low, high, size=shape)
+        a = np.asarray(rng.uniform(low, high, size=shape))
     else:
-        a = rng.standard_normal(shape) * (draw(st.sampled_from(SCALES)) if scale is None else scale)
+        a = np.asarray(rng.standard_normal(shape) * (draw(st.sampled_from(SCALES)) if scale is None else scale))
         if zeros and a.size and draw(st.booleans()):
             a[rng.random(shape) < 0.3] = 0.0
     a = a.astype(dtype)
@@ -138,6 +138,8 @@ def spoil_array(draw, name: str, a: np.ndarray, *, fixed=(), pinned: bool = True
         options.append("wrong size")
     if pinned:
         options.append("other float")
+    if a.ndim == 0:
+        exclude = (*exclude, "rank-down", "empty")
     options = [k for k in (kinds or options) if k not in exclude]
     kind = draw(st.sampled_from(options))
     if kind == "rank-down":
@@ -195,6 +197,8 @@ def spoil_tensor(draw, name: str, t: torch.Tensor, *, fixed=(), pinned: bool = T
         options.append("wrong size")
     if pinned:
         options.append("other float")
+    if t.dim() == 0:
+        exclude = (*exclude, "rank-down", "empty")
     options = [k for k in (kinds or options) if k not in exclude]
     kind = draw(st.sampled_from(options))
     if kind == "rank-down":
@@ -222,7 +226,7 @@ def spoil_tensor(draw, name: str, t: torch.Tensor, *, fixed=(), pinned: bool = T
         bad = t.to(torch.float32 if t.dtype == torch.float64 else torch.float64)
         kind = f"{bad.dtype} among {t.dtype}"
     elif kind in ("NaN", "inf", "-inf"):
-        bad = t.clone()
+        bad = t.contiguous().clone()
         bad.view(-1)[draw(st.integers(0, t.numel() - 1))] = {"NaN": NAN, "inf": INF, "-inf": -INF}[kind]
     elif kind == "numpy":
         bad = t.numpy().copy()

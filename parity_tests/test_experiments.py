@@ -1,6 +1,10 @@
 """The experiments (python -m experiments): the command line, each experiment's claim in quick
 mode on both implementations, and the course's published figures at the full budget on the
-course's own data (skipped, with the reason, when ../shared/data is absent)."""
+course's own data (skipped, with the reason, when ../shared/data is absent).
+
+The long runs go through the real command in a subprocess (``cli_run``): that is the path users
+take, and it gives NumPy its one BLAS thread (experiments/__main__.py), which pytest's process,
+having imported NumPy already, cannot."""
 
 import contextlib
 import io
@@ -8,6 +12,8 @@ import json
 import math
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +21,8 @@ import torch
 
 from experiments import cli, datasets
 from experiments.catalog import EXPERIMENTS
-from experiments.runner import make_settings, run_experiment
+from experiments.runner import run_experiment
+from experiments.settings import make_settings
 
 REPO = Path(__file__).resolve().parents[1]
 BUILT = {"autograd_basics", "batch_size", "deep_cat", "initialisation", "logistic_cat", "lr_decay", "optimisers",
@@ -28,6 +35,13 @@ def main(*argv) -> tuple:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = cli.main([str(a) for a in argv])
     return status, out.getvalue(), err.getvalue()
+
+
+def cli_run(*argv, timeout: float = 900) -> tuple:
+    """(exit status, stdout, stderr) of python -m experiments ARGV in a subprocess."""
+    done = subprocess.run([sys.executable, "-m", "experiments", *map(str, argv)], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout)
+    return done.returncode, done.stdout, done.stderr
 
 
 def course_data_dir() -> Path:
@@ -76,6 +90,16 @@ def test_bad_input_is_one_error_line(tmp_path, argv, message):
     assert not (tmp_path / "runs").exists()   # nothing ran, nothing was logged
 
 
+def test_a_bad_data_file_is_one_error_line(tmp_path):
+    (tmp_path / "train_catvnoncat.h5").write_bytes(b"not hdf5")
+    (tmp_path / "test_catvnoncat.h5").write_bytes(b"not hdf5")
+    status, out, err = main("run", "deep_cat", "--data-dir", tmp_path, "--logdir", tmp_path / "runs")
+    assert status == 2 and out == ""
+    assert err.startswith(f"error: {tmp_path / 'train_catvnoncat.h5'}: not a readable HDF5 file (")
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "runs" / "deep_cat").exists()
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
 def test_cuda_without_a_gpu_is_an_error(tmp_path):
     status, _, err = main("run", "autograd_basics", "--device", "cuda", "--logdir", tmp_path)
@@ -100,7 +124,9 @@ def test_settings_are_checked_one_by_one():
 def quick(tmp_path_factory):
     """run all --quick once: (exit status, stdout, stderr, results.json, logdir)."""
     logdir = tmp_path_factory.mktemp("quick")
-    status, out, err = main("run", "all", "--quick", "--logdir", logdir, "--device", "cpu")
+    status, out, err = cli_run("run", "all", "--quick", "--logdir", logdir, "--device", "cpu")
+    if not (logdir / "results.json").is_file():
+        pytest.fail(f"run all --quick wrote no results (status {status}):\n{err[-3000:]}")
     return status, out, err, json.loads((logdir / "results.json").read_text()), logdir
 
 
@@ -209,23 +235,29 @@ def test_one_implementation_only(tmp_path):
     assert status == 0 and list(result["devices"]) == ["torch"]
     assert not list(tmp_path.rglob("numpy")) and list((tmp_path / "autograd_basics" / "plain" / "torch").iterdir())
     assert all(row["divergence"] == {} for row in result["variants"])
-    assert "numpy" not in out.split("claims:")[0].splitlines()[3]   # the table has a torch column only
+    header = next(line.split() for line in out.splitlines() if line.strip().startswith("variant"))
+    assert "torch" in header and "numpy" not in header
 
 
-def test_float32_runs_agree_to_float32_precision(tmp_path):
+def test_float32_runs(tmp_path):
+    """In float32 the claims hold; smooth runs agree to float32 precision, while runs through many
+    kinks (ReLU, hinge) at rate 1 drift apart in their last digits and end merely close."""
     settings = make_settings(logdir=tmp_path, quick=True, dtype="float32", device="cpu")
-    for name, variants in (("initialisation", ["zeros", "he"]), ("autograd_basics", None),
-                           ("softmax_svm", ["net-svm", "score-example"])):
-        result = run_experiment(EXPERIMENTS[name], settings, variants)
-        assert all(None in c["verdicts"].values() or all(c["verdicts"].values()) for c in result["claims"])
-        for row in result["variants"]:
-            assert row["divergence"].get("params", 0) < 1e-3, (name, row["divergence"])
-    assert metrics(result, "net-svm", "torch")["train_accuracy"] > 0.9
+    smooth = [run_experiment(EXPERIMENTS[name], settings, variants)
+              for name, variants in (("autograd_basics", None), ("initialisation", ["zeros"]))]
+    kinks = run_experiment(EXPERIMENTS["softmax_svm"], settings, ["net-softmax", "net-svm", "score-example"])
+    for result in (*smooth, kinks):
+        assert all(v is not False for c in result["claims"] for v in c["verdicts"].values())
+    for row in (row for result in smooth for row in result["variants"]):
+        assert row["divergence"]["cost"] < 1e-6 and row["divergence"]["params"] < 1e-6, row["divergence"]
+    for variant in ("net-softmax", "net-svm"):
+        accuracies = [metrics(kinks, variant, impl)["train_accuracy"] for impl in ("numpy", "torch")]
+        assert min(accuracies) > 0.9 and abs(accuracies[0] - accuracies[1]) < 0.02
 
 
 def test_generated_stand_in_is_announced(tmp_path):
-    status, out, _ = main("run", "logistic_cat", "--variant", "lr0.005", "--quick", "--data-dir", tmp_path,
-                          "--logdir", tmp_path / "runs")
+    status, out, _ = cli_run("run", "logistic_cat", "--variant", "lr0.005", "--quick", "--data-dir", tmp_path,
+                             "--logdir", tmp_path / "runs")
     result = json.loads((tmp_path / "runs" / "results.json").read_text())["logistic_cat"]
     assert status == 0 and not result["course_data"]
     assert "generated stand-in" in out and f"the course's cat files were not found in {tmp_path}" in out
@@ -239,21 +271,26 @@ def test_quick_run_on_each_device(tmp_path, device):
     assert result["variants"][0]["divergence"]["cost"] < 1e-9
 
 
-# --- the course's published figures at the full budget (NumPy side; the torch side's agreement
-# with it is what the quick runs above check) ---------------------------------------------------
+# --- the course's published figures at the full budget. The torch side runs where its trajectory
+# is chaotic and so not implied by the NumPy one (the flower at rate 1.2, randn * 10 weights); the
+# others follow NumPy's to ~1e-15 over the whole run (the quick runs above check the same pairs).
 
 
-@pytest.mark.parametrize(("name", "variants"), [
-    ("logistic_cat", ["lr0.005"]),
-    ("shallow_flower", ["tanh-4", "logistic"]),
-    ("initialisation", None),
-    ("deep_cat", None),
+@pytest.mark.parametrize(("name", "impl", "variants"), [
+    ("logistic_cat", "numpy", ["lr0.005"]),
+    ("shallow_flower", "both", ["tanh-4", "logistic"]),
+    ("initialisation", "numpy", []),
+    ("initialisation", "torch", ["large"]),
+    ("deep_cat", "numpy", []),
 ])
-def test_course_figures_at_the_full_budget(tmp_path, name, variants):
-    settings = make_settings(impl="numpy", logdir=tmp_path, data_dir=course_data_dir())
-    result = run_experiment(EXPERIMENTS[name], settings, variants)
-    assert result["course_data"]
+def test_course_figures_at_the_full_budget(tmp_path, name, impl, variants):
+    status, _, err = cli_run("run", name, "--impl", impl, "--logdir", tmp_path, "--data-dir", course_data_dir(),
+                             "--device", "cpu", *(a for v in variants for a in ("--variant", v)))
+    result = json.loads((tmp_path / "results.json").read_text())[name]
+    assert status == 0, err
+    assert result["course_data"] and not result["settings"]["quick"]
     for row in result["variants"]:
-        for metric, published in row["published"].items():
-            assert abs(row["metrics"]["numpy"][metric] - published) <= 1e-3, (row["variant"], metric)
-    assert all(c["verdicts"]["numpy"] for c in result["claims"] if c["verdicts"]["numpy"] is not None)
+        for side, values in row["metrics"].items():
+            for metric, published in row["published"].items():
+                assert abs(values[metric] - published) <= 1e-3, (row["variant"], side, metric, values[metric])
+    assert all(v for c in result["claims"] for v in c["verdicts"].values() if v is not None)

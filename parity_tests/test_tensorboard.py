@@ -16,7 +16,8 @@ from tensorboard.backend.event_processing import event_accumulator as ea
 
 from experiments import tblog
 from experiments.catalog import EXPERIMENTS
-from experiments.runner import make_settings, run_experiment
+from experiments.runner import run_experiment
+from experiments.settings import make_settings
 
 KEEP_ALL = {ea.SCALARS: 0, ea.HISTOGRAMS: 0, ea.IMAGES: 0, ea.TENSORS: 0, ea.COMPRESSED_HISTOGRAMS: 0}
 TRAINING_TAGS = {"cost", "learning_rate", "accuracy/train", "grad_norm/W1", "grad_norm/W2", "grad_norm/W3"}

@@ -39,8 +39,14 @@ def apply(module: nn.BatchNorm1d, Z: torch.Tensor) -> torch.Tensor:
     """
     if not isinstance(module, nn.BatchNorm1d):
         raise ValueError(f"module must be an nn.BatchNorm1d, got {type(module).__name__}")
-    Z = check_tensor("Z", Z, shape=(None, module.num_features), dtype=module.weight.dtype)
-    if module.training and Z.shape[0] < 2:
+    return _apply(module, check_tensor("Z", Z, shape=(None, module.num_features), dtype=module.weight.dtype))
+
+
+def _apply(module, Z):
+    if module.training and Z.shape[0] < 2:   # a property of the batch: the kernel keeps it
         raise ValueError(f"Z has a batch of m = {Z.shape[0]} example in training mode: batch norm needs "
                          "m >= 2; call .eval() to apply the running statistics")
     return module(Z)
+
+
+apply.unchecked = _apply   # the kernel models.Network calls

@@ -59,14 +59,23 @@ def dropout(A: torch.Tensor, keep_prob: float, *, mask=None, seed=None, train: b
     keep_prob = check_keep_prob("keep_prob", keep_prob)
     if not isinstance(train, bool):
         raise ValueError(f"train must be True or False, got {train!r}")
+    if train and keep_prob < 1 and mask is not None:
+        mask = check_mask("mask", mask, A.shape, A.dtype)
+    return _dropout(A, keep_prob, mask=mask, seed=seed, train=train)
+
+
+def _dropout(A, keep_prob, *, mask=None, seed=None, train=True):
     if not train or keep_prob == 1:
         return A
     if mask is not None:
-        return A * check_mask("mask", mask, A.shape, A.dtype).to(A.device) / keep_prob
+        return A * mask.to(A.device) / keep_prob
     if seed is None:
         return F.dropout(A, p=1 - keep_prob, training=True)
     with seeded(seed, A.device):
         return F.dropout(A, p=1 - keep_prob, training=True)
+
+
+dropout.unchecked = _dropout   # the kernel models.Network calls
 
 
 def recover_mask(shape: tuple, keep_prob: float, seed: int, *, dtype=torch.float64, device="cpu") -> torch.Tensor:

@@ -3,6 +3,10 @@
 Each returns the cost, the mean over the m examples (reduction="mean"), as a
 0-d tensor; autograd gives dJ/dinput. (The NumPy side returns m times that,
 the course's per-example convention: see scratch_numpy/losses.py.)
+
+As on the NumPy side, the losses a network ends with and the penalties are thin
+checks around kernels, ``<function>.unchecked``, which models.Network calls after
+validating its inputs once.
 """
 
 from __future__ import annotations
@@ -34,14 +38,22 @@ def binary_cross_entropy(AL, y):
 
 def binary_cross_entropy_with_logits(Z, y):
     """F.binary_cross_entropy_with_logits on logits Z (m, 1), labels y (m,) in {0, 1}."""
-    Z, y = _binary("Z", Z, y)
-    return F.binary_cross_entropy_with_logits(Z, y)
+    Z = check_tensor("Z", Z, shape=(None, 1))
+    return _bce_with_logits(Z, check_labels("y", y, m=Z.shape[0], num_classes=2))
+
+
+def _bce_with_logits(Z, y):
+    return F.binary_cross_entropy_with_logits(Z, y[:, None].to(Z.dtype))
 
 
 def softmax_cross_entropy(scores, y):
     """F.cross_entropy (log-softmax + NLL, mean over m) on scores (m, C), labels y (m,)."""
     scores = check_tensor("scores", scores)
     check_labels("y", y, m=scores.shape[0], num_classes=scores.shape[1])
+    return _softmax_cross_entropy(scores, y)
+
+
+def _softmax_cross_entropy(scores, y):
     return F.cross_entropy(scores, y)
 
 
@@ -55,7 +67,11 @@ def svm_hinge(scores, y, delta: float = 1.0):
     delta = check_positive("delta", delta, allow_zero=True)
     m, C = scores.shape
     check_labels("y", y, m=m, num_classes=C)
-    return C * F.multi_margin_loss(scores, y, margin=delta)
+    return _svm_hinge(scores, y, delta)
+
+
+def _svm_hinge(scores, y, delta: float = 1.0):
+    return scores.shape[1] * F.multi_margin_loss(scores, y, margin=delta)
 
 
 def _weights(weights):
@@ -73,11 +89,26 @@ def l2_penalty(weights, lambd: float, m: int):
     """lambda/(2m) sum_l ||W_l||_F^2 over the given weight tensors (never the biases)."""
     lambd = check_positive("lambd", lambd, allow_zero=True)
     m = check_count("m", m)
-    return lambd / (2 * m) * sum(W.pow(2).sum() for W in _weights(weights))
+    return _l2_penalty(_weights(weights), lambd, m)
+
+
+def _l2_penalty(weights, lambd, m):
+    return lambd / (2 * m) * sum(W.pow(2).sum() for W in weights)
 
 
 def l1_penalty(weights, lambd: float, m: int):
     """lambda/(2m) sum_l sum |W_l|; torch.abs's gradient at 0 is 0, like sign(0)."""
     lambd = check_positive("lambd", lambd, allow_zero=True)
     m = check_count("m", m)
-    return lambd / (2 * m) * sum(W.abs().sum() for W in _weights(weights))
+    return _l1_penalty(_weights(weights), lambd, m)
+
+
+def _l1_penalty(weights, lambd, m):
+    return lambd / (2 * m) * sum(W.abs().sum() for W in weights)
+
+
+binary_cross_entropy_with_logits.unchecked = _bce_with_logits
+softmax_cross_entropy.unchecked = _softmax_cross_entropy
+svm_hinge.unchecked = _svm_hinge
+l2_penalty.unchecked = _l2_penalty
+l1_penalty.unchecked = _l1_penalty

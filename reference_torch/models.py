@@ -24,6 +24,12 @@ The practical aspects, mirroring scratch_numpy.models.Network:
 Mode: the module's own (``train()``/``eval()``) for scores/forward/cost;
 ``predict`` and ``accuracy`` always run in eval mode (no dropout, running
 statistics, none updated) and restore the mode.
+
+Validation happens once per public call, at this boundary (X, y, masks); the
+layers, losses and penalties inside are called through their unchecked kernels
+(scratch_numpy.validation.unchecked). ``cost(..., check=False)`` skips even that,
+for a loop that validated its data once: on a GPU every check is a host
+synchronisation.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from torch import nn
 from scratch_numpy.dropout import check_keep_probs
 from scratch_numpy.ewa import check_beta
 from scratch_numpy.models import check_flag
-from scratch_numpy.validation import check_choice, check_count, check_layer_dims, check_positive
+from scratch_numpy.validation import check_choice, check_count, check_layer_dims, check_positive, unchecked
 
 from . import activations, batchnorm, losses
 from .dropout import check_mask, dropout
@@ -137,17 +143,20 @@ class Network(nn.Module):
         draws them); ignored in eval mode.
         """
         self.check_data(X)
-        masks = self._check_masks(masks, X.shape[0]) if self.training else {}
+        return self._scores(X, self._check_masks(masks, X.shape[0]) if self.training else {})
+
+    def _scores(self, X, masks: dict):
+        """``scores`` on validated X and masks."""
         A = X
         for l, layer in enumerate(self.linears, start=1):
             Z = layer(A)
             if l == self.L:
                 return Z
             if self.batch_norm:
-                Z = batchnorm.apply(self.norms[l - 1], Z)
+                Z = unchecked(batchnorm.apply)(self.norms[l - 1], Z)
             A = self.hidden(Z)
             if l in self.dropout_layers:
-                A = dropout(A, self.keep_probs[l - 1], mask=masks.get(f"D{l}"), train=self.training)
+                A = unchecked(dropout)(A, self.keep_probs[l - 1], mask=masks.get(f"D{l}"), train=self.training)
 
     def forward(self, X, masks=None):
         """A_L: probabilities for sigmoid/softmax outputs, scores for a linear one."""
@@ -160,23 +169,31 @@ class Network(nn.Module):
         total = torch.zeros((), dtype=self.dtype, device=weights[0].device)
         for name, penalty in PENALTIES.items():
             if getattr(self, name):
-                total = total + penalty(weights, getattr(self, name), m)
+                total = total + unchecked(penalty)(weights, getattr(self, name), m)
         return total
 
-    def cost(self, X, y, masks=None):
+    def cost(self, X, y, masks=None, *, check: bool = True):
         """J, the mean loss over the batch plus ``penalty(m)``, as a 0-d tensor (call
-        .backward() for grads)."""
-        self.check_data(X, y)
-        cost = OUTPUTS[self.output][1](self.scores(X, masks), y)
+        .backward() for grads). ``check=False`` trusts X, y and masks (validated by the caller)."""
+        if check_flag("check", check):
+            self.check_data(X)
+            check_labels("y", y, m=X.shape[0], num_classes=self.num_classes)   # required here: None is an error
+            masks = self._check_masks(masks, X.shape[0]) if self.training else {}
+        cost = unchecked(OUTPUTS[self.output][1])(self._scores(X, masks or {}), y)
         return cost + self.penalty(X.shape[0]) if self.l2 or self.l1 else cost
 
     @torch.no_grad()
     def predict(self, X):
         """Labels (m,) int64 from an eval-mode pass: Z_L > 0 for a sigmoid output, else the arg max class."""
+        self.check_data(X)
+        return self._predict(X)
+
+    @torch.no_grad()
+    def _predict(self, X):
         was_training = self.training
         self.eval()
         try:
-            ZL = self.scores(X)
+            ZL = self._scores(X, {})
         finally:
             self.train(was_training)
         return (ZL[:, 0] > 0).long() if self.output == "sigmoid" else ZL.argmax(dim=1)
@@ -185,7 +202,7 @@ class Network(nn.Module):
         if y is None:
             raise ValueError("y must be the (m,) int64 labels to score against, got None")
         self.check_data(X, y)
-        return float((self.predict(X) == y).double().mean())
+        return float((self._predict(X) == y).double().mean())
 
 
 def train_gd(model: Network, X, y, learning_rate: float, num_iterations: int, *, masks=None,

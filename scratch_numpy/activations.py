@@ -171,7 +171,7 @@ def leaky_relu_forward(Z, slope: float = 0.01):
 @_checked
 def leaky_relu_backward(dA, cache: ActivationCache):
     """dZ = dA where Z > 0 (read off A > 0), else slope * dA."""
-    return dA * np.where(cache.A > 0, 1.0, cache.slope).astype(dA.dtype)
+    return np.where(cache.A > 0, dA, cache.slope * dA)
 
 
 def linear_forward(Z):

@@ -78,7 +78,7 @@ def batchnorm_forward(Z, gamma, beta, running: dict, *, train: bool, beta_moment
     -> Z_tilde (n, m). Returns (Z_tilde, BatchNormCache).
     """
     Z = check_float_array("Z", Z)
-    n, m = Z.shape
+    n = Z.shape[0]
     check_float_array("gamma", gamma, shape=(n, 1), dtype=Z.dtype)
     check_float_array("beta", beta, shape=(n, 1), dtype=Z.dtype)
     _check_running(running, n, Z.dtype)

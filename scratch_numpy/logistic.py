@@ -5,7 +5,8 @@
 
 The cost is evaluated on the logits z in the stable form (see
 ``losses.binary_cross_entropy_with_logits``); on ordinary inputs it equals the
-course's log(a) form to the last digits it prints.
+course's log(a) form to the last digits it prints. ``optimize`` validates X and
+Y once, then runs the unchecked kernel behind ``propagate`` every iteration.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .losses import binary_cross_entropy_with_logits
-from .validation import check_choice, check_count, check_float_array, check_labels, check_positive
+from .validation import check_choice, check_count, check_float_array, check_labels, check_positive, unchecked
 
 
 def _check_wb(w, b):
@@ -40,13 +41,17 @@ def propagate(w, b, X, Y):
     """
     w, b = _check_wb(w, b)
     X = _check_X(w, X)
+    return _propagate(w, b, X, check_labels("Y", Y, m=X.shape[1], num_classes=2))
+
+
+def _propagate(w, b, X, Y):
     m = X.shape[1]
-    check_labels("Y", Y, m=m, num_classes=2)
-    Z = w.T @ X + b
-    cost, dZ = binary_cross_entropy_with_logits(Z, Y)
-    dw = (X @ dZ.T) / m
-    db = float(dZ.sum() / m)
-    return {"dw": dw, "db": db}, cost
+    Z = w.T @ X
+    Z += b
+    cost, dZ = unchecked(binary_cross_entropy_with_logits)(Z, Y)
+    dw = X @ dZ.T
+    dw /= m
+    return {"dw": dw, "db": float(dZ.sum() / m)}, cost
 
 
 def optimize(w, b, X, Y, num_iterations: int, learning_rate: float):
@@ -59,10 +64,12 @@ def optimize(w, b, X, Y, num_iterations: int, learning_rate: float):
     num_iterations = check_count("num_iterations", num_iterations)
     learning_rate = check_positive("learning_rate", learning_rate)
     w, b = _check_wb(w, b)
+    X = _check_X(w, X)
+    Y = check_labels("Y", Y, m=X.shape[1], num_classes=2)
     w = w.copy()
     costs = []
     for _ in range(num_iterations):
-        grads, cost = propagate(w, b, X, Y)
+        grads, cost = _propagate(w, b, X, Y)
         w -= learning_rate * grads["dw"]
         b = float(w.dtype.type(b - learning_rate * grads["db"]))  # b kept at w's precision
         costs.append(cost)

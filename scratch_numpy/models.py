@@ -199,6 +199,11 @@ class Network:
             return X, None
         return X, check_labels("Y", Y, m=X.shape[1], num_classes=self.num_classes)
 
+    def _check_labelled(self, params, X, Y):
+        """``check_data`` where the labels are required (None is an error, not "no labels")."""
+        X, _ = self.check_data(params, X)
+        return X, check_labels("Y", Y, m=X.shape[1], num_classes=self.num_classes)
+
     def _checked_state(self, dtype) -> dict:
         """``self.state``, started (``init_state``) if empty, checked against the layers and ``dtype``."""
         if not self.state:
@@ -250,11 +255,12 @@ class Network:
         activations overwrite their Z (their caches keep Z = None), the output activation is
         skipped (A_L is None; Z_L is in the last cache) and layer 1's cache is a FirstLayerCache."""
         masks = self._check_masks(masks, X.shape[1], X.dtype) if train else {}
+        bn_layers, dropout_layers = self.bn_layers, self.dropout_layers
         A, caches = X, []
         for l in range(1, self.L + 1):
             W, bn_cache, drop_cache = params[f"W{l}"], None, None
             linear_cache = (FirstLayerCache if lean and l == 1 else LinearCache)(A, W)
-            if l in self.bn_layers:   # b_l is dropped: the mean subtraction cancels it
+            if l in bn_layers:   # b_l is dropped: the mean subtraction cancels it
                 Z, bn_cache = self._batchnorm(l, affine(A, W), params, train)
             else:
                 Z = affine(A, W, params[f"b{l}"])
@@ -263,7 +269,7 @@ class Network:
             else:
                 A = activations.activate(self._activation(l), Z, self.leaky_slope, overwrite=lean)
                 act_cache = ActivationCache(None if lean else Z, A, self.leaky_slope)
-            if l in self.dropout_layers:
+            if l in dropout_layers:
                 A, drop_cache = unchecked(dropout_forward)(
                     A, self.keep_probs[l - 1], masks.get(f"D{l}"), self._dropout_rng() if train and not masks else None,
                     train)
@@ -285,7 +291,7 @@ class Network:
         A training pass by default: ``masks`` {D_l: (n_l, m)} are the dropout masks to apply
         (None: drawn from ``dropout_rng``); batch norm uses and records batch statistics.
         """
-        X, Y = self.check_data(params, X, Y)
+        X, Y = self._check_labelled(params, X, Y)
         return self._loss(params, X, Y, masks, check_flag("train", train))
 
     def _loss(self, params, X, Y, masks, train):
@@ -354,7 +360,7 @@ def train_gd(network: Network, params, X, Y, learning_rate: float, num_iteration
     """
     learning_rate = check_positive("learning_rate", learning_rate)
     num_iterations = check_count("num_iterations", num_iterations)
-    X, Y = network.check_data(params, X, Y)
+    X, Y = network._check_labelled(params, X, Y)
     if masks is not None and (not isinstance(masks, (list, tuple)) or len(masks) != num_iterations):
         raise ValueError(f"masks must be None or a list of {num_iterations} mask dicts (one per iteration), "
                          f"got {type(masks).__name__} {masks!r}"[:200])

@@ -83,21 +83,39 @@ def check_labels(name: str, Y, *, m: int, num_classes: int) -> np.ndarray:
         raise ValueError(f"{name} has {Y.shape[1]} examples but the input has m = {m}")
     if Y.dtype.kind not in "iuf" or (Y.dtype.kind == "f" and not np.isfinite(Y).all()):
         raise ValueError(f"{name} must hold finite integer labels, got dtype {Y.dtype}")
-    labels = Y.astype(np.int64)
-    if Y.dtype.kind == "f" and (labels != Y).any():
+    if Y.dtype.kind == "f" and (np.floor(Y) != Y).any():
         raise ValueError(f"{name} must hold whole-number labels, got fractional values")
-    if labels.min() < 0 or labels.max() >= num_classes:
+    # the range is checked on the values as given (Python numbers, exact), before the cast to
+    # int64, which would wrap a uint64 above 2**63 and overflow (with a RuntimeWarning) on 1e20
+    low, high = Y.min().item(), Y.max().item()
+    if low < 0 or high >= num_classes:
         raise ValueError(f"{name} labels must lie in [0, {num_classes - 1}], "
-                         f"got values from {labels.min()} to {labels.max()}")
-    return labels
+                         f"got values from {_label(low)} to {_label(high)}")
+    return Y.astype(np.int64)
+
+
+def _label(value) -> str:
+    """A label as the message shows it: whole floats without their ``.0`` (2.0 -> 2)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
+        return str(int(value))
+    return str(value)
 
 
 def check_positive(name: str, value, *, allow_zero: bool = False) -> float:
     ok_type = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-    if not ok_type or not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+    number = _as_float(value) if ok_type else None
+    if number is None or not np.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
-    return float(value)
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}"[:200])
+    return number
+
+
+def _as_float(value) -> float | None:
+    """``float(value)``, or None for an integer too large for any float (10**400)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return None
 
 
 def check_count(name: str, value, *, minimum: int = 1) -> int:
@@ -117,7 +135,12 @@ def check_layer_dims(layer_dims) -> tuple[int, ...]:
     is_row = isinstance(layer_dims, (list, tuple)) or (isinstance(layer_dims, np.ndarray) and layer_dims.ndim == 1)
     if not is_row or len(layer_dims) < 2:
         raise ValueError(f"layer_dims must be a list of at least two sizes [n_x, ..., n_L], got {layer_dims!r}")
-    return tuple(check_count(f"layer_dims[{i}]", n) for i, n in enumerate(layer_dims))
+    dims = tuple(check_count(f"layer_dims[{i}]", n) for i, n in enumerate(layer_dims))
+    largest = np.iinfo(np.intp).max   # no array axis (NumPy's or torch's) can be longer
+    for i, n in enumerate(dims):
+        if n > largest:
+            raise ValueError(f"layer_dims[{i}] must be at most {largest} (the longest possible array axis), got {n}")
+    return dims
 
 
 def check_params(name: str, params, *, keys) -> Mapping[str, np.ndarray]:

@@ -29,7 +29,7 @@ def run(trial):
 
 EXPERIMENT = Experiment(
     name="logistic_cat",
-    claim="logistic regression from w = 0 fits the cat images (99.04 %) but overfits (test 70 %); the rate sets the fit",
+    claim="logistic regression from w = 0 fits the cat images (99.04 %) but overfits (test 70 %); the rate sets it",
     dataset="cat images (train/test_catvnoncat.h5)",
     variants=variants,
     run=run,

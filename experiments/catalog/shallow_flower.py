@@ -53,7 +53,7 @@ def _accuracy(m, name):
 
 EXPERIMENT = Experiment(
     name="shallow_flower",
-    claim="a tanh hidden layer separates the flower (90.75 %), logistic regression cannot (47 %); linear units collapse",
+    claim="a tanh hidden layer separates the flower (90.75 %), logistic regression cannot (47 %); linear ones collapse",
     dataset="planar flower (course_toy_sets.h5)",
     variants=variants,
     run=run,

@@ -8,7 +8,8 @@ gradient descent at rate 1.0.
 
 The same scores, both losses: ``hinge_zero_fraction`` and ``softmax_zero_fraction`` are the
 shares of examples whose loss is exactly 0 on the final scores. The SVM is satisfied once every
-margin reaches delta; the softmax never is. The score example (cs231n's notes, correct class
+margin reaches delta; the softmax never is (its loss reaches 0 only by rounding, for margins
+beyond about 37 in float64 and 17 in float32). The score example (cs231n's notes, correct class
 first): the scores [10, 9, 9] (a margin of exactly 1) and [10, -100, -100] both cost the SVM
 0, while the softmax charges [10, 9, 9] far more.
 """
@@ -72,7 +73,7 @@ def load(settings):
 
 EXPERIMENT = Experiment(
     name="softmax_svm",
-    claim="a linear softmax/SVM cannot separate 3 spirals, a ReLU layer can; the SVM is satisfied where softmax never is",
+    claim="a linear softmax/SVM cannot separate 3 spirals, a ReLU layer can; the SVM is satisfied, the softmax never",
     dataset="spirals (generated, --seed)",
     variants=variants,
     run=run,
@@ -81,9 +82,9 @@ EXPERIMENT = Experiment(
         Claim("linear classifiers stay below 65 %, the ReLU nets exceed 90 %", tuple(MODELS),
               lambda m: max(m["linear-softmax"]["train_accuracy"], m["linear-svm"]["train_accuracy"]) < 0.65
               and min(m["net-softmax"]["train_accuracy"], m["net-svm"]["train_accuracy"]) > 0.9),
-        Claim("on the SVM net's scores the hinge is 0 for most examples, the softmax loss for none",
+        Claim("on the SVM net's scores the hinge is 0 for most examples, the softmax loss (but for rounding) for none",
               ("net-svm",), lambda m: m["net-svm"]["hinge_zero_fraction"] > 0.5
-              and m["net-svm"]["softmax_zero_fraction"] == 0),
+              and m["net-svm"]["softmax_zero_fraction"] < 0.05),
         Claim("scores [10, 9, 9] and [10, -100, -100]: hinge 0 for both, softmax far higher for [10, 9, 9]",
               ("score-example",), lambda m: m["score-example"]["hinge_10_9_9"] == 0
               and m["score-example"]["hinge_10_-100_-100"] == 0

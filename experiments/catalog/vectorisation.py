@@ -34,12 +34,15 @@ def variants(settings):
     return [Variant("logistic-gradient", {"features": settings.budget(12288, 1024), "w_seed": settings.seed})]
 
 
-def best_time(fn, repeats: int = REPEATS):
-    """(fn's result, the smallest of ``repeats`` wall-clock times)."""
+def best_time(fn, repeats: int = REPEATS, device: str = "cpu"):
+    """(fn's result, the smallest of ``repeats`` wall-clock times); on CUDA each time ends
+    when the queued kernels have finished."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         result = fn()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     return result, min(times)
 
@@ -76,8 +79,8 @@ def gradients(trial, w, X, Y):
                                           device=trial.device)
     bridge.logistic_to_module(w, 0.0, model)
     Xt, yt = bridge.data_to_torch(X, Y, trial.device)
-    looped, loop_seconds = best_time(lambda: torch_looped(model, Xt, yt), 1)
-    (vectorised, _), vector_seconds = best_time(lambda: t_logistic.propagate(model, Xt, yt))
+    looped, loop_seconds = best_time(lambda: torch_looped(model, Xt, yt), 1, trial.device)
+    (vectorised, _), vector_seconds = best_time(lambda: t_logistic.propagate(model, Xt, yt), device=trial.device)
     as_numpy = [{"dw": bridge.to_numpy(g["dw"]).T, "db": float(g["db"][0])} for g in (looped, vectorised)]
     return *as_numpy, loop_seconds, vector_seconds
 

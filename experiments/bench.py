@@ -1,0 +1,289 @@
+"""The performance benchmark (issue 6): NumPy against torch, measured in one run, printed as tables
+with every target's verdict and written as JSON.
+
+    python -m experiments.bench [--quick | --smoke] [--threads N[,N...]] [--out runs/bench.json]
+                                [--suite | --no-suite]
+
+Sections (what each measures and how: the modules named):
+
+    training step     bench_step: the MLP 784-256-128-10 (softmax cross-entropy), SGD and Adam, batch
+                      64/256/1024/4096, float32 and float64; NumPy vs torch on the CPU with the same
+                      thread count, interleaved medians; the ratio NumPy/torch; the GEMM bound (each
+                      side's matrix products alone over its step time)
+    vectorisation     bench_tasks: loops vs the vectorised logistic-regression gradient, 12288 x 209
+    gradient checks   bench_tasks: elementwise (10k parameters), directional (1M), autograd fast mode
+    logging           bench_tasks: a training run with TensorBoard logging at the default cadence vs none
+    test suite        pytest in a subprocess, wall time (full mode; --suite / --no-suite to choose)
+    GPU               bench_cuda, when CUDA is available: float32, TF32 and bf16 at batch 4096 and 65536
+
+Thread counts: ``--threads`` (default: every core this process may use). Each count gets a worker
+process (experiments.bench_worker) whose OpenBLAS, OpenMP and MKL pools are fixed by its
+environment before NumPy and torch load, and whose torch.set_num_threads matches; the first
+count's worker also runs every section besides the training step. Modes: the default (full)
+takes a few minutes; ``--quick`` (CI) uses fewer repeats and shorter loops; ``--smoke`` runs every
+code path at toy sizes in seconds (tests), where the verdicts mean nothing and are not given.
+Timings are wall-clock; the load average before and after is recorded next to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .bench_timing import available_cores, load_average, thread_env
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mode:
+    """Sizes and repeats of one mode: steps (batches, dtypes, repeats, seconds per sample);
+    vectorisation (features, examples, examples the loops run); gradient checking (small and
+    large layer sizes, batch); logging (examples, batch, epochs, repeats); GPU batches and steps per
+    timed block; whether the test suite runs by default."""
+
+    batches: tuple
+    dtypes: tuple
+    repeats: int
+    min_time: float
+    vectorisation: tuple
+    gradient_checking: tuple
+    logging: tuple
+    cuda_batches: tuple
+    cuda_steps: int
+    suite: bool
+
+
+MLP_10K, MLP_1M = (64, 100, 32, 10), (784, 1024, 192, 10)   # 10,062 and 1,002,570 parameters
+MODES = {
+    "full": Mode((64, 256, 1024, 4096), ("float32", "float64"), 15, 0.05, (12288, 209, 209),
+                 (MLP_10K, MLP_1M, 32), (8192, 64, 8, 3), (4096, 65536), 20, True),
+    "quick": Mode((64, 256, 1024, 4096), ("float32", "float64"), 5, 0.02, (12288, 209, 12),
+                  (MLP_10K, MLP_1M, 32), (8192, 64, 8, 1), (4096, 65536), 10, False),
+    "smoke": Mode((16,), ("float32", "float64"), 2, 0.0, (256, 16, 16),
+                  ((6, 5, 3), (32, 16, 3), 8), (64, 32, 1, 1), (64,), 2, False),
+}
+OTHER_SECTIONS = ("vectorisation", "gradient_checking", "logging", "cuda")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise ValueError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m experiments bench", description="NumPy vs torch: the performance benchmark.")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="fewer repeats, shorter loops (CI)")
+    size.add_argument("--smoke", action="store_true", help="toy sizes, every code path, seconds (tests)")
+    parser.add_argument("--threads", default=str(available_cores()),
+                        help="thread counts, comma-separated (default: every available core)")
+    parser.add_argument("--out", default="runs/bench.json", help="the JSON results (default runs/bench.json)")
+    suite = parser.add_mutually_exclusive_group()
+    suite.add_argument("--suite", dest="suite", action="store_true", default=None,
+                       help="time the test suite (the default in full mode)")
+    suite.add_argument("--no-suite", dest="suite", action="store_false")
+    return parser
+
+
+def thread_counts(text: str) -> list:
+    counts = [part.strip() for part in text.split(",")]
+    if not all(c.isdigit() and int(c) > 0 for c in counts):
+        raise ValueError(f"--threads must be positive integers separated by commas, got {text!r}")
+    return list(dict.fromkeys(int(c) for c in counts))
+
+
+def run_worker(mode: str, threads: int, sections) -> dict:
+    """The sections' results from a worker process limited to ``threads`` threads."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        spec = json.dumps({"mode": mode, "threads": threads, "sections": list(sections)})
+        done = subprocess.run([sys.executable, "-m", "experiments.bench_worker", spec, str(out)], cwd=REPO,
+                              env=thread_env(threads))
+        if done.returncode != 0:
+            raise RuntimeError(f"the benchmark worker ({threads} threads) failed with exit status {done.returncode}")
+        return json.loads(out.read_text())
+
+
+def run_suite() -> dict:
+    """Wall time of the whole test suite (pytest in a subprocess) and its summary line."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=REPO,
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    return {"seconds": seconds, "returncode": done.returncode, "summary": lines[-1] if lines else ""}
+
+
+def measure(mode: str, threads: list, suite: bool) -> dict:
+    """Every section: the first thread count's worker runs them all, the others the training step."""
+    load_before = load_average()
+    workers = [run_worker(mode, t, ("steps",) + (OTHER_SECTIONS if i == 0 else ())) for i, t in enumerate(threads)]
+    first = workers[0]
+    results = {"mode": mode, "settings": asdict(MODES[mode]), "threads": threads, "machine": first["machine"],
+               "steps": [dict(row, threads=w["threads"]) for w in workers for row in w["steps"]],
+               **{section: first[section] for section in OTHER_SECTIONS},
+               "suite": run_suite() if suite else None}
+    results["load_average"] = {"before": load_before, "after": load_average()}
+    results["targets"] = targets(results)
+    return results
+
+
+# ------------------------------------------------------------------------------ targets
+
+def _target(text: str, measured: str, passed) -> dict:
+    return {"target": text, "measured": measured, "passed": passed}
+
+
+def _where(row: dict) -> str:
+    return f"{row['dtype']}, batch {row['batch']}, {row['optimizer']}, {row['threads']} thr"
+
+
+def targets(results: dict) -> list:
+    """Each target of the issue with what was measured and whether it passes (None: not measured
+    here; in smoke mode every verdict is None, the sizes being toys)."""
+    steps, out = results["steps"], []
+    worst = max(steps, key=lambda r: r["ratio"])
+    out.append(_target("NumPy/torch step time <= 1.0 at every batch size and dtype (CPU)",
+                       f"worst {worst['ratio']:.2f} ({_where(worst)}); "
+                       f"{sum(r['ratio'] <= 1 for r in steps)}/{len(steps)} rows pass",
+                       all(r["ratio"] <= 1 for r in steps)))
+    large = [r for r in steps if r["batch"] >= 256]
+    if large:
+        lows = {side: min(large, key=lambda r: r[f"{side}_gemm_share"]) for side in ("numpy", "torch")}
+        out.append(_target("matrix products >= 75 % of each side's step at batch >= 256",
+                           "; ".join(f"{side} worst {r[f'{side}_gemm_share']:.0%} ({_where(r)})"
+                                     for side, r in lows.items()),
+                           all(r[f"{side}_gemm_share"] >= 0.75 for side, r in lows.items())))
+    else:
+        out.append(_target("matrix products >= 75 % of each side's step at batch >= 256", "no batch >= 256", None))
+    v = results["vectorisation"]
+    out.append(_target("vectorised logistic regression >= 300x faster than the per-example loop",
+                       f"{v['loop_speedup']:.0f}x (loop over examples and features); {v['per_example_speedup']:.0f}x "
+                       "with each example's features vectorised", v["loop_speedup"] >= 300))
+    checks = results["gradient_checking"]
+    out.append(_target("directional gradient check of a 1M-parameter network < 2 s",
+                       f"{checks['directional']['seconds']:.2f} s ({checks['directional']['parameters']:,} parameters)",
+                       checks["directional"]["seconds"] < 2))
+    out.append(_target("elementwise gradient check of 10k parameters < 20 s",
+                       f"{checks['elementwise']['seconds']:.1f} s ({checks['elementwise']['parameters']:,} parameters)",
+                       checks["elementwise"]["seconds"] < 20))
+    logs = results["logging"]
+    out.append(_target("TensorBoard logging overhead <= 5 % at the default cadence",
+                       "; ".join(f"{side} {r['overhead']:+.1%}" for side, r in logs.items()),
+                       all(r["overhead"] <= 0.05 for r in logs.values())))
+    suite = results["suite"]
+    out.append(_target("whole test suite < 10 minutes",
+                       f"{suite['seconds'] / 60:.1f} min ({suite['summary']})" if suite else "not run (--suite)",
+                       suite["seconds"] < 600 if suite else None))
+    cuda = results["cuda"]
+    big = [r for r in cuda.get("rows", []) if r["precision"] == "float32" and r["batch"] == 65536]
+    out.append(_target("GPU: float32 step at batch 65536 >= 50 % of the measured matmul throughput",
+                       "; ".join(f"{r['optimizer']} {r['tflops'] / r['gemm_tflops']:.0%}" for r in big)
+                       if big else "no CUDA device", all(r["tflops"] >= 0.5 * r["gemm_tflops"] for r in big) if big else None))
+    if results["mode"] == "smoke":
+        for target in out:
+            target["passed"] = None
+    return out
+
+
+# ------------------------------------------------------------------------------ printing
+
+def format_table(headers, rows) -> str:
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths)] + lines[1:])
+
+
+def _verdict(passed) -> str:
+    return "-" if passed is None else "pass" if passed else "FAIL"
+
+
+def report(results: dict) -> str:
+    machine, load = results["machine"], results["load_average"]
+    parts = [f"Twinprop benchmark ({results['mode']} mode) on {machine['cpu']}, {machine['cores']} cores; "
+             f"numpy {machine['numpy']} ({machine['numpy_blas']}), torch {machine['torch']} ({machine['torch_blas']}); "
+             f"load average {load['before']} before, {load['after']} after"]
+    for threads in results["threads"]:
+        rows = [r for r in results["steps"] if r["threads"] == threads]
+        parts.append(f"training step, MLP 784-256-128-10, {threads} thread(s) per side, median of "
+                     f"{results['settings']['repeats']} interleaved samples\n" + format_table(
+                         ["dtype", "batch", "optimizer", "numpy ms", "torch ms", "numpy/torch", "numpy GEMM share",
+                          "torch GEMM share", "numpy GFLOP/s", "torch GFLOP/s"],
+                         [[r["dtype"], r["batch"], r["optimizer"], f"{r['numpy_s'] * 1e3:.2f}", f"{r['torch_s'] * 1e3:.2f}",
+                           f"{r['ratio']:.2f}", f"{r['numpy_gemm_share']:.0%}", f"{r['torch_gemm_share']:.0%}",
+                           f"{r['numpy_gflops']:.3g}", f"{r['torch_gflops']:.3g}"] for r in rows]))
+    v = results["vectorisation"]
+    scaled = "" if v["loop_examples"] == v["examples"] else f" (loops timed on {v['loop_examples']} examples, scaled)"
+    parts.append(f"vectorisation: logistic-regression gradient, {v['features']} features x {v['examples']} "
+                 f"examples{scaled}\n" + format_table(
+                     ["implementation", "seconds", "vectorised speed-up", "max rel. difference"],
+                     [["loop over examples and features", f"{v['loop_s']:.3f}", f"{v['loop_speedup']:.0f}x",
+                       f"{v['loop_difference']:.1e}"],
+                      ["loop over examples", f"{v['per_example_s']:.3f}", f"{v['per_example_speedup']:.0f}x",
+                       f"{v['per_example_difference']:.1e}"],
+                      ["vectorised (logistic.propagate)", f"{v['vectorised_s']:.4f}", "1x", "-"]]))
+    checks = results["gradient_checking"]
+    parts.append("gradient checking, float64\n" + format_table(
+        ["check", "parameters", "seconds", "result"],
+        [["NumPy elementwise two-sided", f"{checks['elementwise']['parameters']:,}",
+          f"{checks['elementwise']['seconds']:.2f}", checks["elementwise"]["verdict"]],
+         ["torch.autograd.gradcheck, fast mode", f"{checks['autograd_fast_small']['parameters']:,}",
+          f"{checks['autograd_fast_small']['seconds']:.2f}", "pass" if checks["autograd_fast_small"]["passed"] else "fail"],
+         ["NumPy directional", f"{checks['directional']['parameters']:,}", f"{checks['directional']['seconds']:.2f}",
+          checks["directional"]["verdict"]],
+         ["torch.autograd.gradcheck, fast mode", f"{checks['autograd_fast_large']['parameters']:,}",
+          f"{checks['autograd_fast_large']['seconds']:.2f}", "pass" if checks["autograd_fast_large"]["passed"] else "fail"]]))
+    logs = results["logging"]
+    parts.append("TensorBoard logging at the default cadence (training.train, Adam, float32)\n" + format_table(
+        ["side", "examples", "batch", "epochs", "no logging s", "logging s", "overhead"],
+        [[side, r["examples"], r["batch"], r["epochs"], f"{r['plain_s']:.2f}", f"{r['logged_s']:.2f}",
+          f"{r['overhead']:+.1%}"] for side, r in logs.items()]))
+    if results["suite"]:
+        parts.append(f"test suite: {results['suite']['seconds']:.0f} s wall ({results['suite']['summary']})")
+    cuda = results["cuda"]
+    if cuda.get("available"):
+        parts.append(f"GPU: {cuda['device']}\n" + format_table(
+            ["batch", "precision", "optimizer", "step ms", "samples/s", "TFLOP/s", "matmul TFLOP/s",
+             "outside matmul", "speed-up vs CPU torch"],
+            [[r["batch"], r["precision"], r["optimizer"], f"{r['step_s'] * 1e3:.3f}", f"{r['samples_per_s']:.3g}",
+              f"{r['tflops']:.1f}", f"{r['gemm_tflops']:.1f}", f"{r['outside_gemm']:.0%}",
+              f"{r['speedup_vs_cpu']:.0f}x" if "speedup_vs_cpu" in r else "-"] for r in cuda["rows"]]))
+    else:
+        parts.append("GPU: no CUDA device, section skipped")
+    parts.append("targets" + (" (smoke sizes: not judged)" if results["mode"] == "smoke" else "") + "\n" + format_table(
+        ["target", "measured", "verdict"],
+        [[t["target"], t["measured"], _verdict(t["passed"])] for t in results["targets"]]))
+    return "\n\n".join(parts)
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        mode = "quick" if args.quick else "smoke" if args.smoke else "full"
+        threads = thread_counts(args.threads)
+        suite = MODES[mode].suite if args.suite is None else args.suite
+        results = measure(mode, threads, suite)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(report(results))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    print(f"\nresults: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

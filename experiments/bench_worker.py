@@ -1,0 +1,59 @@
+"""One benchmark worker: ``python -m experiments.bench_worker SPEC OUT``.
+
+experiments.bench starts one per thread count, with OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and
+MKL_NUM_THREADS already in its environment (NumPy's OpenBLAS reads them when it loads); the
+worker sets torch's pool to the same count, runs the sections named in SPEC (JSON:
+{"mode", "threads", "sections"}) and writes their results as JSON to OUT.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+SECTIONS = ("steps", "vectorisation", "gradient_checking", "logging", "cuda")
+
+
+def run(mode, threads: int, sections) -> dict:
+    """{"threads", "machine", section: result} for the requested sections."""
+    import torch
+
+    from . import bench_cuda, bench_step, bench_tasks
+    from .bench_timing import machine
+
+    torch.set_num_threads(threads)
+    result = {"threads": threads, "machine": machine()}
+    if "steps" in sections:
+        result["steps"] = bench_step.measure_steps(mode.batches, mode.dtypes, repeats=mode.repeats,
+                                                   min_time=mode.min_time)
+    if "vectorisation" in sections:
+        result["vectorisation"] = bench_tasks.vectorisation(*mode.vectorisation, repeats=mode.repeats,
+                                                            min_time=mode.min_time)
+    if "gradient_checking" in sections:
+        result["gradient_checking"] = bench_tasks.gradient_checking(*mode.gradient_checking)
+    if "logging" in sections:
+        result["logging"] = bench_tasks.logging_overhead(*mode.logging)
+    if "cuda" in sections:
+        cpu = {(row["batch"], row["optimizer"]): row["torch_s"]
+               for row in result.get("steps", []) if row["dtype"] == "float32"}
+        result["cuda"] = bench_cuda.cuda_section(mode.cuda_batches, bench_step.OPTIMIZERS, cpu,
+                                                 steps=mode.cuda_steps, repeats=mode.repeats)
+    return result
+
+
+def main(argv=None) -> int:
+    from .bench import MODES
+
+    spec_text, out = sys.argv[1:] if argv is None else argv
+    spec = json.loads(spec_text)
+    unknown = set(spec["sections"]) - set(SECTIONS)
+    if unknown:
+        raise ValueError(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}")
+    result = run(MODES[spec["mode"]], spec["threads"], spec["sections"])
+    Path(out).write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
