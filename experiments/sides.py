@@ -35,14 +35,27 @@ from scratch_numpy import training as n_training
 
 @dataclass(frozen=True)
 class NetSpec:
-    """A fully connected network: layer sizes, hidden activation, output (see scratch_numpy.models)."""
+    """A fully connected network: layer sizes, hidden activation, output and regularisation
+    (L2 strength, keep probabilities of the hidden layers, batch norm), the same on both sides
+    (see scratch_numpy.models.Network)."""
 
     layer_dims: tuple
     hidden: str = "relu"
     output: str = "sigmoid"
+    l2: float = 0.0
+    keep_probs: tuple | None = None
+    batch_norm: bool = False
+
+    @property
+    def options(self) -> dict:
+        return {"l2": self.l2, "keep_probs": self.keep_probs, "batch_norm": self.batch_norm}
 
     def numpy(self) -> n_models.Network:
-        return n_models.Network(self.layer_dims, self.hidden, self.output)
+        return n_models.Network(self.layer_dims, self.hidden, self.output, **self.options)
+
+    def torch(self, dtype: str, device) -> t_models.Network:
+        return t_models.Network(self.layer_dims, self.hidden, self.output, dtype=bridge.resolve_dtype(dtype),
+                                device=device, **self.options)
 
     def init_params(self, method: str, rng, dtype: str) -> dict:
         """The course's draw: scratch_numpy.init with a seed or a RandomState (np.random.seed)."""
@@ -105,8 +118,7 @@ class TorchNet(_Side):
     def __init__(self, spec: NetSpec, params0: dict, dataset, dtype: str, device):
         super().__init__(dataset, dtype)
         self.device = device
-        self.model = t_models.Network(spec.layer_dims, spec.hidden, spec.output,
-                                      dtype=bridge.resolve_dtype(dtype), device=device)
+        self.model = spec.torch(dtype, device)
         bridge.params_to_module({k: v.astype(dtype) for k, v in params0.items()}, self.model)
         self.tensors = {name: bridge.data_to_torch(s.X, s.Y, device) for name, s in self.splits.items()}
 
