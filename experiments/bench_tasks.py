@@ -16,9 +16,16 @@ cost of TensorBoard logging. Each returns a JSON-ready dict; sizes come from ben
 * Logging: the same training run (training.train of each side, the benchmark's MLP, Adam) with
   no callback and with the experiments package's logging at its default cadence (tblog: cost and
   learning rate per iteration and the training accuracy per epoch, each at most SCALAR_POINTS
-  points; weight histograms at most HISTOGRAMS times); the runs alternate, the times are medians
-  and the writer's creation and closing count. The whole-set gradient norms of
-  experiments.trainers are extra evaluations, not logging, and are left out.
+  points; weight histograms at most HISTOGRAMS times); the runs alternate and the times are
+  medians. Two figures: the end-to-end one (logged run / plain run - 1) and the direct one (the
+  wall time spent inside the logging itself, the writer's creation and closing included, over the
+  plain run's time). The verdict uses the direct one: the end-to-end difference of two runs of a
+  few seconds cannot resolve 5 % on a shared machine (a single pair once showed the torch side
+  +26 % with its logging taking 2 %), while the direct one misses only what logging might do to
+  the loop from outside it (tensorboard's writer thread sleeps until a flush is due). Both sides'
+  loops record each mini-batch's cost in their History whether or not anything logs, so that is
+  part of both runs and not of the overhead. The whole-set gradient norms of experiments.trainers
+  are extra evaluations, not logging, and are left out.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import math
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -128,14 +136,18 @@ def gradient_checking(small: tuple, large: tuple, batch: int) -> dict:
 # ------------------------------------------------------------------------------ logging overhead
 
 class DefaultCadenceLog:
-    """A training loop's callback logging like the experiments do (tblog's default cadence)."""
+    """A training loop's callback logging like the experiments do (tblog's default cadence);
+    ``seconds`` accumulates the wall time spent in it, from the writer's creation to ``close``."""
 
     def __init__(self, run_dir, iterations: int, epochs: int, params_of):
+        start = time.perf_counter()
         self.logger, self.params_of, self.logged = RunLogger(run_dir), params_of, 0
         self.per_iteration = Cadence(iterations, SCALAR_POINTS)
         self.per_epoch, self.histograms = Cadence(epochs, SCALAR_POINTS), Cadence(epochs, HISTOGRAMS)
+        self.seconds = time.perf_counter() - start
 
     def __call__(self, epoch, history, params_or_model):
+        start = time.perf_counter()
         for tag, values in (("cost", history.costs), ("learning_rate", history.learning_rates)):
             self.logger.scalars(tag, values[self.logged:], self.logged, self.per_iteration)
         self.logged = len(history.costs)
@@ -143,11 +155,18 @@ class DefaultCadenceLog:
             self.logger.scalar("accuracy/train", history.train_accuracy[-1], epoch)
         if self.histograms(epoch):
             self.logger.histograms(self.params_of(params_or_model), epoch)
+        self.seconds += time.perf_counter() - start
+
+    def close(self) -> None:
+        start = time.perf_counter()
+        self.logger.close()
+        self.seconds += time.perf_counter() - start
 
 
 def _training_run(side: str, examples: int, batch: int, epochs: int, log_dir):
     """A zero-argument callable: one fresh training run of ``side``, logged into ``log_dir``
-    (a directory that must not exist yet) unless it is None."""
+    (a directory that must not exist yet) unless it is None; it returns the seconds spent
+    logging (0.0 without)."""
     def run():
         iterations = epochs * math.ceil(examples / batch)
         loop = {"epochs": epochs, "batch_size": batch, "seed": 0}
@@ -160,24 +179,31 @@ def _training_run(side: str, examples: int, batch: int, epochs: int, log_dir):
             model, X, y = bench_step.torch_model(examples, "float32", "cpu")
             log = log_dir and DefaultCadenceLog(log_dir, iterations, epochs, bridge.params_from_module)
             t_training.train(model, X, y, t_optim.make_optimizer("adam", model, lr=0.001), callback=log, **loop)
-        if log:
-            log.logger.close()
+        if not log:
+            return 0.0
+        log.close()
+        return log.seconds
     return run
 
 
 def logging_overhead(examples: int, batch: int, epochs: int, repeats: int) -> dict:
-    """{side: {plain_s, logged_s, overhead}} with overhead = logged / plain - 1 (medians over
-    ``repeats`` runs of each kind, after an untimed one-epoch logged run per side)."""
+    """{side: {plain_s, logged_s, logging_s, end_to_end, overhead}}: medians over ``repeats`` runs
+    of each kind (after an untimed one-epoch logged run per side), end_to_end = logged / plain - 1
+    and overhead = logging_s / plain_s, logging_s being the time spent inside the logging."""
     result = {}
     with tempfile.TemporaryDirectory() as tmp:
         for side in ("numpy", "torch"):
             _training_run(side, examples, batch, 1, Path(tmp) / f"{side}-warm-up")()   # first-call costs
-            times = {"plain": [], "logged": []}
+            times, logging = {"plain": [], "logged": []}, []
             for r in range(repeats):
                 for kind in ("plain", "logged") if r % 2 == 0 else ("logged", "plain"):
                     log_dir = Path(tmp) / f"{side}-{r}" if kind == "logged" else None
-                    times[kind].append(once(_training_run(side, examples, batch, epochs, log_dir))[1])
-            plain, logged = (statistics.median(times[k]) for k in ("plain", "logged"))
-            result[side] = {"examples": examples, "batch": batch, "epochs": epochs, "plain_s": plain,
-                            "logged_s": logged, "overhead": logged / plain - 1}
+                    spent, seconds = once(_training_run(side, examples, batch, epochs, log_dir))
+                    times[kind].append(seconds)
+                    if kind == "logged":
+                        logging.append(spent)
+            plain, logged, spent = (statistics.median(t) for t in (times["plain"], times["logged"], logging))
+            result[side] = {"examples": examples, "batch": batch, "epochs": epochs, "repeats": repeats,
+                            "plain_s": plain, "logged_s": logged, "logging_s": spent,
+                            "end_to_end": logged / plain - 1, "overhead": spent / plain}
     return result

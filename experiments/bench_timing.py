@@ -4,7 +4,9 @@
 machine hits all of them alike rather than whichever happened to run then; each sample is the
 mean of ``number`` back-to-back calls (``number`` calibrated once so a sample lasts about
 ``min_time`` seconds) and the result is the median sample. The order of the contenders
-rotates from round to round, so none always runs right after another particular one.
+rotates from round to round, so none always runs right after another particular one. A
+contender with a ``reset`` attribute (a training step: bench_step) has it called before its
+warm-up and before every sample, outside the timed region.
 
 Thread counts are fixed per process, before NumPy is imported: OpenBLAS reads
 OPENBLAS_NUM_THREADS once, when it loads. ``thread_env`` builds the environment of a worker
@@ -45,7 +47,9 @@ def _calibrate(fn, min_time: float) -> int:
 
 def interleaved(contenders: dict, *, repeats: int, min_time: float, warmup: int = 1) -> dict:
     """{name: Timing} for ``contenders`` {name: zero-argument callable}, measured round-robin."""
-    for fn in contenders.values():
+    resets = {name: getattr(fn, "reset", lambda: None) for name, fn in contenders.items()}
+    for name, fn in contenders.items():
+        resets[name]()
         for _ in range(warmup):
             fn()
     numbers = {name: _calibrate(fn, min_time) for name, fn in contenders.items()}
@@ -54,6 +58,7 @@ def interleaved(contenders: dict, *, repeats: int, min_time: float, warmup: int 
     for r in range(repeats):
         for name in names[r % len(names):] + names[:r % len(names)]:
             fn, number = contenders[name], numbers[name]
+            resets[name]()
             start = time.perf_counter()
             for _ in range(number):
                 fn()

@@ -16,29 +16,35 @@ SECTIONS = ("steps", "vectorisation", "gradient_checking", "logging", "cuda")
 
 
 def run(mode, threads: int, sections) -> dict:
-    """{"threads", "machine", section: result} for the requested sections."""
+    """{"threads", "machine", section: result, "section_seconds": {section: wall seconds}} for the
+    requested sections."""
     import torch
 
     from . import bench_cuda, bench_step, bench_tasks
-    from .bench_timing import machine
+    from .bench_timing import machine, once
 
     torch.set_num_threads(threads)
     result = {"threads": threads, "machine": machine()}
-    if "steps" in sections:
-        result["steps"] = bench_step.measure_steps(mode.batches, mode.dtypes, repeats=mode.repeats,
-                                                   min_time=mode.min_time)
-    if "vectorisation" in sections:
-        result["vectorisation"] = bench_tasks.vectorisation(*mode.vectorisation, repeats=mode.repeats,
-                                                            min_time=mode.min_time)
-    if "gradient_checking" in sections:
-        result["gradient_checking"] = bench_tasks.gradient_checking(*mode.gradient_checking)
-    if "logging" in sections:
-        result["logging"] = bench_tasks.logging_overhead(*mode.logging)
-    if "cuda" in sections:
+
+    def cuda():
         cpu = {(row["batch"], row["optimizer"]): row["torch_s"]
                for row in result.get("steps", []) if row["dtype"] == "float32"}
-        result["cuda"] = bench_cuda.cuda_section(mode.cuda_batches, bench_step.OPTIMIZERS, cpu,
-                                                 steps=mode.cuda_steps, repeats=mode.repeats)
+        return bench_cuda.cuda_section(mode.cuda_batches, bench_step.OPTIMIZERS, cpu, steps=mode.cuda_steps,
+                                       repeats=mode.repeats)
+    work = {
+        "steps": lambda: bench_step.measure_steps(mode.batches, mode.dtypes, repeats=mode.repeats,
+                                                  min_time=mode.min_time),
+        "vectorisation": lambda: bench_tasks.vectorisation(*mode.vectorisation, repeats=mode.repeats,
+                                                           min_time=mode.min_time),
+        "gradient_checking": lambda: bench_tasks.gradient_checking(*mode.gradient_checking),
+        "logging": lambda: bench_tasks.logging_overhead(*mode.logging),
+        "cuda": cuda,
+    }
+    seconds = {}
+    for section in SECTIONS:   # in this order: the GPU section reads the CPU steps' times
+        if section in sections:
+            result[section], seconds[section] = once(work[section])
+    result["section_seconds"] = seconds
     return result
 
 

@@ -3,12 +3,21 @@
     python -m experiments list
     python -m experiments run NAME [NAME ...] | all  [--impl numpy|torch|both] [--device auto|cpu|cuda]
                               [--dtype float64|float32] [--logdir runs] [--data-dir DIR] [--seed N]
-                              [--quick] [--variant V ...]
+                              [--quick] [--variant V ...] [--checkpoint-every N]
+    python -m experiments run --resume RUN_DIR [--data-dir DIR]
     python -m experiments report [--logdir runs]
+    python -m experiments bench [--quick | --smoke] [...]   (experiments.bench: its options, its exit codes)
 
 ``run`` logs to TensorBoard under <logdir>/<experiment>/<variant>/<impl>, prints
 the report of what it ran, and exits 1 when a claim fails. Bad input (a ValueError)
 and a bad data file (datasets.DataError) are one "error:" line with exit status 2.
+
+Checkpoints (experiments.checkpoint): a run of the mini-batch trainer (optimisers, batch_size,
+lr_decay, ...; not with early stopping) saves <run dir>/checkpoint.h5 every N epochs (--checkpoint-every;
+default about 10 per run; 0: none) and after its last epoch. Ctrl-C finishes the epoch,
+saves, and exits with status 130, printing the checkpoint and the command that resumes it;
+``--resume RUN_DIR`` continues that run directory's trial from its checkpoint with the
+settings saved in it (full-batch runs are not checkpointed).
 """
 
 from __future__ import annotations
@@ -18,9 +27,16 @@ import sys
 
 from . import report
 from .catalog import EXPERIMENTS
+from .checkpoint import Interrupted, sigint_saves
 from .datasets import DataError
-from .runner import load_results, run_experiment
+from .runner import load_results, prepare_resume, resume_experiment, run_experiment
 from .settings import Settings, make_settings
+from .tblog import check_writable
+
+INTERRUPTED = 130   # the shell's status for a process stopped by SIGINT (128 + 2)
+# run options that --resume takes from the checkpoint instead: (dest, default)
+SAVED_OPTIONS = (("impl", "both"), ("device", "auto"), ("dtype", "float64"), ("logdir", "runs"), ("seed", "0"),
+                 ("quick", False), ("variant", None), ("checkpoint_every", None))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("list", help="every experiment: name, data set, claim")
     run = commands.add_parser("run", help="run experiments (names or 'all') and print their report")
-    run.add_argument("names", nargs="+", metavar="NAME", help="experiment names, or 'all'")
+    run.add_argument("names", nargs="*", metavar="NAME", help="experiment names, or 'all'")
     run.add_argument("--impl", default="both", help="numpy, torch or both (default both)")
     run.add_argument("--device", default="auto", help="the torch side's device: auto, cpu or cuda (default auto)")
     run.add_argument("--dtype", default="float64", help="float64 or float32 (default float64)")
@@ -44,8 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quick", action="store_true", help="small budgets (tests, CI)")
     run.add_argument("--variant", action="append", default=None, help="run only this variant (repeatable; "
                      "one experiment only)")
+    run.add_argument("--checkpoint-every", default=None, metavar="N", help="mini-batch runs: save a checkpoint "
+                     "every N epochs (default: about 10 per run; 0: none)")
+    run.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR "
+                     "(<logdir>/<experiment>/<variant>/<impl>) from its checkpoint.h5")
     show = commands.add_parser("report", help="the last results in <logdir>/results.json")
     show.add_argument("--logdir", default="runs")
+    # listed for --help only: main hands "bench" and everything after it to experiments.bench
+    commands.add_parser("bench", add_help=False, help="the performance benchmark, NumPy vs torch "
+                        "(python -m experiments bench --help for its options)")
     return parser
 
 
@@ -66,6 +89,14 @@ def _seed(text: str) -> int:
     return int(text)
 
 
+def _every(text) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise ValueError(f"--checkpoint-every must be an integer >= 0, got {text!r}")
+    return int(text)
+
+
 def list_experiments() -> str:
     """One line per experiment (name, data set, claim), then its variants."""
     experiments = EXPERIMENTS.values()
@@ -78,15 +109,29 @@ def list_experiments() -> str:
 
 
 def prepare(args) -> tuple:
-    """The checked (names, settings) of a ``run`` command; bad input is a ValueError."""
+    """The checked (names, settings) of a ``run`` command, the log directory probed; bad input
+    is a ValueError."""
+    if not args.names:
+        raise ValueError("the following arguments are required: NAME (or --resume RUN_DIR)")
     names = experiment_names(args.names)
     if args.variant and len(names) != 1:
         raise ValueError("--variant needs exactly one experiment name")
     settings = make_settings(impl=args.impl, device=args.device, dtype=args.dtype, logdir=args.logdir,
-                             data_dir=args.data_dir, seed=_seed(args.seed), quick=args.quick)
+                             data_dir=args.data_dir, seed=_seed(args.seed), quick=args.quick,
+                             checkpoint_every=_every(args.checkpoint_every))
     for name in names:
         EXPERIMENTS[name].select(settings, args.variant)   # bad variant names fail before any run
+    check_writable(settings.logdir)                        # an unwritable or full disk fails before any run
     return names, settings
+
+
+def check_resume_args(args) -> None:
+    """--resume takes the run's settings from its checkpoint: only --data-dir may accompany it."""
+    given = [f"--{dest.replace('_', '-')}" for dest, default in SAVED_OPTIONS if getattr(args, dest) != default]
+    if args.names:
+        given.insert(0, "NAME")
+    if given:
+        raise ValueError(f"--resume takes the run's settings from its checkpoint; drop {', '.join(given)}")
 
 
 def run(names: list, settings, variants) -> int:
@@ -102,14 +147,37 @@ def run(names: list, settings, variants) -> int:
     return 1 if failed else 0
 
 
+def resume(plan) -> int:
+    """Continue one run directory's trial (runner.prepare_resume) and report it; 1 when a claim fails."""
+    result = resume_experiment(plan)
+    print(report.format_result(result), end="\n\n", flush=True)
+    failed = report.failed_claims(result)
+    for text in failed:
+        print(f"claim failed: {result['experiment']}: {text}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def _error(error: Exception) -> int:
     print(f"error: {error}", file=sys.stderr)
     return 2
 
 
+def _interrupted(error: Interrupted) -> int:
+    run_dir = error.path.parent
+    print(f"interrupted: checkpoint saved to {error.path} after epoch {error.epoch} of {error.epochs}\n"
+          f"resume with: python -m experiments run --resume {run_dir}  (that trial; variants and "
+          "implementations the command had not reached need their own run)", file=sys.stderr)
+    return INTERRUPTED
+
+
 def main(argv=None) -> int:
-    """Bad command-line input and bad data files are one "error:" line and status 2; any other
-    exception during a run is a bug and keeps its traceback."""
+    """Bad command-line input, bad data files and bad checkpoints are one "error:" line and status 2;
+    Ctrl-C is status 130 (after saving a checkpoint where the run takes them); any other exception
+    during a run is a bug and keeps its traceback."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        from . import bench   # imported on demand: the other commands never load it
+        return bench.main(argv[1:])
     try:
         args = build_parser().parse_args(argv)
         if args.command == "list":
@@ -118,10 +186,21 @@ def main(argv=None) -> int:
         if args.command == "report":
             print(report.format_results(load_results(args.logdir)))
             return 0
-        names, settings = prepare(args)
+        if args.resume is not None:
+            check_resume_args(args)
+            plan = prepare_resume(EXPERIMENTS, args.resume, args.data_dir)
+        else:
+            names, settings = prepare(args)
     except ValueError as error:
         return _error(error)
     try:
-        return run(names, settings, args.variant)
+        with sigint_saves():
+            return resume(plan) if args.resume is not None else run(names, settings, args.variant)
     except DataError as error:
         return _error(error)
+    except Interrupted as error:
+        return _interrupted(error)
+    except KeyboardInterrupt:
+        print("interrupted outside a checkpointed epoch (a run that takes no checkpoints, a second Ctrl-C, "
+              "or after the last epoch): nothing more was saved", file=sys.stderr)
+        return INTERRUPTED

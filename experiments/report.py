@@ -5,7 +5,9 @@ the NumPy and torch values, |NumPy - torch|, and once per variant the
 divergence of the two runs (cost trajectory and final parameters, relative).
 ``match`` compares both implementations with the published figure (within
 MATCH_TOLERANCE); it reads n/a for a quick budget or data that is not the
-course's. Then each claim with its verdict per implementation.
+course's. Then each claim with its verdict per implementation. Results that record their
+environment (runner: seed, library versions, devices, determinism settings) show it on one line,
+and a resumed run says from which checkpoint.
 """
 
 from __future__ import annotations
@@ -53,6 +55,20 @@ def _verdict(claim: dict, quick: bool) -> str:
     return ", ".join(f"{impl}: {words[v]}" for impl, v in verdicts.items())
 
 
+def _environment(result: dict) -> list:
+    """The environment line (and the resumption line), for results that record them."""
+    env = result.get("environment")
+    lines = []
+    if env:
+        versions = ", ".join(f"{k} {v}" for k, v in env["libraries"].items())
+        flags = ", ".join(f"{k}={v}" for k, v in env["determinism"].items())
+        lines.append(f"  environment: seed {env['seed']}; {versions}; {flags}")
+    if "resumed_from" in result:
+        resumed = result["resumed_from"]
+        lines.append(f"  resumed from epoch {resumed['epoch']} of {resumed['checkpoint']}")
+    return lines
+
+
 def format_result(result: dict) -> str:
     settings = result["settings"]
     impls = list(result["devices"])
@@ -61,7 +77,8 @@ def format_result(result: dict) -> str:
              f"  runs: {result['run_dir']}; "
              + ", ".join(f"{impl} {_seconds(result, impl):.1f} s on {device}"
                          for impl, device in result["devices"].items())
-             + f"; {settings['dtype']}, {'quick' if settings['quick'] else 'full'} budget, seed {settings['seed']}"]
+             + f"; {settings['dtype']}, {'quick' if settings['quick'] else 'full'} budget, seed {settings['seed']}",
+             *_environment(result)]
     rows = [["variant", "metric", "published", *impls, "|diff|", "match", "cost div", "param div"]]
     for row in result["variants"]:
         names = list(dict.fromkeys(k for m in row["metrics"].values() for k in m))

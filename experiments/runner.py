@@ -13,25 +13,35 @@ the checks of its claim. The runner does the rest, the same way for all:
         outcome = experiment.run(trial)                 (metrics, cost trajectory, final parameters)
     divergence of each pair; the claims checked on each implementation's metrics;
     the result saved in <logdir>/results.json for ``python -m experiments report``.
+
+Before anything runs, the log directory is probed (tblog.check_writable). Each trial gets a
+checkpoint.Checkpointer for root/<variant>/<impl>/checkpoint.h5 (unless checkpoint_every is 0),
+which the mini-batch trainer saves through; ``resume_experiment`` continues one trial from it
+(results.json then holds that trial's variant and implementation). results.json is merged under
+a lock and replaced atomically; a corrupt one is kept under a new name, never overwritten.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import math
 import os
 import re
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from .settings import Settings, configure_torch, device_label
-from .tblog import RunLogger, claim_root
+from . import checkpoint
+from .settings import Settings, configure_torch, device_label, environment, make_settings
+from .tblog import RunLogger, check_writable, claim_file, claim_root
 
 RESULTS_FILE = "results.json"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -86,6 +96,7 @@ class Trial:
     logger: RunLogger
     progress: tqdm
     reference: Outcome | None = None
+    checkpoint: checkpoint.Checkpointer | None = None
 
     @property
     def device(self) -> str:
@@ -150,10 +161,20 @@ def divergence(reference: Outcome, other: Outcome) -> dict:
     return out
 
 
-def _summary(experiment: Experiment, variant: Variant, settings: Settings, impl: str, source: str) -> str:
+def _summary(experiment: Experiment, variant: Variant, settings: Settings, impl: str, source: str,
+             trial: Trial) -> str:
+    """The run's TensorBoard text: what ran, on what, with which seed, versions and settings."""
+    env = environment(settings)
+    ckpt = trial.checkpoint
     rows = [("experiment", experiment.name), ("claim", experiment.claim), ("variant", variant.name),
             ("implementation", impl), ("device", device_label(settings, impl)), ("dtype", settings.dtype),
             ("seed", settings.seed), ("budget", "quick" if settings.quick else "full"), ("data", source),
+            ("libraries", ", ".join(f"{k} {v}" for k, v in env["libraries"].items())),
+            ("determinism", ", ".join(f"{k}={v}" for k, v in env["determinism"].items())),
+            ("checkpoint", "none" if ckpt is None or ckpt.saved is None
+             else f"{ckpt.saved} (every {ckpt.every} epochs)"),
+            *([("resumed from", f"epoch {ckpt.resume_from.epoch} of {ckpt.resume_from.source}")]
+              if ckpt is not None and ckpt.resume_from else []),
             *((f"hparam {k}", v) for k, v in variant.hparams.items())]
     return "\n".join(f"- **{k}**: {v}" for k, v in rows)
 
@@ -174,50 +195,83 @@ def run_experiment(experiment: Experiment, settings: Settings, variants=None) ->
     """Run ``variants`` (names; default all) of ``experiment`` on ``settings.impls``; log each
     run to TensorBoard; save and return the result (the dict ``report`` reads)."""
     selected = experiment.select(settings, variants)
+    check_writable(settings.logdir)
+    return _configured(settings, lambda: _run(experiment, settings, selected))
+
+
+def _configured(settings: Settings, run):
+    """``run()`` under configure_torch's parity settings, with one torch thread."""
     configure_torch(settings.device)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)   # measured on 2 cores: faster for every experiment here (10x on the 2-D sets)
     try:
-        return _run(experiment, settings, selected)
+        return run()
     finally:
         torch.set_num_threads(threads)
 
 
-def _run(experiment: Experiment, settings: Settings, selected: list) -> dict:
+def _run(experiment: Experiment, settings: Settings, selected: list, resume=None) -> dict:
+    """Run ``selected`` variants (all in a fresh root), or, with ``resume`` = (run_dir, Snapshot),
+    the one trial of that run directory from its checkpoint."""
     data = experiment.load(settings) if experiment.load else None
     source = getattr(data, "source", "none (no data set)")
-    root = claim_root(settings.logdir, experiment.name)
+    root = claim_root(settings.logdir, experiment.name) if resume is None else resume[0].parents[1]
     started = time.time()
-    rows = [_run_variant(experiment, settings, variant, data, source, root) for variant in selected]
+    rows = [_run_variant(experiment, settings, variant, data, source, root, resume) for variant in selected]
     metrics = {impl: {row["variant"]: row["metrics"][impl] for row in rows} for impl in settings.impls}
     result = {"experiment": experiment.name, "claim": experiment.claim, "dataset": experiment.dataset,
               "data_source": source, "course_data": getattr(data, "course_data", False), "run_dir": str(root),
               "settings": {**asdict(settings), "logdir": str(settings.logdir),
                            "data_dir": settings.data_dir and str(settings.data_dir)},
               "devices": {impl: device_label(settings, impl) for impl in settings.impls},
+              "environment": environment(settings),
+              **({"resumed_from": {"checkpoint": str(resume[1].source), "epoch": resume[1].epoch}} if resume else {}),
               "seconds": time.time() - started, "variants": rows,
               "claims": _check_claims(experiment, metrics, settings.quick)}
     save_result(settings.logdir, result)
     return result
 
 
-def _run_variant(experiment: Experiment, settings: Settings, variant: Variant, data, source: str, root: Path) -> dict:
+def _config(experiment: Experiment, variant: Variant, impl: str, settings: Settings) -> dict:
+    """A trial's configuration as a checkpoint records it (JSON: paths as absolute strings)."""
+    plain = {**asdict(settings), "logdir": str(Path(settings.logdir).resolve()),
+             "data_dir": settings.data_dir and str(Path(settings.data_dir).resolve())}
+    return {"experiment": experiment.name, "variant": variant.name, "hparams": variant.hparams, "impl": impl,
+            "settings": plain}
+
+
+def _checkpointer(experiment, variant, impl, settings, run_dir: Path, resume) -> checkpoint.Checkpointer | None:
+    if settings.checkpoint_every == 0:
+        return None
+    return checkpoint.Checkpointer(run_dir / checkpoint.FILE_NAME, every=settings.checkpoint_every,
+                                   epochs=variant.hparams.get("epochs"),
+                                   config=_config(experiment, variant, impl, settings),
+                                   resume_from=resume and resume[1])
+
+
+def _run_variant(experiment: Experiment, settings: Settings, variant: Variant, data, source: str, root: Path,
+                 resume=None) -> dict:
     """One variant on each implementation (NumPy first: it is the torch run's reference)."""
     outcomes, seconds = {}, {}
     for impl in settings.impls:
-        logger = RunLogger(root / variant.name / impl)
+        run_dir = root / variant.name / impl
+        logger = RunLogger(run_dir, resume=resume is not None)
+        ckpt = _checkpointer(experiment, variant, impl, settings, run_dir, resume)
         try:
             with tqdm(desc=f"{experiment.name}/{variant.name}/{impl}", disable=None, leave=False,
                       unit="it", dynamic_ncols=True) as progress:
-                trial = Trial(settings, variant, impl, data, logger, progress, reference=outcomes.get("numpy"))
+                trial = Trial(settings, variant, impl, data, logger, progress, reference=outcomes.get("numpy"),
+                              checkpoint=ckpt)
                 t0 = time.perf_counter()
                 outcome = experiment.run(trial)
                 seconds[impl] = time.perf_counter() - t0
             outcome.metrics = {k: float(v) for k, v in outcome.metrics.items()}   # NumPy scalars -> JSON
-            logger.text("config", _summary(experiment, variant, settings, impl, source))
+            logger.text("config", _summary(experiment, variant, settings, impl, source, trial))
             if experiment.sweep:
                 logger.hparams(variant.hparams, outcome.metrics)
         finally:
+            if ckpt is not None:
+                ckpt.close()
             logger.close()
         outcomes[impl] = outcome
     return {"variant": variant.name, "hparams": variant.hparams, "published": variant.published,
@@ -225,19 +279,111 @@ def _run_variant(experiment: Experiment, settings: Settings, variant: Variant, d
             "divergence": divergence(outcomes["numpy"], outcomes["torch"]) if len(outcomes) == 2 else {}}
 
 
+@dataclass(frozen=True)
+class Resumption:
+    """A checked plan to continue one trial: from ``snapshot`` (the checkpoint in ``run_dir``)."""
+
+    experiment: Experiment
+    variant: Variant
+    settings: Settings
+    run_dir: Path
+    snapshot: checkpoint.Snapshot
+
+
+def prepare_resume(experiments: dict, run_dir, data_dir=None) -> Resumption:
+    """Everything checked before a trial is resumed: the checkpoint in ``run_dir``
+    (<logdir>/<experiment root>/<variant>/<impl>; the whole file), its configuration against the
+    catalog ``experiments`` and the run directory, and the log directory (writable). The settings
+    are the saved ones (``data_dir``: where the data is now, if it moved). A missing, corrupt or
+    incompatible checkpoint is a checkpoint.CheckpointError (a ValueError)."""
+    run_dir = Path(run_dir).resolve()
+    if len(run_dir.parents) < 3:
+        raise checkpoint.CheckpointError(f"{run_dir}: not a run directory <logdir>/<experiment>/<variant>/<impl>")
+    snapshot = checkpoint.load(run_dir / checkpoint.FILE_NAME)
+    experiment, variant, settings = _resumed(experiments, run_dir, snapshot, data_dir)
+    check_writable(settings.logdir)
+    return Resumption(experiment, variant, settings, run_dir, snapshot)
+
+
+def resume_experiment(plan: Resumption) -> dict:
+    """Continue ``plan``'s trial from its checkpoint, logging into the same run directory (a new
+    event file); save and return the result (that variant and implementation only)."""
+    return _configured(plan.settings, lambda: _run(plan.experiment, plan.settings, [plan.variant],
+                                                   (plan.run_dir, plan.snapshot)))
+
+
+def _resumed(experiments: dict, run_dir: Path, snapshot, data_dir) -> tuple:
+    """(experiment, variant, settings) of a checkpoint's config, checked against the catalog and
+    the run directory; the log directory is the one that holds the run directory."""
+    config, where = snapshot.config, snapshot.source
+
+    def fail(problem):
+        raise checkpoint.CheckpointError(f"{where}: cannot resume: {problem}")
+
+    saved = config.get("settings")
+    if config.get("experiment") not in experiments or not isinstance(saved, dict):
+        fail(f"unknown experiment {config.get('experiment')!r:.100}")
+    experiment = experiments[config["experiment"]]
+    try:
+        settings = make_settings(impl=config.get("impl"), device=saved.get("device"), dtype=saved.get("dtype"),
+                                 logdir=run_dir.parents[2], data_dir=data_dir or saved.get("data_dir"),
+                                 seed=saved.get("seed"), quick=saved.get("quick"),
+                                 checkpoint_every=saved.get("checkpoint_every"))
+    except (ValueError, TypeError) as error:
+        fail(f"its settings are not valid here ({error})")
+    if data_dir is None and saved.get("data_dir") is None:   # the run used generated data: keep it so
+        settings = replace(settings, data_dir=None)
+    variants = {v.name: v for v in experiment.variants(settings)}
+    variant = variants.get(config.get("variant"))
+    if variant is None:
+        fail(f"{experiment.name} has no variant {config.get('variant')!r:.100}")
+    if json.loads(json.dumps(variant.hparams)) != config.get("hparams"):
+        fail(f"the variant's hyperparameters changed: {config.get('hparams')} then, {variant.hparams} now")
+    if (run_dir.parent.name, run_dir.name) != (variant.name, config["impl"]):
+        fail(f"it belongs to {variant.name}/{config['impl']}, not to the run directory {run_dir}")
+    return experiment, variant, settings
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """An exclusive lock on <path>.lock: two runs merging results.json at once both land."""
+    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def save_result(logdir, result: dict) -> None:
-    """Merge ``result`` into <logdir>/results.json (the last result of each experiment)."""
+    """Merge ``result`` into <logdir>/results.json (the last result of each experiment): under a
+    lock, written to a temporary file, fsynced and renamed over the old one. A results.json that
+    is not valid JSON is kept as results.corrupt[-N].json (announced on stderr), not overwritten."""
     path = Path(logdir) / RESULTS_FILE
-    results = load_results(logdir) if path.is_file() else {}
-    results[result["experiment"]] = result
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(json.dumps(results, indent=1))
-    os.replace(tmp, path)
+    with _locked(path):
+        try:
+            results = load_results(logdir) if path.is_file() else {}
+        except ValueError as error:
+            kept = claim_file(path.with_name("results.corrupt.json"))
+            os.replace(path, kept)
+            print(f"warning: {error}; kept it as {kept} and started a new {path.name}", file=sys.stderr)
+            results = {}
+        results[result["experiment"]] = result
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        with open(tmp, "w") as handle:
+            handle.write(json.dumps(results, indent=1))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
 
 
 def load_results(logdir) -> dict:
-    """{experiment: result} from <logdir>/results.json; a ValueError when there is none."""
+    """{experiment: result} from <logdir>/results.json; a ValueError when there is none or it is
+    not a JSON object."""
     path = Path(logdir) / RESULTS_FILE
     if not path.is_file():
         raise ValueError(f"no results in {path}: run an experiment first (python -m experiments run ...)")
-    return json.loads(path.read_text())
+    try:
+        results = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON ({error})") from None
+    if not isinstance(results, dict):
+        raise ValueError(f"{path} must hold a JSON object {{experiment: result}}, got {type(results).__name__}")
+    return results

@@ -1,11 +1,30 @@
 """What the command line chooses, checked (Settings, make_settings), and the torch set-up and
-the description of the device each implementation runs on."""
+the description of the device each implementation runs on: configure_torch's deterministic
+settings for CUDA parity runs, and what a run records about its environment (library versions,
+device, determinism).
+
+CUDA and determinism: the NumPy side and torch on the CPU (one intra-op thread, the runner's
+choice) give the same bits for the same seed, run after run. On CUDA, cuBLAS may split a matrix
+product differently from run to run (its workspace and stream scheduling), cuDNN picks
+algorithms by benchmarking, some kernels accumulate with atomic adds (index_add, scatter_add,
+the backward of some gathers), and TF32 rounds float32 products to 10-bit mantissas. For parity
+runs configure_torch turns off TF32 and cuDNN's benchmarking, makes cuDNN deterministic, asks
+torch for deterministic algorithms (warn_only: an operation without one warns instead of failing)
+and sets CUBLAS_WORKSPACE_CONFIG=:4096:8, which cuBLAS reads when CUDA first creates its handle
+(so before the first product on the device). Even so, results on CUDA are reproducible on the
+same GPU, driver and library versions only, not across GPUs; the summary of every run records
+the versions, the device and these settings.
+"""
 
 from __future__ import annotations
 
+import os
+import platform
 from dataclasses import dataclass
 from pathlib import Path
 
+import h5py
+import numpy as np
 import torch
 
 from reference_torch import bridge
@@ -29,6 +48,7 @@ class Settings:
     data_dir: Path | None = None
     seed: int = 0
     quick: bool = False
+    checkpoint_every: int | None = None   # epochs between checkpoints (0: none; None: a default cadence)
 
     def budget(self, full: int, quick: int) -> int:
         """The number of iterations or epochs: ``quick`` with --quick, else the full budget."""
@@ -36,23 +56,33 @@ class Settings:
 
 
 def make_settings(*, impl: str = "both", device: str = "auto", dtype: str = "float64", logdir="runs",
-                  data_dir=None, seed: int = 0, quick: bool = False) -> Settings:
+                  data_dir=None, seed: int = 0, quick: bool = False, checkpoint_every: int | None = None) -> Settings:
     """Settings from the command line's values, each checked (ValueError naming the option)."""
     check_choice("--impl", impl, ("numpy", "torch", "both"))
     check_choice("--dtype", dtype, ("float64", "float32"))
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"--seed must be an integer >= 0, got {seed!r}")
+    if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int)
+                                         or checkpoint_every < 0):
+        raise ValueError(f"--checkpoint-every must be an integer >= 0, got {checkpoint_every!r}")
+    if not isinstance(quick, bool):
+        raise ValueError(f"--quick must be True or False, got {quick!r}")
     logdir = Path(logdir)
     if logdir.exists() and not logdir.is_dir():
         raise ValueError(f"--logdir {str(logdir)!r} exists and is not a directory")
     return Settings(impls=IMPLS if impl == "both" else (impl,), device=str(bridge.resolve_device(device)),
-                    dtype=dtype, logdir=logdir, data_dir=resolve_data_dir(data_dir), seed=seed, quick=quick)
+                    dtype=dtype, logdir=logdir, data_dir=resolve_data_dir(data_dir), seed=seed, quick=quick,
+                    checkpoint_every=checkpoint_every)
 
 
 def configure_torch(device: str) -> None:
-    """On CUDA, parity settings: no TF32 in matmuls and convolutions, deterministic cuDNN."""
+    """On CUDA, parity settings (module docstring): no TF32 in matmuls and convolutions,
+    deterministic cuDNN without benchmarking, deterministic algorithms (warn only) and cuBLAS's
+    fixed workspace. The CPU needs none of them."""
     if not device.startswith("cuda"):
         return
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")   # read when cuBLAS starts: before any product
+    torch.use_deterministic_algorithms(True, warn_only=True)
     if hasattr(torch.backends.cuda.matmul, "fp32_precision"):   # torch >= 2.9
         torch.backends.cuda.matmul.fp32_precision = "ieee"
         torch.backends.cudnn.conv.fp32_precision = "ieee"
@@ -67,3 +97,30 @@ def device_label(settings: Settings, impl: str) -> str:
     if impl == "numpy" or settings.device == "cpu":
         return "cpu"
     return f"{settings.device} ({torch.cuda.get_device_name(torch.device(settings.device))})"
+
+
+def library_versions() -> dict:
+    """{python, numpy, torch, h5py}: the versions a run and a checkpoint record."""
+    return {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
+            "h5py": h5py.__version__}
+
+
+def determinism() -> dict:
+    """The torch settings that decide whether a CUDA run repeats bit for bit (configure_torch)."""
+    matmul = torch.backends.cuda.matmul
+    tf32 = (f"fp32_precision={matmul.fp32_precision}" if hasattr(matmul, "fp32_precision")
+            else f"allow_tf32={matmul.allow_tf32}")
+    return {"deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+            "cudnn.deterministic": torch.backends.cudnn.deterministic,
+            "cudnn.benchmark": torch.backends.cudnn.benchmark,
+            "cuda.matmul": tf32,
+            "CUBLAS_WORKSPACE_CONFIG": os.environ.get("CUBLAS_WORKSPACE_CONFIG"),
+            "torch_threads": torch.get_num_threads()}
+
+
+def environment(settings: Settings) -> dict:
+    """What a result records about where it ran: seed, library versions, each implementation's
+    device, and the determinism settings in force."""
+    return {"seed": settings.seed, "libraries": library_versions(),
+            "devices": {impl: device_label(settings, impl) for impl in settings.impls},
+            "determinism": determinism()}

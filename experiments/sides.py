@@ -13,6 +13,12 @@ experiment is written once and runs either side.
 Both sides start from the same parameters (drawn once with NumPy, copied into
 torch by reference_torch.bridge) and read the same data; the torch side holds
 it batch-first on its device, in the run's dtype.
+
+Randomness is shared, never matched: a dropout network's masks are drawn once
+with NumPy and handed to both sides (``masks``: iteration -> {D_l: (n_l, m)},
+e.g. ``fixed_masks(course_dropout_masks(...))``), so the two runs see the very
+same masks at every full-batch iteration. ``grads`` leaves no trace: it uses
+the masks of the next iteration and puts batch norm's running statistics back.
 """
 
 from __future__ import annotations
@@ -76,30 +82,64 @@ class _Side:
         return self.splits["train"]
 
 
-class NumpyNet(_Side):
+class _MaskedSide(_Side):
+    """A network side that may get its dropout masks from ``masks`` (iteration -> {D_l: (n_l, m)},
+    NumPy layout) and counts the full-batch iterations done."""
+
+    def __init__(self, dataset, dtype: str, masks):
+        super().__init__(dataset, dtype)
+        if masks is not None and not callable(masks):
+            raise ValueError(f"masks must be None or a function iteration -> mask dict, got {masks!r}")
+        self.masks, self.iteration = masks, 0
+
+    def _next_masks(self, k: int):
+        """The NumPy masks of the next k iterations (None: none given), and count them done."""
+        if self.masks is None:
+            return None
+        start, self.iteration = self.iteration, self.iteration + k
+        return [self.masks(i) for i in range(start, start + k)]
+
+    def _refuse_masks_in_fit(self):
+        # the mini-batch loops draw their own masks: given ones would silently be ignored
+        if self.masks is not None:
+            raise ValueError("given dropout masks are for full-batch gd; the mini-batch loop draws its own")
+
+
+class NumpyNet(_MaskedSide):
     """scratch_numpy.models.Network with its parameter dict, trained by train_gd or training.train."""
 
-    def __init__(self, spec: NetSpec, params0: dict, dataset, dtype: str):
-        super().__init__(dataset, dtype)
+    def __init__(self, spec: NetSpec, params0: dict, dataset, dtype: str, masks=None):
+        super().__init__(dataset, dtype, masks)
         self.net = spec.numpy()
         self.params_ = {k: v.astype(dtype) for k, v in params0.items()}
 
     def gd(self, k: int, lr: float) -> list:
-        self.params_, costs = n_models.train_gd(self.net, self.params_, self.train.X, self.train.Y, lr, k)
+        self.params_, costs = n_models.train_gd(self.net, self.params_, self.train.X, self.train.Y, lr, k,
+                                                masks=self._next_masks(k))
         return costs
 
-    def fit(self, optimizer: str, lr: float, hyperparameters: dict, callback, **loop):
+    def fit(self, optimizer: str, lr: float, hyperparameters: dict, callback, checkpoint=None, **loop):
+        """``checkpoint``: an experiments.checkpoint.Checkpointer (restores a resumed run, saves per epoch)."""
+        self._refuse_masks_in_fit()
         opt = n_optim.make_optimizer(optimizer, self.params_, lr=lr, **hyperparameters)
         test = self.splits.get("test")
+        hooks = checkpoint.attach_numpy(self.net, self.params_, opt) if checkpoint else {}
         return n_training.train(self.net, self.params_, self.train.X, self.train.Y, opt,
                                 X_dev=test and test.X, Y_dev=test and test.Y,
-                                callback=lambda epoch, history, _: callback(epoch, history), **loop)
+                                callback=lambda epoch, history, _: callback(epoch, history), **hooks, **loop)
 
     def params(self) -> dict:
         return {k: v.copy() for k, v in self.params_.items()}
 
     def grads(self) -> dict:
-        return self.net.loss(self.params_, self.train.X, self.train.Y)[1]
+        """dJ/d(each parameter) of the training pass, with the next iteration's masks; batch norm's
+        running statistics are put back (a measurement, not a training step)."""
+        state = {k: v.copy() for k, v in self.net.state.items()}
+        masks = None if self.masks is None else self.masks(self.iteration)
+        try:
+            return self.net.loss(self.params_, self.train.X, self.train.Y, masks=masks)[1]
+        finally:
+            self.net.state = state
 
     def accuracy(self, split: str) -> float:
         return self.net.accuracy(self.params_, self.splits[split].X, self.splits[split].Y)
@@ -112,36 +152,53 @@ class NumpyNet(_Side):
         return self.net.predict(self.params_, X.astype(self.dtype, copy=False))[0]
 
 
-class TorchNet(_Side):
+class TorchNet(_MaskedSide):
     """reference_torch.models.Network on the device, trained by train_gd or training.train."""
 
-    def __init__(self, spec: NetSpec, params0: dict, dataset, dtype: str, device):
-        super().__init__(dataset, dtype)
+    def __init__(self, spec: NetSpec, params0: dict, dataset, dtype: str, device, masks=None):
+        super().__init__(dataset, dtype, masks)
         self.device = device
         self.model = spec.torch(dtype, device)
         bridge.params_to_module({k: v.astype(dtype) for k, v in params0.items()}, self.model)
         self.tensors = {name: bridge.data_to_torch(s.X, s.Y, device) for name, s in self.splits.items()}
+        self._converted = (None, None)   # (NumPy masks, their batch-first tensors): fixed masks copy once
+
+    def _torch_masks(self, masks: dict) -> dict:
+        """{D_l: (m, n_l)} tensors on the device for NumPy masks {D_l: (n_l, m)}, converted once per dict."""
+        if self._converted[0] is not masks:
+            self._converted = (masks, bridge.masks_to_torch(masks, self.device))
+        return self._converted[1]
 
     def gd(self, k: int, lr: float) -> list:
-        return t_models.train_gd(self.model, *self.tensors["train"], lr, k)
+        masks = self._next_masks(k)
+        return t_models.train_gd(self.model, *self.tensors["train"], lr, k,
+                                 masks=None if masks is None else [self._torch_masks(d) for d in masks])
 
-    def fit(self, optimizer: str, lr: float, hyperparameters: dict, callback, **loop):
+    def fit(self, optimizer: str, lr: float, hyperparameters: dict, callback, checkpoint=None, **loop):
+        """``checkpoint``: as NumpyNet.fit's."""
+        self._refuse_masks_in_fit()
         opt = t_optim.make_optimizer(optimizer, self.model, lr=lr, **hyperparameters)
         X_dev, y_dev = self.tensors.get("test", (None, None))
+        hooks = checkpoint.attach_torch(self.model, opt) if checkpoint else {}
         return t_training.train(self.model, *self.tensors["train"], opt, X_dev=X_dev, y_dev=y_dev,
-                                callback=lambda epoch, history, _: callback(epoch, history), **loop)
+                                callback=lambda epoch, history, _: callback(epoch, history), **hooks, **loop)
 
     def params(self) -> dict:
         return bridge.params_from_module(self.model)
 
     def grads(self) -> dict:
-        layers = [(l, layer) for l, layer in enumerate(self.model.linears, start=1)]
-        tensors = [p for _, layer in layers for p in (layer.weight, layer.bias)]
-        grads = torch.autograd.grad(self.model.cost(*self.tensors["train"]), tensors)
-        out = {}
-        for (l, _), dW, db in zip(layers, grads[0::2], grads[1::2]):
-            out[f"dW{l}"], out[f"db{l}"] = bridge.to_numpy(dW), bridge.to_numpy(db)[:, None]
-        return out
+        """As NumpyNet.grads: {dW1, db1 (or dgamma_l, dbeta_l), ...} in the NumPy layout."""
+        params = dict(bridge.course_parameters(self.model))
+        buffers = {name: b.detach().clone() for name, b in self.model.named_buffers()}
+        masks = None if self.masks is None else self._torch_masks(self.masks(self.iteration))
+        try:
+            grads = torch.autograd.grad(self.model.cost(*self.tensors["train"], masks), list(params.values()))
+        finally:
+            with torch.no_grad():   # batch norm's running statistics (and its batch counter) put back
+                for name, b in self.model.named_buffers():
+                    b.copy_(buffers[name])
+        return {"d" + key: bridge.to_numpy(g)[:, None] if g.ndim == 1 else bridge.to_numpy(g)
+                for key, g in zip(params, grads)}
 
     def accuracy(self, split: str) -> float:
         return self.model.accuracy(*self.tensors[split])
@@ -211,11 +268,25 @@ class TorchLogistic(_Side):
                                                                                    device=self.device)))
 
 
-def network(trial, spec: NetSpec, params0: dict, dataset):
-    """The network of ``spec`` from ``params0`` on the trial's side, dtype and device."""
+def network(trial, spec: NetSpec, params0: dict, dataset, masks=None):
+    """The network of ``spec`` from ``params0`` on the trial's side, dtype and device; ``masks``:
+    None, or iteration -> the dropout masks {D_l: (n_l, m)} both sides apply (see fixed_masks)."""
     if trial.impl == "numpy":
-        return NumpyNet(spec, params0, dataset, trial.settings.dtype)
-    return TorchNet(spec, params0, dataset, trial.settings.dtype, trial.device)
+        return NumpyNet(spec, params0, dataset, trial.settings.dtype, masks)
+    return TorchNet(spec, params0, dataset, trial.settings.dtype, trial.device, masks)
+
+
+def course_dropout_masks(spec: NetSpec, m: int, seed: int, dtype: str) -> dict:
+    """The course's draw: np.random.seed(seed), then D1 = np.random.rand(n_1, m) < keep_prob,
+    D2 = np.random.rand(n_2, m) < keep_prob, ... (layer order), as 0./1. of ``dtype``;
+    {D_l: (n_l, m)} for the layers with keep_prob < 1."""
+    return spec.numpy().draw_masks(m, np.random.RandomState(seed), dtype)
+
+
+def fixed_masks(masks: dict):
+    """iteration -> ``masks`` at every iteration: the course's forward_propagation_with_dropout
+    calls np.random.seed(1) at the start of every pass, so its D1, D2 never change."""
+    return lambda iteration: masks
 
 
 def logistic(trial, dataset):

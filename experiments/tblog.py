@@ -20,12 +20,18 @@ Experiments that train nothing log their own scalars (vectorisation/..., w, scor
 Scalars are stored as float32 (add_scalar's default). A run directory is never
 reused: ``claim_root`` gives each run of an experiment a fresh root
 (<experiment>, then <experiment>-2, -3, ...), and RunLogger refuses a
-directory that already exists.
+directory that already exists, except to resume a run from its checkpoint: the resumed part
+goes into a new event file beside the old ones (SummaryWriter's file names carry the time, host
+and process id), so nothing already logged is overwritten. ``claim_file`` gives other result
+files the same treatment (name, then name-2, -3, ...). ``check_writable`` probes a log directory
+before anything runs, so an unwritable or full disk is a clear error, not a crash mid-run.
 """
 
 from __future__ import annotations
 
+import errno
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -62,12 +68,52 @@ def claim_root(logdir, experiment: str) -> Path:
     raise FileExistsError(f"{logdir}: no free run directory for {experiment!r} (tried {experiment}-2 .. -9999)")
 
 
-class RunLogger:
-    """Writes one run's event file in ``run_dir`` (which must not exist yet)."""
+def claim_file(path) -> Path:
+    """Create and return ``path``, or the first free <stem>-2<suffix>, -3, ... beside it (empty;
+    O_EXCL creation, so an existing file is never overwritten, even by a concurrent writer)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 10_000):
+        candidate = path if n == 1 else path.with_name(f"{path.stem}-{n}{path.suffix}")
+        try:
+            os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path}: no free name (tried {path.stem}-2{path.suffix} .. -9999)")
 
-    def __init__(self, run_dir):
+
+def check_writable(logdir) -> Path:
+    """Create ``logdir`` if needed and write, fsync and remove a small probe file in it; a
+    ValueError naming the directory and the reason (permission, a file in the way, a full
+    disk) when that fails."""
+    logdir = Path(logdir)
+    probe = logdir / f".write-probe.{os.getpid()}"
+    try:
+        logdir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        try:
+            os.write(fd, b"twinprop write probe\n" * 200)   # a few kB: a full disk fails here or at fsync
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            probe.unlink(missing_ok=True)
+    except OSError as error:
+        reason = "the disk is full" if error.errno in (errno.ENOSPC, errno.EDQUOT) else error.strerror or str(error)
+        raise ValueError(f"log directory {str(logdir)!r} is not writable ({reason}); choose another "
+                         "with --logdir") from None
+    return logdir
+
+
+class RunLogger:
+    """Writes one run's event file in ``run_dir``, which must not exist yet (``resume``: which
+    must exist; a new event file is added beside the old ones)."""
+
+    def __init__(self, run_dir, resume: bool = False):
         run_dir = Path(run_dir)
-        if run_dir.exists():
+        if resume and not run_dir.is_dir():
+            raise FileNotFoundError(f"{run_dir} does not exist; nothing to resume")
+        if not resume and run_dir.exists():
             raise FileExistsError(f"{run_dir} already exists; a run directory is never overwritten")
         self.run_dir = run_dir
         self.writer = SummaryWriter(log_dir=str(run_dir))

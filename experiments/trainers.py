@@ -6,7 +6,9 @@
                                                    EVALUATIONS of them (plain GD keeps no state, so the
                                                    chunks give the very same trajectory)
     mini_batch(trial, side, optimizer=, lr=, ...)  the shared loop, training.train of the side, with a
-                                                   per-epoch callback
+                                                   per-epoch callback; checkpointed and resumable through
+                                                   trial.checkpoint (experiments.checkpoint), unless an
+                                                   early_stopping hook is given
 
 Both log through RunLog (tags in experiments.tblog) and return an Outcome with
 the metrics initial_cost, final_cost, train_accuracy (and test_accuracy when
@@ -106,7 +108,9 @@ def mini_batch(trial, side, *, optimizer: str, lr: float, epochs: int, batch_siz
     log = RunLog(trial, side, epochs * math.ceil(side.train.m / batch_size))
     per_epoch, evaluate = Cadence(epochs, SCALAR_POINTS), Cadence(epochs, EVALUATIONS)
     trial.progress.reset(total=epochs)
-    logged = 0
+    # an early-stopping hook's memory is not in a checkpoint: such runs are not checkpointed
+    ckpt = trial.checkpoint if loop.get("early_stopping") is None else None
+    logged = ckpt.start_iteration if ckpt else 0   # a resumed run logged these already
 
     def callback(epoch, history):
         nonlocal logged
@@ -120,5 +124,14 @@ def mini_batch(trial, side, *, optimizer: str, lr: float, epochs: int, batch_siz
         trial.progress.update(1)
 
     start = time.perf_counter()
-    history = side.fit(optimizer, lr, hyperparameters or {}, callback, epochs=epochs, batch_size=batch_size, **loop)
+    history = side.fit(optimizer, lr, hyperparameters or {}, callback, checkpoint=ckpt, epochs=epochs,
+                       batch_size=batch_size, **loop)
     return log.finish(history.costs, history.epoch_costs[-1], time.perf_counter() - start)
+
+
+def iterations_to_reach(costs, target: float) -> int:
+    """The number of updates that bring the cost to ``target`` or below: the first i with
+    costs[i] <= target (costs[i] is the cost after i updates). ``len(costs)`` when no recorded
+    cost gets there: a lower bound, the target was not reached within the budget."""
+    below = np.flatnonzero(np.asarray(costs, dtype=np.float64) <= target)
+    return int(below[0]) if below.size else len(costs)

@@ -372,7 +372,7 @@ def spoil_count(draw, name: str, *, minimum: int = 1) -> Bad:
 def spoil_unit(draw, name: str, *, closed_low: bool, closed_high: bool) -> Bad:
     """A bad value for a number in the unit interval with the given closed ends (keep_prob (0, 1],
     beta [0, 1))."""
-    options = [-0.1, 1.5, NAN, INF, "0.5", None, True, [0.5]]
+    options = [-0.1, 1.5, NAN, INF, "0.5", None, True, [0.5], HUGE_INT]
     options += [] if closed_low else [0, 0.0]
     options += [] if closed_high else [1, 1.0]
     value = draw(st.sampled_from(options))

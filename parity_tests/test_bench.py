@@ -2,13 +2,18 @@
 writes JSON with the expected keys. No timing is ever asserted: the targets are the benchmark's own
 verdicts, printed by it, and a test that timed things would fail on a busy machine."""
 
-import contextlib
-import io
 import json
+import subprocess
+import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
-from experiments import bench, bench_cuda, bench_step
+from experiments import bench, bench_cuda, bench_step, bench_timing, cli
+from scratch_numpy import optim as n_optim
+
+REPO = Path(__file__).resolve().parents[1]
 
 STEP_KEYS = {"dtype", "batch", "optimizer", "threads", "ratio", "numpy_s", "torch_s", "numpy_gemm_s", "torch_gemm_s",
              "numpy_gemm_share", "torch_gemm_share", "numpy_gflops", "torch_gflops", "numpy_samples", "torch_samples"}
@@ -16,13 +21,13 @@ STEP_KEYS = {"dtype", "batch", "optimizer", "threads", "ratio", "numpy_s", "torc
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
-    """(printed report, JSON results) of one smoke run with one thread."""
+    """(printed report, JSON results) of one smoke run with one thread, started as a user would,
+    through the experiments command line: ``python -m experiments bench --smoke``."""
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    printed = io.StringIO()   # capsys is function-scoped; the run is shared by the tests below
-    with contextlib.redirect_stdout(printed):
-        status = bench.main(["--smoke", "--threads", "1", "--out", str(out)])
-    assert status == 0
-    return printed.getvalue(), json.loads(out.read_text())
+    done = subprocess.run([sys.executable, "-m", "experiments", "bench", "--smoke", "--threads", "1", "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, json.loads(out.read_text())
 
 
 def test_smoke_run_prints_every_section(smoke):
@@ -36,7 +41,7 @@ def test_smoke_run_prints_every_section(smoke):
 def test_smoke_json_has_the_expected_keys(smoke):
     _, results = smoke
     assert set(results) == {"mode", "settings", "threads", "machine", "steps", "vectorisation", "gradient_checking",
-                            "logging", "cuda", "suite", "load_average", "targets"}
+                            "logging", "cuda", "suite", "load_average", "seconds", "targets"}
     assert results["mode"] == "smoke" and results["threads"] == [1] and results["suite"] is None
     mode = bench.MODES["smoke"]
     assert len(results["steps"]) == len(mode.batches) * len(mode.dtypes) * len(bench_step.OPTIMIZERS)
@@ -47,6 +52,9 @@ def test_smoke_json_has_the_expected_keys(smoke):
                                                  "autograd_fast_large"}
     assert results["gradient_checking"]["elementwise"]["verdict"] == "good"
     assert set(results["logging"]) == {"numpy", "torch"}
+    for r in results["logging"].values():
+        assert {"overhead", "end_to_end", "logging_s"} <= set(r) and r["logging_s"] > 0
+    assert set(results["seconds"]["first worker"]) == {"steps", "vectorisation", "gradient_checking", "logging", "cuda"}
     assert {"cpu", "cores", "numpy_blas", "torch"} <= set(results["machine"])
     assert [set(t) for t in results["targets"]] == [{"target", "measured", "passed"}] * 8
     assert all(t["passed"] is None for t in results["targets"])        # smoke sizes are never judged
@@ -73,3 +81,61 @@ def test_step_flops_count_every_product_of_the_step():
 def test_bad_arguments_exit_with_status_2(argv, message, capsys):
     assert bench.main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_command_line_hands_bench_and_its_arguments_to_the_benchmark(capsys):
+    assert cli.main(["bench", "--threads", "0"]) == 2
+    assert "--threads" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["bench", "--help"])
+    assert exit_.value.code == 0 and "python -m experiments bench" in capsys.readouterr().out
+
+
+def test_interleaved_resets_a_contender_before_each_sample_outside_the_timing():
+    calls = []
+
+    def step():
+        calls.append("step")
+    step.reset = lambda: calls.append("reset")
+    timing = bench_timing.interleaved({"step": step}, repeats=3, min_time=0.0)["step"]
+    assert timing.number == 1 and len(timing.samples) == 3
+    # warm-up (reset, step), calibration (step), then each sample (reset, step)
+    assert calls == ["reset", "step", "step"] + ["reset", "step"] * 3
+
+
+def test_a_training_step_starts_again_from_the_same_parameters_after_reset():
+    for side in (bench_step.numpy_step, bench_step.torch_step):
+        step = side(8, "float64", "adam", layers=(6, 5, 3))
+        before = _parameters(step)
+        step()
+        assert not all(np.array_equal(a, b) for a, b in zip(before, _parameters(step)))
+        step.reset()
+        assert all(np.array_equal(a, b) for a, b in zip(before, _parameters(step)))
+
+
+def _parameters(step) -> list:
+    """The parameters a step closure trains (NumPy arrays, copied)."""
+    cells = dict(zip(step.__code__.co_freevars, (c.cell_contents for c in step.__closure__)))
+    if "params" in cells:
+        return [value.copy() for value in cells["params"].values()]
+    return [p.detach().numpy().copy() for p in cells["model"].parameters()]
+
+
+@pytest.mark.parametrize("name", n_optim.OPTIMIZERS)
+def test_blocked_updates_equal_whole_array_updates(name):
+    """optim updates a large C-contiguous parameter block by block (cache-sized) and any other
+    whole: elementwise arithmetic makes the two bit-for-bit equal, and nothing is lost on a
+    Fortran-ordered parameter, which is never cut into (copied) flat blocks."""
+    rng = np.random.default_rng(0)
+    shape = (300, 301)                                 # 722 kB in float64: three blocks
+    assert np.prod(shape) * 8 > 2 * n_optim.BLOCK_BYTES
+    params = {"W1": rng.standard_normal(shape)}
+    fortran = {"W1": np.asfortranarray(params["W1"])}
+    grads = [{"dW1": rng.standard_normal(shape)} for _ in range(3)]
+    blocked, whole = (n_optim.make_optimizer(name, p, lr=0.01) for p in (params, fortran))
+    for g in grads:
+        blocked.step(params, g)
+        whole.step(fortran, {"dW1": np.asfortranarray(g["dW1"])})
+    assert np.array_equal(params["W1"], fortran["W1"])
+    for state in blocked.state_names:
+        assert np.array_equal(getattr(blocked, state)["dW1"], getattr(whole, state)["dW1"])

@@ -247,6 +247,22 @@ def test_recovered_mask_reproduces_f_dropout():
     np.testing.assert_allclose(numpy_out.T, out.numpy(), rtol=2.3e-16, atol=0)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+def test_seeded_dropout_of_a_non_contiguous_tensor_draws_the_recovered_mask(dtype):
+    """dropout(A, keep_prob, seed=s) of a transposed or strided A applies recover_mask(A.shape, keep_prob, s),
+    as for a contiguous A (F.dropout on A itself fills its noise in A's memory order and drew another
+    mask), and the NumPy side given that mask agrees exactly (keep_prob 0.5: every product is exact)."""
+    base = torch.tensor(np.random.default_rng(1).standard_normal((8, 5)), dtype=dtype)
+    for A in (base.T, base[::2], base.T[:, 1:]):
+        assert not A.is_contiguous()
+        D = t_dropout.recover_mask(tuple(A.shape), 0.5, seed=3, dtype=dtype)
+        out = t_dropout.dropout(A, 0.5, seed=3)
+        assert torch.equal(out, A * (D / 0.5))
+        assert torch.equal(out, t_dropout.dropout(A.contiguous(), 0.5, seed=3))
+        numpy_out, _ = n_dropout.dropout_forward(A.numpy().T, 0.5, mask=D.numpy().T)
+        np.testing.assert_array_equal(numpy_out.T, out.numpy())
+
+
 def test_the_two_generators_never_draw_the_same_mask():
     """Seeding both sides alike is no substitute for sharing the mask."""
     for seed in (0, 1, 42):

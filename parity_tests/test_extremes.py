@@ -434,27 +434,22 @@ def test_exploding_and_vanishing_chains_stay_finite(c, depth, dtype):
         agree(grads[k], tgrads[k], dtype, k, rtol=1e-10 if dtype == "float64" else 1e-4)
 
 
-# The signal norms square before the square root (np.linalg.norm, torch.linalg.norm), so they
-# overflow to inf (NumPy also warns) once an entry passes sqrt(max float) -- 1.3e154 in float64,
-# 1.8e19 in float32 -- and underflow to 0 below sqrt(tiny), although every activation and
-# gradient they summarise is finite and non-zero (the test above). A scaled norm, s * ||x / s||
-# with s = max|x| (or float64 accumulation for float32), would fix both sides.
-SIGNAL_GAP = ("scratch_numpy/signals.py signal_norms and reference_torch/signals.py signal_norms take "
-              "unscaled Frobenius norms: inf (or 0) where the norm itself is finite")
-NORM_CASES = [(1.5, 800, "float64", True), (1.5, 100, "float32", True),
-              pytest.param(1.5, 1000, "float64", False, marks=pytest.mark.xfail(strict=True, reason=SIGNAL_GAP)),
-              pytest.param(1.5, 120, "float32", False, marks=pytest.mark.xfail(strict=True, reason=SIGNAL_GAP)),
-              pytest.param(0.5, 120, "float32", False, marks=pytest.mark.xfail(strict=True, reason=SIGNAL_GAP))]
+# The signal norms are scaled, s * ||x / s|| with s = max|x| (signals.frobenius_norm, both sides):
+# an unscaled norm (np.linalg.norm, torch.linalg.norm) squares first, so it overflowed to inf once an
+# entry passed sqrt(max float) -- 1.3e154 in float64, 1.8e19 in float32 -- and underflowed to 0 below
+# sqrt(tiny), although every activation and gradient it summarises is finite and non-zero (the test
+# above): depth 1000 in float64 and depth 120 in float32 (both ways) failed before the scaling.
+NORM_CASES = [(1.5, 800, "float64"), (1.5, 100, "float32"), (1.5, 1000, "float64"), (1.5, 120, "float32"),
+              (0.5, 120, "float32")]
 
 
 @pytest.mark.parametrize("side", ["numpy", "torch"])
-@pytest.mark.parametrize("c, depth, dtype, fine", NORM_CASES,
+@pytest.mark.parametrize("c, depth, dtype", NORM_CASES,
                          ids=["1.5^800-f64", "1.5^100-f32", "1.5^1000-f64", "1.5^120-f32", "0.5^120-f32"])
-def test_signal_norms_are_finite_where_the_norms_are(c, depth, dtype, fine, side):
+def test_signal_norms_are_finite_where_the_norms_are(c, depth, dtype, side):
     """||A_{l-1}||, ||dA_{l-1}||, ||dW_l|| for every layer: finite and non-zero (they are: the largest
     activation norm is ~1.5^999 * 1.04 = 1.3e176 at depth 1000, the smallest ~0.5^119 = 1.5e-36),
-    and the same on both sides. 800 layers (7.4e140) and float32 at 100 layers (4.0e17) pass; the
-    xfails are the gap."""
+    and the same on both sides."""
     net, params, X, Y, model = _identity_chain(c, depth, dtype)
     if side == "numpy":
         signals = np_sig.signal_norms(net, params, X, Y)

@@ -159,6 +159,30 @@ def test_cs231n_velocity_is_minus_lr_times_torch_buffer_until_lr_changes():
     assert gap > 1e-3
 
 
+@pytest.mark.parametrize("name, hp", [("momentum", {"beta": 0.0}), ("cs231n_momentum", {"mu": 0.0}),
+                                      ("cs231n_momentum", {"mu": 0.0, "nesterov": True})],
+                         ids=["course", "cs231n", "nesterov"])
+@pytest.mark.parametrize("l2_lambda", [0.0, 0.7], ids=["no-l2", "l2"])
+def test_momentum_zero_state_is_the_step_gradient(name, hp, l2_lambda):
+    """At momentum 0 torch's SGD keeps no buffer (and refuses Nesterov), yet the NumPy side's velocity
+    is the last step's gradient, L2 term included: v = dW (course), v = -lr dW (cs231n).
+    make_optimizer records it for optimizer_state, and the parameters agree step by step."""
+    params, grads, model = _one_layer()
+    numpy_params = {k: v.copy() for k, v in params.items()}
+    hp = {"lr": 0.1, **hp, **({"l2_lambda": l2_lambda, "m": 10} if l2_lambda else {})}
+    optimizer = n_optim.make_optimizer(name, numpy_params, **hp)
+    optimizer_t = t_optim.make_optimizer(name, model, **hp)
+    for g in grads:
+        optimizer.step(numpy_params, g)
+        stepped = _torch_steps(model, optimizer_t, [g])
+        for k, v in numpy_params.items():
+            np.testing.assert_allclose(stepped[k], v, rtol=0, atol=1e-15 * np.abs(v).max())
+    state = t_optim.optimizer_state(optimizer_t, model)
+    assert set(state) == {"v"}
+    for k, v in optimizer.v.items():
+        np.testing.assert_allclose(state["v"][k], v, rtol=0, atol=1e-15 * np.abs(v).max())
+
+
 def test_nesterov_exists_only_in_the_cs231n_form():
     """torch refuses Nesterov with dampening != 0, so the course's (dampened) momentum has no Nesterov
     twin; cs231n's x += -mu v_prev + (1 + mu) v is torch's p -= lr (g + mu buf)."""

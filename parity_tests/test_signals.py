@@ -57,6 +57,21 @@ def test_parity_of_the_norms(setup, dtype, device):
     twins_tools.signals(setup, dtype=dtype, device=device).assert_passed()
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("scale", ["ordinary", "huge", "tiny"])
+def test_the_scaled_norm_is_finite_where_the_norm_is(scale, dtype):
+    """s ||x / s|| with s = max|x|, both sides: entries near the largest float (whose squares overflow)
+    and near the smallest normal one (whose squares underflow to 0) have their finite, non-zero norm."""
+    info = np.finfo(dtype)
+    factor = {"ordinary": 1.0, "huge": float(info.max) / 1e3, "tiny": float(info.tiny) * 1e3}[scale]
+    z = np.random.default_rng(0).standard_normal((5, 4))
+    x = (z * factor).astype(dtype)
+    expected = float(np.linalg.norm(x.astype(np.float64) / factor)) * factor
+    for norm in (n_signals.frobenius_norm(x), t_signals.frobenius_norm(torch.from_numpy(x))):
+        assert np.isfinite(norm) and norm == pytest.approx(expected, rel=10 * float(info.eps))
+    assert n_signals.frobenius_norm(np.zeros((2, 3), dtype)) == t_signals.frobenius_norm(torch.zeros(2, 3)) == 0
+
+
 def test_torch_hooks_are_removed_and_grads_untouched():
     dims = (4, 4, 4, 1)
     model = t_models.Network(dims, "relu", "sigmoid")

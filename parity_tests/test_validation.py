@@ -1548,3 +1548,17 @@ def test_bridge_refuses_float32_params_into_float64_module():
     bridge.params_to_module({k: v.astype(np.float64) for k, v in params32.items()}, module)
     msg = _message(lambda: bridge.logistic_to_module(w0(dtype=np.float32), 0.0, th_logreg()))
     assert re.search(arg("w"), msg) and "float32" in msg
+
+
+def test_bridge_copies_read_only_arrays_before_torch_sees_them(monkeypatch):
+    """torch.from_numpy warns (once per process, so a warning filter cannot pin it) that it cannot
+    write to a read-only array (np.broadcast_to, a memory-mapped file): the bridge copies it first."""
+    writeable, from_numpy = [], torch.from_numpy
+    monkeypatch.setattr(torch, "from_numpy", lambda a: writeable.append(a.flags.writeable) or from_numpy(a))
+    params = _np_params_2_3_1()
+    for value in params.values():
+        value.flags.writeable = False
+    module = th_net()
+    bridge.params_to_module(params, module)
+    assert writeable and all(writeable)
+    assert all(np.array_equal(v, params[k]) for k, v in bridge.params_from_module(module).items())

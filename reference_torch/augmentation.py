@@ -18,7 +18,10 @@ import torch
 from torch.nn import functional as F
 
 from scratch_numpy.augmentation import Draws, check_flip, check_offsets
+from scratch_numpy.augmentation import check_images as check_numpy_images
 from scratch_numpy.validation import check_count
+
+from .validation import check_device
 
 IMAGE_DTYPES = (torch.uint8, torch.float32, torch.float64)
 
@@ -71,4 +74,5 @@ def augment(images, draws: Draws, padding: int) -> torch.Tensor:
 
 def to_channels_first(images: np.ndarray, device="cpu") -> torch.Tensor:
     """The course's (m, H, W, C) array as torch's (m, C, H, W) tensor (a copy, same dtype)."""
+    images, device = check_numpy_images("images", images), check_device(device)
     return torch.tensor(np.ascontiguousarray(images.transpose(0, 3, 1, 2)), device=device)

@@ -21,7 +21,7 @@ from torch import nn
 from scratch_numpy.ewa import check_beta
 from scratch_numpy.validation import check_count, check_positive
 
-from .validation import check_tensor
+from .validation import check_device, check_dtype, check_tensor
 
 
 def batch_norm(n: int, *, beta_momentum: float = 0.9, eps: float = 1e-5, dtype=torch.float64,
@@ -29,7 +29,8 @@ def batch_norm(n: int, *, beta_momentum: float = 0.9, eps: float = 1e-5, dtype=t
     """nn.BatchNorm1d(n, eps=eps, momentum=1 - beta_momentum): gamma = 1, beta = 0,
     running_mean = 0, running_var = 1."""
     return nn.BatchNorm1d(check_count("n", n), eps=check_positive("eps", eps),
-                          momentum=1 - check_beta("beta_momentum", beta_momentum), dtype=dtype, device=device)
+                          momentum=1 - check_beta("beta_momentum", beta_momentum), dtype=check_dtype(dtype),
+                          device=check_device(device))
 
 
 def apply(module: nn.BatchNorm1d, Z: torch.Tensor) -> torch.Tensor:

@@ -15,8 +15,9 @@ from torch import nn
 
 import sys
 
-from scratch_numpy.validation import check_choice, check_float_array, check_labels
+from scratch_numpy.validation import check_choice, check_finite_number, check_float_array, check_labels
 
+from .logistic import LogisticRegression
 from .validation import check_device
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -38,10 +39,12 @@ def resolve_dtype(dtype: str) -> torch.dtype:
 
 def to_tensor(array: np.ndarray, device="cpu") -> torch.Tensor:
     """A copy of ``array`` as a tensor of the same dtype on ``device``."""
-    return torch.tensor(array, device=device)
+    return torch.tensor(array, device=check_device(device))
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    if not isinstance(tensor, torch.Tensor):
+        raise ValueError(f"tensor must be a torch.Tensor, got {type(tensor).__name__}")
     return tensor.detach().cpu().numpy()
 
 
@@ -67,8 +70,8 @@ def _copy_into(name: str, target: torch.Tensor, value: np.ndarray):
         raise ValueError(f"{name} must have shape {tuple(target.shape)}, got {value.shape}")
     if not np.isfinite(value).all():
         raise ValueError(f"{name} contains NaN or inf values")
-    with torch.no_grad():
-        target.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+    with torch.no_grad():   # a fresh, writable copy: torch.from_numpy warns on a read-only array
+        target.copy_(torch.from_numpy(np.array(value, order="C")))
 
 
 def params_to_module(params: dict, module) -> None:
@@ -79,7 +82,7 @@ def params_to_module(params: dict, module) -> None:
     unexpected = set(params) - {key for key, _ in course_parameters(module)}
     if unexpected:
         raise ValueError(f"params has keys {sorted(unexpected)} that the module has no parameter for")
-    params_to_linears(params, module.linears)
+    _copy_linears(params, module.linears)
     for l, norm in _norms(module):
         for key in (f"gamma{l}", f"beta{l}"):
             if key not in params:
@@ -94,6 +97,16 @@ def params_to_linears(params: dict, linears) -> None:
     _check_params(params)
     if not isinstance(linears, (list, tuple, nn.ModuleList)) or not all(isinstance(x, nn.Linear) for x in linears):
         raise ValueError(f"linears must be a list of nn.Linear layers, got {type(linears).__name__}")
+    expected = {f"{p}{l}" for l, layer in enumerate(linears, start=1)
+                for p in ("Wb" if layer.bias is not None else "W")}
+    unexpected = set(params) - expected
+    if unexpected:
+        raise ValueError(f"params has keys {sorted(unexpected)} that linears has no parameter for "
+                         f"({len(linears)} layers)")
+    _copy_linears(params, linears)
+
+
+def _copy_linears(params: dict, linears) -> None:
     for l, layer in enumerate(linears, start=1):
         keys = (f"W{l}", f"b{l}") if layer.bias is not None else (f"W{l}",)
         for key in keys:
@@ -107,6 +120,12 @@ def params_to_linears(params: dict, linears) -> None:
 def _check_params(params):
     if not isinstance(params, dict):
         raise ValueError(f"params must be a dict {{W1, b1, ...}}, got {type(params).__name__}")
+
+
+def _check_logistic(model):
+    # a ValueError like _check_network's (the bridge's contract, pinned by test_validation)
+    if not isinstance(model, LogisticRegression):
+        raise ValueError(f"model must be a reference_torch.logistic.LogisticRegression, got {type(model).__name__}")
 
 
 def _check_network(module):
@@ -166,6 +185,7 @@ def state_to_module(state: dict, module) -> None:
     ``module.norms[l - 1]``'s running_mean and running_var buffers (n_l,)."""
     if not isinstance(state, dict):
         raise ValueError(f"state must be a dict {{running_mean1, running_var1, ...}}, got {type(state).__name__}")
+    _check_network(module)
     for l, norm in _norms(module):
         for stat in ("running_mean", "running_var"):
             key = f"{stat}{l}"
@@ -176,6 +196,7 @@ def state_to_module(state: dict, module) -> None:
 
 def state_from_module(module) -> dict:
     """{running_mean1, running_var1, ...} as (n_l, 1) NumPy columns (empty without batch norm)."""
+    _check_network(module)
     return {f"{stat}{l}": to_numpy(getattr(norm, stat))[:, None].copy()
             for l, norm in _norms(module) for stat in ("running_mean", "running_var")}
 
@@ -184,6 +205,7 @@ def masks_to_torch(masks: dict, device="cpu") -> dict:
     """Dropout masks {D_l: (n_l, m)} (examples in columns) -> batch-first tensors (m, n_l)."""
     if not isinstance(masks, dict):
         raise ValueError(f"masks must be a dict {{D1: (n_1, m), ...}}, got {type(masks).__name__}")
+    device = check_device(device)
     for key, mask in masks.items():
         if not isinstance(mask, np.ndarray) or mask.ndim != 2:
             raise ValueError(f"masks[{key!r}] must be a 2-D numpy array (n, m), got {getattr(mask, 'shape', mask)!r}")
@@ -194,17 +216,19 @@ def masks_from_torch(masks: dict) -> dict:
     """Batch-first dropout masks {D_l: (m, n_l)} -> NumPy columns (n_l, m)."""
     if not isinstance(masks, dict):
         raise ValueError(f"masks must be a dict {{D1: (m, n_1), ...}}, got {type(masks).__name__}")
+    for key, mask in masks.items():
+        if not isinstance(mask, torch.Tensor) or mask.dim() != 2:
+            got = tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__
+            raise ValueError(f"masks[{key!r}] must be a 2-D torch.Tensor (m, n), got {got}")
     return {key: np.ascontiguousarray(to_numpy(mask).T) for key, mask in masks.items()}
 
 
 def logistic_to_module(w: np.ndarray, b: float, model) -> None:
     """The course's w (n_x, 1) and scalar b into LogisticRegression's nn.Linear."""
-    if not isinstance(getattr(model, "linear", None), nn.Linear):
-        raise ValueError(f"model must be a reference_torch.logistic.LogisticRegression, got {type(model).__name__}")
+    _check_logistic(model)
     n_x = model.linear.in_features
     w = check_float_array("w", w, shape=(n_x, 1), dtype=str(model.linear.weight.dtype).removeprefix("torch."))
-    if isinstance(b, bool) or not isinstance(b, (int, float, np.floating)) or not np.isfinite(b):
-        raise ValueError(f"b must be a finite float scalar, got {b!r}")
+    b = check_finite_number("b", b)
     _copy_into("w", model.linear.weight, np.ascontiguousarray(w.T))
     with torch.no_grad():
         model.linear.bias.fill_(float(b))
@@ -212,4 +236,5 @@ def logistic_to_module(w: np.ndarray, b: float, model) -> None:
 
 def logistic_from_module(model):
     """(w (n_x, 1), b float) from LogisticRegression."""
+    _check_logistic(model)
     return to_numpy(model.linear.weight).T.copy(), float(model.linear.bias.detach()[0])

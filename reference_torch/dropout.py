@@ -21,7 +21,7 @@ import torch
 from torch.nn import functional as F
 
 from scratch_numpy.dropout import check_keep_prob
-from scratch_numpy.validation import check_count
+from scratch_numpy.validation import check_count, check_shape
 
 from .validation import check_device, check_dtype, check_tensor
 
@@ -71,8 +71,10 @@ def _dropout(A, keep_prob, *, mask=None, seed=None, train=True):
         return A * mask.to(A.device) / keep_prob
     if seed is None:
         return F.dropout(A, p=1 - keep_prob, training=True)
+    # on A's contiguous copy: F.dropout fills its noise tensor in A's memory order (empty_like keeps
+    # the strides), so a transposed A would draw another mask than recover_mask reads off contiguous ones
     with seeded(seed, A.device):
-        return F.dropout(A, p=1 - keep_prob, training=True)
+        return F.dropout(A.contiguous(), p=1 - keep_prob, training=True)
 
 
 dropout.unchecked = _dropout   # the kernel models.Network calls
@@ -86,9 +88,7 @@ def recover_mask(shape: tuple, keep_prob: float, seed: int, *, dtype=torch.float
     so recover it with those of the tensor it will mask.
     """
     keep_prob = check_keep_prob("keep_prob", keep_prob)
-    if not isinstance(shape, (tuple, list)):
-        raise ValueError(f"shape must be a tuple of sizes (m, n), got {shape!r}")
-    shape = tuple(check_count(f"shape[{i}]", s) for i, s in enumerate(shape))
+    shape = check_shape("shape", shape)
     dtype, device = check_dtype(dtype), check_device(device)
     ones = torch.ones(shape, dtype=dtype, device=device)
     with seeded(seed, device):

@@ -14,7 +14,8 @@ import torch
 
 from scratch_numpy import early_stopping
 
-from .models import OUTPUTS
+from .models import OUTPUTS, Network
+from .validation import check_model
 
 
 def dev_cost(X_dev, y_dev):
@@ -22,7 +23,10 @@ def dev_cost(X_dev, y_dev):
     Shapes: X_dev (m_dev, n_x), y_dev (m_dev,) int64."""
     @torch.no_grad()
     def cost(model):
-        model.check_data(X_dev, y_dev)
+        check_model("model", model, Network)
+        if y_dev is None:
+            raise ValueError("y_dev must be the (m_dev,) int64 dev labels, got None")
+        model.check_data(X_dev, y_dev, names=("X_dev", "y_dev"))
         was_training = model.training
         model.eval()
         try:

@@ -18,6 +18,7 @@ import torch
 from torch.optim.swa_utils import get_ema_avg_fn
 
 from scratch_numpy.ewa import check_beta
+from scratch_numpy.validation import check_flag
 
 from .validation import check_tensor
 
@@ -27,7 +28,7 @@ class EWA:
 
     def __init__(self, beta: float = 0.9, *, bias_correction: bool = False):
         self.beta = check_beta("beta", beta)
-        self.bias_correction = bool(bias_correction)
+        self.bias_correction = check_flag("bias_correction", bias_correction)
         self._update = get_ema_avg_fn(self.beta)
         self.v = None
         self.t = 0

@@ -31,6 +31,8 @@ from scratch_numpy.validation import check_count, check_positive
 
 from . import bridge
 from .bridge import to_numpy, to_tensor
+from .models import Network
+from .validation import check_model
 
 
 def course_parameters(model) -> dict:
@@ -40,6 +42,7 @@ def course_parameters(model) -> dict:
 
 def _checked(model, X, y) -> dict:
     """The model's parameters after refusing dropout and float32 (and checking the data)."""
+    check_model("model", model, Network)
     keep_probs = getattr(model, "keep_probs", None)
     if keep_probs is not None and np.any(np.asarray(keep_probs) < 1):
         raise ValueError(f"gradient checking with dropout on (keep_probs={keep_probs!r}) is meaningless: every "
@@ -156,6 +159,9 @@ def autograd_gradcheck(model, X, y, *, fast_mode: bool = False, eps: float = 1e-
     params = _checked(model, X, y)
     if not isinstance(fast_mode, bool):
         raise ValueError(f"fast_mode must be True or False, got {fast_mode!r}")
+    # torch takes them unchecked: eps < 0 reports a false mismatch, a NaN tolerance torch's RuntimeError
+    eps = check_positive("eps", eps)
+    atol, rtol = check_positive("atol", atol, allow_zero=True), check_positive("rtol", rtol, allow_zero=True)
     torch_names = {id(p): name for name, p in model.named_parameters()}
     names = list(params)
     wrapper = _Cost(model)

@@ -12,7 +12,7 @@ from torch import nn
 from scratch_numpy.validation import check_count, check_positive
 
 from . import losses
-from .validation import check_device, check_dtype, check_tensor
+from .validation import check_device, check_dtype, check_model, check_tensor
 
 
 class LogisticRegression(nn.Module):
@@ -36,6 +36,7 @@ class LogisticRegression(nn.Module):
 
 def propagate(model: LogisticRegression, X, y):
     """Cost and gradients by autograd: ({"dw": weight.grad (1, n_x), "db": bias.grad (1,)}, cost)."""
+    check_model("model", model, LogisticRegression)
     model.zero_grad()
     cost = losses.binary_cross_entropy_with_logits(model.logits(X), y)
     cost.backward()
@@ -47,6 +48,7 @@ def optimize(model: LogisticRegression, X, y, num_iterations: int, learning_rate
 
     Returns the costs, costs[i] before update i.
     """
+    check_model("model", model, LogisticRegression)
     num_iterations = check_count("num_iterations", num_iterations)
     learning_rate = check_positive("learning_rate", learning_rate)
     optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
@@ -61,4 +63,5 @@ def optimize(model: LogisticRegression, X, y, num_iterations: int, learning_rate
 @torch.no_grad()
 def predict(model: LogisticRegression, X):
     """Labels (m,) int64: 1 where z > 0 (a > 0.5), else 0."""
+    check_model("model", model, LogisticRegression)
     return (model.logits(X)[:, 0] > 0).long()

@@ -80,7 +80,8 @@ def _weights(weights):
     weights = list(weights)
     if not weights:
         raise ValueError("weights must hold at least one weight tensor")
-    for i, W in enumerate(weights):
+    check_tensor("weights[0]", weights[0])   # before its dtype is read, the others' reference
+    for i, W in enumerate(weights[1:], start=1):
         check_tensor(f"weights[{i}]", W, dtype=weights[0].dtype)
     return weights
 

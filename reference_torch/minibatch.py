@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 
-from scratch_numpy.minibatch import check_batch_size, check_permutation
+from scratch_numpy.minibatch import SAMPLING, check_batch_size, check_index_batches, check_permutation
+from scratch_numpy.validation import check_choice, check_count
 
 from .validation import check_tensor
 
@@ -30,7 +31,7 @@ class PermutationSampler(Sampler[int]):
     """Yields the indices of a given permutation, in order (one epoch)."""
 
     def __init__(self, permutation: np.ndarray, m: int | None = None):
-        m = len(permutation) if m is None else m
+        m = None if m is None else check_count("m", m)
         self.permutation = check_permutation(permutation, m).tolist()
 
     def __iter__(self):
@@ -44,13 +45,7 @@ class IndexBatchSampler(Sampler[list[int]]):
     """Yields given index batches (lists of example indices), for DataLoader(batch_sampler=...)."""
 
     def __init__(self, batches: Sequence, m: int):
-        self.batches = []
-        for k, batch in enumerate(batches):
-            batch = np.asarray(batch)
-            valid = batch.ndim == 1 and batch.size > 0 and batch.dtype.kind in "iu"
-            if not valid or batch.min() < 0 or batch.max() >= m:
-                raise ValueError(f"batches[{k}] must be a non-empty 1-D list of indices in [0, {m - 1}]")
-            self.batches.append(batch.tolist())
+        self.batches = [batch.tolist() for batch in check_index_batches(batches, check_count("m", m), "batches")]
 
     def __iter__(self):
         return iter(self.batches)
@@ -85,6 +80,10 @@ def index_batch_loader(X: torch.Tensor, y: torch.Tensor, batches: Sequence) -> D
 def epoch_loader(X: torch.Tensor, y: torch.Tensor, batches: Sequence, *, sampling: str, batch_size: int) -> DataLoader:
     """The DataLoader for one epoch of scratch_numpy.minibatch.epoch_index_batches: a
     PermutationSampler over the concatenated batches ("shuffle"), or the batches themselves."""
-    if sampling == "shuffle":
-        return mini_batch_loader(X, y, batch_size, np.concatenate(batches))
-    return index_batch_loader(X, y, batches)
+    if check_choice("sampling", sampling, SAMPLING) == "replacement":
+        return index_batch_loader(X, y, batches)   # IndexBatchSampler checks the batches
+    m = check_tensor("X", X).shape[0]
+    checked = check_index_batches(batches, m, "batches")
+    # one shuffled epoch's batches hold every example once: a failure is reported as batches, not permutation
+    order = check_permutation(np.concatenate(checked) if checked else np.arange(0), m, "batches (concatenated)")
+    return mini_batch_loader(X, y, batch_size, order)

@@ -39,14 +39,13 @@ from torch import nn
 
 from scratch_numpy.dropout import check_keep_probs
 from scratch_numpy.ewa import check_beta
-from scratch_numpy.models import check_flag
-from scratch_numpy.validation import check_choice, check_count, check_layer_dims, check_positive, unchecked
+from scratch_numpy.validation import check_choice, check_count, check_flag, check_layer_dims, check_positive, unchecked
 
 from . import activations, batchnorm, losses
 from .dropout import check_mask, dropout
 from .init import init_linear_
 from .optim import param_groups
-from .validation import check_device, check_dtype, check_labels, check_tensor
+from .validation import check_device, check_dtype, check_labels, check_model, check_tensor
 
 OUTPUTS = {
     "sigmoid": ("sigmoid", losses.binary_cross_entropy_with_logits),
@@ -117,12 +116,13 @@ class Network(nn.Module):
             norm.reset_parameters()
         return self
 
-    def check_data(self, X, y=None):
-        check_tensor("X", X, shape=(None, self.layer_dims[0]), dtype=self.dtype)
+    def check_data(self, X, y=None, *, names=("X", "y")):
+        """``names``: what the messages call X and y (e.g. X_dev, y_dev for a dev set)."""
+        check_tensor(names[0], X, shape=(None, self.layer_dims[0]), dtype=self.dtype)
         if X.device != self.linears[0].weight.device:
-            raise ValueError(f"X is on {X.device} but the network is on {self.linears[0].weight.device}")
+            raise ValueError(f"{names[0]} is on {X.device} but the network is on {self.linears[0].weight.device}")
         if y is not None:
-            check_labels("y", y, m=X.shape[0], num_classes=self.num_classes)
+            check_labels(names[1], y, m=X.shape[0], num_classes=self.num_classes)
 
     def _check_masks(self, masks, m: int) -> dict:
         if masks is None:
@@ -165,6 +165,7 @@ class Network(nn.Module):
     def penalty(self, m: int) -> torch.Tensor:
         """lambda/(2m) sum_l ||W_l||^2 + lambda/(2m) sum_l |W_l| for this network's l2 and l1
         (a 0-d tensor; 0 without them)."""
+        m = check_count("m", m)   # the penalty kernels below are unchecked
         weights = [layer.weight for layer in self.linears]
         total = torch.zeros((), dtype=self.dtype, device=weights[0].device)
         for name, penalty in PENALTIES.items():
@@ -217,6 +218,7 @@ def train_gd(model: Network, X, y, learning_rate: float, num_iterations: int, *,
     """
     learning_rate = check_positive("learning_rate", learning_rate)
     num_iterations = check_count("num_iterations", num_iterations)
+    check_model("model", model, Network)
     model.check_data(X, y)
     if masks is not None and (not isinstance(masks, (list, tuple)) or len(masks) != num_iterations):
         raise ValueError(f"masks must be None or a list of {num_iterations} mask dicts (one per iteration), "

@@ -29,8 +29,11 @@ import torch
 from scratch_numpy.ewa import check_beta
 from scratch_numpy.validation import check_choice, check_count, check_positive
 
-from .bridge import to_numpy
+from .bridge import course_parameters, to_numpy
 from .losses import l2_penalty
+from .validation import check_model
+
+STATEFUL = (torch.optim.SGD, torch.optim.RMSprop, torch.optim.Adam)   # what make_optimizer builds
 
 
 def param_groups(model, l2_lambda: float = 0.0, m: int | None = None) -> list[dict]:
@@ -42,6 +45,9 @@ def param_groups(model, l2_lambda: float = 0.0, m: int | None = None) -> list[di
     the cost term itself is not in torch's loss. The weight group carries ``l2_lambda``
     and ``m`` so that ``penalty`` can add it to a recorded cost.
     """
+    from .models import Network   # here: models imports this module
+
+    check_model("model", model, Network)
     l2_lambda = check_positive("l2_lambda", l2_lambda, allow_zero=True)
     if l2_lambda > 0 and m is None:
         raise ValueError("m (the number of training examples) is needed for lambda/m when l2_lambda > 0")
@@ -88,16 +94,36 @@ def make_optimizer(name: str, model, *, lr: float, l2_lambda: float = 0.0, m: in
     if name == "momentum":
         optimizer = torch.optim.SGD(groups, lr=lr, momentum=hp["beta"], dampening=hp["beta"], foreach=False)
         for group in optimizer.param_groups:
+            group["momentum_form"] = "course"   # beta = 0 has dampening 0 too: the form cannot be told from it
             for p in group["params"]:
                 optimizer.state[p]["momentum_buffer"] = torch.zeros_like(p)   # v_0 = 0
-        return optimizer
+        return _record_velocity(optimizer) if hp["beta"] == 0 else optimizer
     if name == "cs231n_momentum":
         if not isinstance(hp["nesterov"], bool):
             raise ValueError(f"nesterov must be True or False, got {hp['nesterov']!r}")
-        return torch.optim.SGD(groups, lr=lr, momentum=hp["mu"], nesterov=hp["nesterov"], foreach=False)
+        # torch refuses Nesterov without momentum; at mu = 0 both forms are the plain step anyway
+        optimizer = torch.optim.SGD(groups, lr=lr, momentum=hp["mu"], nesterov=hp["nesterov"] and hp["mu"] > 0,
+                                    foreach=False)
+        for group in optimizer.param_groups:
+            group["momentum_form"] = "cs231n"
+        return _record_velocity(optimizer) if hp["mu"] == 0 else optimizer
     if name == "rmsprop":
         return torch.optim.RMSprop(groups, lr=lr, alpha=hp["beta"], eps=hp["eps"], foreach=False)
     return torch.optim.Adam(groups, lr=lr, betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"], foreach=False)
+
+
+def _record_velocity(optimizer: torch.optim.SGD) -> torch.optim.SGD:
+    """SGD with momentum 0 keeps no momentum_buffer, but the NumPy side's velocity is then the step's
+    own gradient (course: v = dW; cs231n: v = -lr dW): record it, as torch would have, before each step
+    (SGD ignores the buffer at momentum 0), so that ``optimizer_state`` can read it."""
+    def record(optimizer, args, kwargs):
+        with torch.no_grad():
+            for group in optimizer.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:   # torch's d_p: the gradient plus weight_decay * p
+                        optimizer.state[p]["momentum_buffer"] = p.grad + group["weight_decay"] * p
+    optimizer.register_step_pre_hook(record)
+    return optimizer
 
 
 def optimizer_state(optimizer: torch.optim.Optimizer, model) -> dict:
@@ -105,19 +131,29 @@ def optimizer_state(optimizer: torch.optim.Optimizer, model) -> dict:
     {"t": t, "v": {"dW1": ..., "db1": ...}, "s": {...}} (b as (n, 1) columns).
 
     SGD: v = momentum_buffer (course form, dampening = momentum) or -lr * buffer
-    (cs231n form, dampening 0), no t (torch's SGD keeps no step count).
+    (cs231n form, dampening 0), the form as make_optimizer marks it (``momentum_form``); at
+    momentum 0 the buffer is the step's gradient, which make_optimizer records. No t (torch's
+    SGD keeps no step count).
     RMSprop: s = square_avg. Adam: v = exp_avg, s = exp_avg_sq; t = step.
     """
-    names = {}
-    for l, layer in enumerate(model.linears, start=1):
-        names[layer.weight] = (f"dW{l}", lambda x: x)
-        names[layer.bias] = (f"db{l}", lambda x: x[:, None])
-    keys = {torch.optim.SGD: {"v": "momentum_buffer"}, torch.optim.RMSprop: {"s": "square_avg"},
-            torch.optim.Adam: {"v": "exp_avg", "s": "exp_avg_sq"}}[type(optimizer)]
+    from .models import Network   # here: models imports this module
+
+    check_model("optimizer", optimizer, STATEFUL)
+    check_model("model", model, Network)
+    # b, gamma and beta are (n,) in torch and (n, 1) columns in the course
+    names = {p: ("d" + key, (lambda x: x) if p.dim() == 2 else (lambda x: x[:, None]))
+             for key, p in course_parameters(model)}
+    keys = next(k for cls, k in ((torch.optim.SGD, {"v": "momentum_buffer"}),
+                                 (torch.optim.RMSprop, {"s": "square_avg"}),
+                                 (torch.optim.Adam, {"v": "exp_avg", "s": "exp_avg_sq"})) if isinstance(optimizer, cls))
     state: dict = {}
     for group in optimizer.param_groups:
-        scale = -group["lr"] if isinstance(optimizer, torch.optim.SGD) and group["dampening"] == 0 else None
+        cs231n = group.get("momentum_form", "cs231n" if group.get("dampening") == 0 else "course") == "cs231n"
+        scale = -group["lr"] if isinstance(optimizer, torch.optim.SGD) and cs231n else None
         for p in group["params"]:
+            if p not in names:
+                raise ValueError("optimizer holds a parameter that model does not have: build the optimizer over "
+                                 "this model's parameters")
             key, shape = names[p]
             for ours, theirs in keys.items():
                 if theirs not in optimizer.state[p]:
@@ -132,6 +168,7 @@ def optimizer_state(optimizer: torch.optim.Optimizer, model) -> dict:
 
 def penalty(optimizer: torch.optim.Optimizer):
     """lambda/(2m) sum ||W||^2 (a float) over the groups that carry l2_lambda and m (0.0 without L2)."""
+    check_model("optimizer", optimizer, torch.optim.Optimizer)
     total = 0.0
     with torch.no_grad():
         for group in optimizer.param_groups:

@@ -15,22 +15,25 @@ import torch
 
 from scratch_numpy.signals import Signals
 
-from .models import OUTPUTS
+from .models import OUTPUTS, Network
+from .validation import check_model
 
 
 def signal_norms(model, X, y) -> Signals:
     """Norms of A_{l-1}, m dJ/dA_{l-1} and dW_l for l = 1..L (NumPy arrays of X's dtype), from one
     pass in eval mode (no dropout) and its backward; the parameters' .grad are left as they were."""
-    if getattr(model, "batch_norm", False):
+    check_model("model", model, Network)
+    if model.batch_norm:
         raise ValueError("signal_norms measures plain networks: build the network with batch_norm=False")
+    model.check_data(X, y)
     L, m = len(model.linears), X.shape[0]
     activations, gradients = [None] * L, [None] * L
 
     def record(l):
         def pre_hook(module, inputs):
             A = inputs[0]
-            activations[l] = float(torch.linalg.norm(A.detach()))
-            A.register_hook(lambda dA: gradients.__setitem__(l, m * float(torch.linalg.norm(dA))))
+            activations[l] = frobenius_norm(A)
+            A.register_hook(lambda dA: gradients.__setitem__(l, m * frobenius_norm(dA)))
         return pre_hook
 
     handles = [layer.register_forward_pre_hook(record(l)) for l, layer in enumerate(model.linears)]
@@ -39,7 +42,6 @@ def signal_norms(model, X, y) -> Signals:
     try:
         model.eval()
         X = X.detach().clone().requires_grad_()
-        model.check_data(X, y)
         cost = OUTPUTS[model.output][1](model.scores(X), y)   # the data loss, as the NumPy side (no penalty)
         dWs = torch.autograd.grad(cost, [X, *weights])[1:]     # asking for dX runs every tensor hook
     finally:
@@ -48,4 +50,12 @@ def signal_norms(model, X, y) -> Signals:
             handle.remove()
     dtype = str(X.dtype).removeprefix("torch.")
     return Signals(np.array(activations, dtype=dtype), np.array(gradients, dtype=dtype),
-                   np.array([float(torch.linalg.norm(dW)) for dW in dWs], dtype=dtype))
+                   np.array([frobenius_norm(dW) for dW in dWs], dtype=dtype))
+
+
+def frobenius_norm(x: torch.Tensor) -> float:
+    """||x||_F as s ||x / s||_F with s = max |x| (in x's dtype), as scratch_numpy.signals.frobenius_norm:
+    torch.linalg.norm squares first, so it overflows and underflows where the norm is finite."""
+    x = x.detach()
+    s = x.abs().max()
+    return float(s if s == 0 else s * torch.linalg.norm(x / s))

@@ -9,6 +9,11 @@ scratch_numpy.training.train, with torch's pieces.
             scheduler.step()                       (an iteration schedule)
         scheduler.step()                           (an epoch schedule: LambdaLR counting)
         epoch cost, train (and dev) accuracy; callback(epoch, history, model); early_stopping(history)
+        checkpoint(Resume(history, scheduler.state_dict()), model)
+
+Resuming as on the NumPy side: ``resume=Resume(history, scheduler state)`` with the model's
+and the optimiser's state_dict restored by the caller; the LambdaLR is rebuilt and set back
+to its count and rate.
 
 The recorded cost adds lambda/(2m) sum ||W||^2 (reference_torch.optim.penalty),
 which torch's loss does not contain. Returns scratch_numpy.training.History,
@@ -20,16 +25,18 @@ from __future__ import annotations
 import torch
 
 from scratch_numpy.minibatch import epoch_index_batches
-from scratch_numpy.training import History, check_loop_arguments
+from scratch_numpy.training import History, Resume, check_loop_arguments, check_resume
 
 from .minibatch import epoch_loader
+from .models import Network
 from .optim import penalty
 from .schedules import as_scheduler
+from .validation import check_model
 
 
 def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer, *, epochs: int,
           batch_size: int, permutations=None, seed=None, sampling: str = "shuffle", schedule=None,
-          X_dev=None, y_dev=None, callback=None, early_stopping=None) -> History:
+          X_dev=None, y_dev=None, callback=None, early_stopping=None, resume=None, checkpoint=None) -> History:
     """Train ``model`` (reference_torch.models.Network) in place with ``optimizer``
     (e.g. reference_torch.optim.make_optimizer).
 
@@ -37,19 +44,28 @@ def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimi
     ``permutations``/``seed``/``sampling`` give the batches exactly as on the NumPy side
     (drawn with NumPy); ``schedule`` is None, a name or {"name": ..., **hyperparameters}
     and becomes a LambdaLR on ``optimizer``. ``callback(epoch, history, model)``,
-    ``early_stopping(history) -> bool`` as on the NumPy side.
+    ``early_stopping(history) -> bool`` as on the NumPy side. ``resume`` (a
+    scratch_numpy.training.Resume, ``model`` and ``optimizer`` already restored) and
+    ``checkpoint(resume, model)`` as on the NumPy side; Resume.scheduler carries the LambdaLR's
+    state_dict.
     """
-    epochs, batch_size = check_loop_arguments(epochs, batch_size, callback, early_stopping, (X_dev, y_dev))
+    epochs, batch_size = check_loop_arguments(epochs, batch_size, callback, early_stopping, (X_dev, y_dev),
+                                              checkpoint)
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise ValueError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    check_model("model", model, Network)
     model.check_data(X, y)
     if X_dev is not None:
-        model.check_data(X_dev, y_dev)
+        model.check_data(X_dev, y_dev, names=("X_dev", "y_dev"))
     batches = epoch_index_batches(X.shape[0], epochs=epochs, batch_size=batch_size,
                                   permutations=permutations, seed=seed, sampling=sampling)
     scheduler = as_scheduler(optimizer, schedule)
-    history = History()
-    for epoch, epoch_batches in enumerate(batches):
+    history = History() if resume is None else check_resume(resume, epochs, X_dev is not None, scheduler is not None,
+                                                                   early_stopping)
+    if resume is not None and scheduler is not None:
+        _restore_scheduler(optimizer, scheduler, resume.scheduler)
+    start = history.epochs_run
+    for epoch, epoch_batches in enumerate(batches[start:] if not history.stopped_early else [], start):
         total, seen = 0.0, 0
         for X_b, y_b in epoch_loader(X, y, epoch_batches, sampling=sampling, batch_size=batch_size):
             lr = optimizer.param_groups[0]["lr"]
@@ -74,7 +90,27 @@ def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimi
             callback(epoch, history, model)
         if early_stopping is not None and early_stopping(history):
             history.stopped_early = True
+        if checkpoint is not None:
+            checkpoint(Resume(history, scheduler and scheduler.scheduler.state_dict()), model)
+        if history.stopped_early:
             break
     if hasattr(early_stopping, "finish"):  # e.g. EarlyStopping puts the best epoch's parameters back
         early_stopping.finish()
     return history
+
+
+def _restore_scheduler(optimizer, scheduler, state: dict) -> None:
+    """Set a fresh LambdaLR back to a saved count: its state_dict, then each group's rate to the
+    last rate it computed (load_state_dict restores the count but leaves the groups' rates at
+    the constructor's base_lr * lambda(0))."""
+    if not isinstance(state, dict):
+        raise ValueError(f"resume.scheduler must be a LambdaLR state_dict, got {type(state).__name__}")
+    try:
+        scheduler.scheduler.load_state_dict(dict(state))   # load_state_dict pops from its argument
+        rates = scheduler.scheduler.get_last_lr()
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"resume.scheduler is not a LambdaLR state_dict ({error!r})") from None
+    if len(rates) != len(optimizer.param_groups):
+        raise ValueError(f"resume.scheduler holds {len(rates)} rates for {len(optimizer.param_groups)} groups")
+    for group, lr in zip(optimizer.param_groups, rates):
+        group["lr"] = lr

@@ -7,6 +7,8 @@ broadcast.
 
 from __future__ import annotations
 
+import sys
+
 import torch
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
@@ -80,3 +82,21 @@ def check_generator(generator):
     if generator is not None and not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     return generator
+
+
+def check_model(name: str, model, cls):
+    """``model`` is an instance of ``cls`` (a class or a tuple of classes): None, an nn.Linear or
+    any other object in its place is a TypeError naming the argument and the expected type, not an
+    AttributeError from deep inside."""
+    if not isinstance(model, cls):
+        expected = " or ".join(_class_name(c) for c in (cls if isinstance(cls, tuple) else (cls,)))
+        raise TypeError(f"{name} must be a {expected}, got {type(model).__name__}")
+    return model
+
+
+def _class_name(cls) -> str:
+    """The shortest public path of a class: torch.optim.SGD rather than torch.optim.sgd.SGD."""
+    parts = cls.__module__.split(".")
+    while len(parts) > 1 and getattr(sys.modules.get(".".join(parts[:-1])), cls.__name__, None) is cls:
+        parts.pop()
+    return ".".join(parts + [cls.__qualname__])

@@ -14,8 +14,9 @@ scores of one example).
 
 Every public function is a thin check around an unchecked kernel: ``activate``
 behind the forward passes, ``<name>_backward.unchecked`` behind the backward
-passes. models.Network validates its inputs once and calls the kernels, so its
-own intermediates are never scanned again.
+passes (ReLU's also as ``relu_backward.in_place``, which overwrites dA).
+models.Network validates its inputs once and calls the kernels, so its own
+intermediates are never scanned again.
 """
 
 from __future__ import annotations
@@ -161,6 +162,15 @@ def relu_forward(Z):
 def relu_backward(dA, cache: ActivationCache):
     """dZ = dA where Z > 0 (read off A > 0), else 0 (including Z == 0 exactly)."""
     return dA * (cache.A > 0)
+
+
+def _relu_backward_in_place(dA, cache: ActivationCache):
+    """relu_backward's dZ written into dA's memory (unchecked), for a caller that owns dA and
+    never reads it again (models.Network's backward pass): one allocation fewer per layer."""
+    return np.multiply(dA, cache.A > 0, out=dA)
+
+
+relu_backward.in_place = _relu_backward_in_place
 
 
 def leaky_relu_forward(Z, slope: float = 0.01):

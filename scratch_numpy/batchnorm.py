@@ -39,7 +39,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .ewa import check_beta
-from .validation import check_count, check_float_array, check_positive
+from .validation import check_count, check_float_array, check_float_dtype, check_positive
 
 
 class BatchNormCache(NamedTuple):
@@ -56,7 +56,7 @@ def init_running(n: int, dtype="float64") -> dict:
 
     cs231n starts running_var at 0; torch, and Twinprop, at 1.
     """
-    n = check_count("n", n)
+    n, dtype = check_count("n", n), check_float_dtype("dtype", dtype)
     return {"mean": np.zeros((n, 1), dtype=dtype), "var": np.ones((n, 1), dtype=dtype)}
 
 

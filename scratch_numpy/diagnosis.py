@@ -25,9 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from .validation import check_positive
+from .validation import check_positive, finite_float
 
 HIGH_VARIANCE = "high variance"
 HIGH_BIAS = "high bias"
@@ -64,10 +62,10 @@ class Diagnosis:
 
 def check_error(name: str, value) -> float:
     """An error rate: a finite number in [0, 1]."""
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not np.isfinite(value) or not 0 <= value <= 1:
-        raise ValueError(f"{name} must be an error rate in [0, 1] (0.15 for 15 %), got {value!r}")
-    return float(value)
+    number = finite_float(value)
+    if number is None or not 0 <= number <= 1:
+        raise ValueError(f"{name} must be an error rate in [0, 1] (0.15 for 15 %), got {value!r}"[:200])
+    return number
 
 
 def diagnose(train_error, dev_error, bayes_error=0.0, *, threshold: float = 0.02) -> Diagnosis:
@@ -87,5 +85,8 @@ def diagnose_network(network, params, X_train, Y_train, X_dev, Y_dev, bayes_erro
 
     Shapes: X_train (n_x, m_train), Y_train (1, m_train), X_dev (n_x, m_dev), Y_dev (1, m_dev).
     """
+    # checked under their own names first: accuracy's messages would call both sets X and Y
+    network._check_labelled(params, X_train, Y_train, names=("X_train", "Y_train"))
+    network._check_labelled(params, X_dev, Y_dev, names=("X_dev", "Y_dev"))
     return diagnose(1 - network.accuracy(params, X_train, Y_train), 1 - network.accuracy(params, X_dev, Y_dev),
                     bayes_error, threshold=threshold)

@@ -28,7 +28,9 @@ from typing import NamedTuple
 import numpy as np
 
 from .init import as_rng
-from .validation import check_float_array, check_same_shape
+from .validation import check_float_array, check_same_shape, check_shape, finite_float
+
+MASK_DTYPES = (np.dtype(bool), np.dtype(np.float32), np.dtype(np.float64))
 
 
 class DropoutCache(NamedTuple):
@@ -40,10 +42,10 @@ class DropoutCache(NamedTuple):
 
 def check_keep_prob(name: str, value) -> float:
     """A keep probability in (0, 1]: 1 keeps every unit (dropout off); 0 would keep none."""
-    ok_type = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-    if not ok_type or not np.isfinite(value) or not 0 < value <= 1:
-        raise ValueError(f"{name} must be a number in (0, 1] (1 = no dropout), got {value!r}")
-    return float(value)
+    number = finite_float(value)
+    if number is None or not 0 < number <= 1:
+        raise ValueError(f"{name} must be a number in (0, 1] (1 = no dropout), got {value!r}"[:200])
+    return number
 
 
 def check_mask(name: str, mask, shape: tuple, dtype) -> np.ndarray:
@@ -59,13 +61,29 @@ def check_mask(name: str, mask, shape: tuple, dtype) -> np.ndarray:
 
 
 def draw_mask(shape: tuple, keep_prob: float, rng=None, dtype="float64") -> np.ndarray:
-    """D = (U < keep_prob) as 0./1. of ``dtype``, U uniform on [0, 1) from ``rng``.
+    """D = (U < keep_prob) as 0./1. of ``dtype`` (float32, float64 or bool, by name or as a NumPy
+    dtype: the activations' own), U uniform on [0, 1) from ``rng``.
 
     ``rng`` None draws from a fresh, unseeded generator.
     """
+    shape = check_shape("shape", shape)
     keep_prob = check_keep_prob("keep_prob", keep_prob)
+    return _draw_mask(shape, keep_prob, rng, _check_mask_dtype(dtype))
+
+
+def _draw_mask(shape, keep_prob, rng, dtype):
     rng = np.random.default_rng() if rng is None else as_rng(rng)
     return (rng.random(shape) < keep_prob).astype(dtype)
+
+
+def _check_mask_dtype(dtype) -> np.dtype:
+    try:
+        resolved = np.dtype(dtype) if isinstance(dtype, (str, type, np.dtype)) else None
+    except (TypeError, ValueError):   # not a dtype name at all ("", "nope")
+        resolved = None
+    if resolved is None or resolved not in MASK_DTYPES:   # (np.dtype("float64") == None is True)
+        raise ValueError(f"dtype must be float32, float64 or bool (the masked activations' dtype), got {dtype!r}")
+    return resolved
 
 
 def dropout_forward(A, keep_prob: float, mask=None, rng=None, train: bool = True):
@@ -87,7 +105,7 @@ def dropout_forward(A, keep_prob: float, mask=None, rng=None, train: bool = True
 def _dropout_forward(A, keep_prob, mask, rng, train):
     if not train or keep_prob == 1:
         return A, DropoutCache(None, keep_prob)
-    D = draw_mask(A.shape, keep_prob, rng, A.dtype) if mask is None else mask
+    D = _draw_mask(A.shape, keep_prob, rng, A.dtype) if mask is None else mask
     return A * D / keep_prob, DropoutCache(D, keep_prob)
 
 

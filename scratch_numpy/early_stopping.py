@@ -37,7 +37,7 @@ def dev_cost(network, X_dev, Y_dev):
     """params -> the dev set's data cost J (no L2/L1 term) from a test-time pass (no dropout,
     batch norm's running statistics). Shapes: X_dev (n_x, m_dev), Y_dev (1, m_dev)."""
     def cost(params):
-        _, Y = network.check_data(params, X_dev, Y_dev)
+        _, Y = network._check_labelled(params, X_dev, Y_dev, names=("X_dev", "Y_dev"))
         _, caches = network.forward(params, X_dev)
         return OUTPUTS[network.output][1](caches[-1].activation.Z, Y)[0]
     return cost

@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_float_array
+from .validation import check_flag, check_float_array, finite_float
 
 
 def check_beta(name: str, value) -> float:
     """A decay rate beta in [0, 1) (1 would never move, above 1 diverges)."""
-    ok_type = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-    if not ok_type or not np.isfinite(value) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    return float(value)
+    number = finite_float(value)
+    if number is None or not 0 <= number < 1:
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}"[:200])
+    return number
 
 
 def effective_window(beta: float) -> float:
@@ -45,7 +45,7 @@ class EWA:
 
     def __init__(self, beta: float = 0.9, *, bias_correction: bool = False):
         self.beta = check_beta("beta", beta)
-        self.bias_correction = bool(bias_correction)
+        self.bias_correction = check_flag("bias_correction", bias_correction)
         self.v = None
         self.t = 0
 

@@ -14,14 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from .losses import binary_cross_entropy_with_logits
-from .validation import check_choice, check_count, check_float_array, check_labels, check_positive, unchecked
+from .validation import (check_choice, check_count, check_finite_number, check_float_array, check_labels,
+                         check_positive, unchecked)
 
 
 def _check_wb(w, b):
     w = check_float_array("w", w, shape=(None, 1))
-    if isinstance(b, bool) or not isinstance(b, (int, float, np.floating)) or not np.isfinite(b):
-        raise ValueError(f"b must be a finite Python or NumPy float scalar, got {b!r}")
-    return w, float(b)
+    return w, check_finite_number("b", b)
 
 
 def _check_X(w, X):

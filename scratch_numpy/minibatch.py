@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .init import as_rng
 from .validation import check_choice, check_count
 
 SAMPLING = ("shuffle", "replacement")
@@ -39,12 +40,15 @@ def check_batch_size(batch_size) -> int:
     return int(batch_size)
 
 
-def check_permutation(permutation, m: int, name: str = "permutation") -> np.ndarray:
-    """A 1-D integer array holding each of 0, ..., m - 1 exactly once; returned as int64."""
+def check_permutation(permutation, m: int | None, name: str = "permutation") -> np.ndarray:
+    """A 1-D integer array holding each of 0, ..., m - 1 exactly once (m None: its own length);
+    returned as int64."""
     if not isinstance(permutation, np.ndarray) or permutation.ndim != 1 or permutation.dtype.kind not in "iu":
         got = (f"array of shape {permutation.shape} and dtype {permutation.dtype}"
                if isinstance(permutation, np.ndarray) else type(permutation).__name__)
-        raise ValueError(f"{name} must be a 1-D integer numpy array (a permutation of 0..{m - 1}), got {got}")
+        raise ValueError(f"{name} must be a 1-D integer numpy array (a permutation of "
+                         f"0..{'m - 1' if m is None else m - 1}), got {got}")
+    m = permutation.shape[0] if m is None else m
     if permutation.shape[0] != m or not np.array_equal(np.sort(permutation), np.arange(m)):
         raise ValueError(f"{name} must hold each of 0..{m - 1} exactly once (m = {m} examples)")
     return permutation.astype(np.int64)
@@ -53,22 +57,24 @@ def check_permutation(permutation, m: int, name: str = "permutation") -> np.ndar
 def course_permutation(m: int, seed: int) -> np.ndarray:
     """The course's shuffle: np.random.seed(seed); np.random.permutation(m), without touching
     the global generator."""
-    return np.random.RandomState(seed).permutation(check_count("m", m)).astype(np.int64)
+    m = check_count("m", m)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
+        raise ValueError(f"seed must be an integer in [0, 2**32 - 1] (np.random.seed's range), got {seed!r}"[:200])
+    return np.random.RandomState(seed).permutation(m).astype(np.int64)
 
 
 def draw_permutations(m: int, epochs: int, seed: int = 0) -> list[np.ndarray]:
-    """One permutation of 0..m-1 per epoch, from ``np.random.default_rng(seed)``."""
+    """One permutation of 0..m-1 per epoch, from ``np.random.default_rng(seed)`` (``seed`` may
+    also be a Generator or a RandomState, which then draws them)."""
     m, epochs = check_count("m", m), check_count("epochs", epochs)
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed, "seed")
     return [rng.permutation(m).astype(np.int64) for _ in range(epochs)]
 
 
 def partition(permutation: np.ndarray, batch_size: int) -> list[np.ndarray]:
     """Cut a permutation into consecutive index batches of ``batch_size``; the last may be partial."""
     batch_size = check_batch_size(batch_size)
-    if not isinstance(permutation, np.ndarray) or permutation.ndim != 1:
-        raise ValueError("permutation must be a 1-D integer numpy array")
-    permutation = check_permutation(permutation, permutation.shape[0])
+    permutation = check_permutation(permutation, None)
     return [permutation[k:k + batch_size] for k in range(0, permutation.shape[0], batch_size)]
 
 
@@ -79,11 +85,11 @@ def iterations_per_epoch(m: int, batch_size: int) -> int:
 
 def sample_with_replacement(m: int, batch_size: int, iterations: int, rng) -> list[np.ndarray]:
     """``iterations`` index batches, each ``batch_size`` indices drawn uniformly from [0, m)
-    with replacement (cs231n: ``np.random.choice(num_train, batch_size)``)."""
+    with replacement (cs231n: ``np.random.choice(num_train, batch_size)``). ``rng``: an int seed,
+    a Generator or a RandomState; None draws from a fresh, unseeded generator."""
     m, batch_size = check_count("m", m), check_batch_size(batch_size)
     iterations = check_count("iterations", iterations)
-    if not isinstance(rng, (np.random.Generator, np.random.RandomState)):
-        rng = np.random.default_rng(rng)
+    rng = np.random.default_rng() if rng is None else as_rng(rng)
     return [rng.choice(m, batch_size).astype(np.int64) for _ in range(iterations)]
 
 
@@ -99,8 +105,26 @@ def mini_batches(X: np.ndarray, Y: np.ndarray, batch_size: int, permutation: np.
 
 def select(X: np.ndarray, Y: np.ndarray, index_batches) -> list:
     """[(X[:, idx], Y[:, idx]) for idx in index_batches]."""
-    _check_columns(X, Y)
-    return [(X[:, idx], Y[:, idx]) for idx in index_batches]
+    m = _check_columns(X, Y)
+    return [(X[:, idx], Y[:, idx]) for idx in check_index_batches(index_batches, m)]
+
+
+def check_index_batches(batches, m: int, name: str = "index_batches") -> list[np.ndarray]:
+    """A list (or tuple) of index batches, each a non-empty 1-D integer array (or list) of
+    example indices in [0, m); returned as arrays."""
+    if not isinstance(batches, (list, tuple)):
+        raise ValueError(f"{name} must be a list of 1-D index arrays, got {type(batches).__name__}")
+    checked = []
+    for k, batch in enumerate(batches):
+        try:
+            batch = np.asarray(batch)
+        except ValueError:   # a ragged nesting such as [0, [1, 2]]
+            batch = None
+        if (batch is None or batch.ndim != 1 or batch.size == 0 or batch.dtype.kind not in "iu"
+                or batch.min() < 0 or batch.max() >= m):
+            raise ValueError(f"{name}[{k}] must be a non-empty 1-D list of indices in [0, {m - 1}]")
+        checked.append(batch)
+    return checked
 
 
 def _check_columns(X, Y) -> int:
@@ -123,16 +147,16 @@ def epoch_index_batches(m: int, *, epochs: int, batch_size: int, permutations=No
     m, epochs = check_count("m", m), check_count("epochs", epochs)
     batch_size = check_batch_size(batch_size)
     check_choice("sampling", sampling, SAMPLING)
+    rng = None if seed is None else as_rng(seed, "seed")
     if (permutations is None) == (seed is None) and sampling == "shuffle":
         raise ValueError("give exactly one of permutations (one per epoch) and seed (to draw them)")
     if sampling == "replacement":
         if permutations is not None or seed is None:
             raise ValueError("sampling='replacement' draws its batches from seed: give seed, not permutations")
-        rng = np.random.default_rng(seed)
         per_epoch = iterations_per_epoch(m, batch_size)
         return [sample_with_replacement(m, batch_size, per_epoch, rng) for _ in range(epochs)]
     if permutations is None:
-        permutations = draw_permutations(m, epochs, seed)
+        permutations = draw_permutations(m, epochs, rng)
     if len(permutations) < epochs:
         raise ValueError(f"permutations holds {len(permutations)} permutations for {epochs} epochs")
     return [partition(check_permutation(p, m, f"permutations[{e}]"), batch_size)

@@ -54,7 +54,7 @@ from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward, in
 from .dropout import DropoutCache, check_keep_probs, check_mask, draw_mask, dropout_backward, dropout_forward
 from .ewa import check_beta
 from .layers import FirstLayerCache, LinearCache, affine, linear_backward
-from .validation import (check_choice, check_count, check_float_array, check_labels, check_layer_dims,
+from .validation import (check_choice, check_count, check_flag, check_float_array, check_labels, check_layer_dims,
                          check_positive, unchecked)
 
 OUTPUTS = {
@@ -72,13 +72,6 @@ class LayerCache(NamedTuple):
     activation: ActivationCache
     batchnorm: BatchNormCache | None = None
     dropout: DropoutCache | None = None
-
-
-def check_flag(name: str, value) -> bool:
-    """A switch must be True or False itself (1, 0, "yes" or None are mistakes, not switches)."""
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return value
 
 
 class Network:
@@ -115,7 +108,7 @@ class Network:
         self.bn_beta_momentum = check_beta("bn_beta_momentum", bn_beta_momentum)
         self.bn_eps = check_positive("bn_eps", bn_eps)
         self.bn_unbiased_running_var = check_flag("bn_unbiased_running_var", bn_unbiased_running_var)
-        self.dropout_rng = None if dropout_rng is None else init.as_rng(dropout_rng)
+        self.dropout_rng = None if dropout_rng is None else init.as_rng(dropout_rng, "dropout_rng")
         self.state: dict = {}
 
     def __repr__(self):
@@ -192,17 +185,18 @@ class Network:
             dtype = params[key].dtype
         return dtype
 
-    def check_data(self, params, X, Y=None):
+    def check_data(self, params, X, Y=None, *, names=("X", "Y")):
+        """``names``: what the messages call X and Y (e.g. X_dev, Y_dev for a dev set)."""
         dtype = self.check_params(params)
-        X = check_float_array("X", X, shape=(self.layer_dims[0], None), dtype=dtype)
+        X = check_float_array(names[0], X, shape=(self.layer_dims[0], None), dtype=dtype)
         if Y is None:
             return X, None
-        return X, check_labels("Y", Y, m=X.shape[1], num_classes=self.num_classes)
+        return X, check_labels(names[1], Y, m=X.shape[1], num_classes=self.num_classes)
 
-    def _check_labelled(self, params, X, Y):
+    def _check_labelled(self, params, X, Y, *, names=("X", "Y")):
         """``check_data`` where the labels are required (None is an error, not "no labels")."""
-        X, _ = self.check_data(params, X)
-        return X, check_labels("Y", Y, m=X.shape[1], num_classes=self.num_classes)
+        X, _ = self.check_data(params, X, names=names)
+        return X, check_labels(names[1], Y, m=X.shape[1], num_classes=self.num_classes)
 
     def _checked_state(self, dtype) -> dict:
         """``self.state``, started (``init_state``) if empty, checked against the layers and ``dtype``."""
@@ -219,6 +213,7 @@ class Network:
         """Keep masks {D_l: (n_l, m)} of 0./1. for the dropout layers, drawn from ``rng``
         (default: ``dropout_rng``); give them to ``loss``/``forward`` as ``masks``."""
         m = check_count("m", m)
+        check_choice("dtype", dtype, init.DTYPES)   # checked here too: a network without dropout draws no mask
         rng = self._dropout_rng() if rng is None else init.as_rng(rng)
         return {f"D{l}": draw_mask((self.layer_dims[l], m), self.keep_probs[l - 1], rng, dtype)
                 for l in self.dropout_layers}
@@ -321,7 +316,10 @@ class Network:
             if l < self.L:  # dA is then layer l's output gradient, from layer l + 1
                 if cache.dropout is not None:
                     dA = unchecked(dropout_backward)(dA, cache.dropout)
-                dZ = unchecked(activations.BACKWARD[self._activation(l)])(dA, cache.activation)
+                backward = activations.BACKWARD[self._activation(l)]
+                # dA is this pass's own array (layer l + 1's W^T dZ or dropout's product) and is read
+                # nowhere else, so a kernel that can write dZ into it (ReLU's ``in_place``) does
+                dZ = getattr(backward, "in_place", unchecked(backward))(dA, cache.activation)
                 if cache.batchnorm is not None:
                     dZ, grads[f"dgamma{l}"], grads[f"dbeta{l}"] = unchecked(batchnorm_backward)(dZ, cache.batchnorm)
             dA, grads[f"dW{l}"], db = unchecked(linear_backward)(dZ, cache.linear)

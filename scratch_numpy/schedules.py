@@ -109,15 +109,26 @@ def as_schedule(schedule) -> Schedule | None:
 
 def update_lr(learning_rate0: float, epoch_num: int, decay_rate: float) -> float:
     """The course's update_lr: alpha0 / (1 + decay_rate * epoch_num)."""
+    learning_rate0, epoch_num = _check_course_arguments(learning_rate0, epoch_num)
     return make_schedule("inverse_time", decay_rate=decay_rate).lr(learning_rate0, epoch_num)
 
 
 def schedule_lr_decay(learning_rate0: float, epoch_num: int, decay_rate: float, time_interval: int = 1000) -> float:
     """The course's schedule_lr_decay: alpha0 / (1 + decay_rate * floor(epoch_num / time_interval))."""
+    learning_rate0, epoch_num = _check_course_arguments(learning_rate0, epoch_num)
     return make_schedule("staircase", decay_rate=decay_rate, time_interval=time_interval).lr(learning_rate0, epoch_num)
+
+
+def _check_course_arguments(learning_rate0, epoch_num) -> tuple[float, int]:
+    """The course functions' own names for alpha0 and the count (make_schedule's would be reported)."""
+    return check_positive("learning_rate0", learning_rate0), check_count("epoch_num", epoch_num, minimum=0)
 
 
 def course_loop_rates(schedule: Schedule, alpha0: float, epochs: int) -> list[float]:
     """The rate each epoch trains at in the course's model(): alpha0 for epoch 0, and after
     epoch i the rate becomes alpha0 * f(i), so epoch e >= 1 trains at f(e - 1)."""
+    if not isinstance(schedule, Schedule):
+        raise ValueError(f"schedule must be a Schedule (see make_schedule), got {type(schedule).__name__} "
+                         f"{schedule!r}"[:200])
+    alpha0 = check_positive("alpha0", alpha0)
     return [alpha0 if e == 0 else schedule.lr(alpha0, e - 1) for e in range(check_count("epochs", epochs))]

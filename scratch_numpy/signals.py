@@ -27,7 +27,7 @@ from . import activations
 from .init import DTYPES
 from .layers import linear_backward
 from .models import OUTPUTS
-from .validation import check_choice, check_layer_dims
+from .validation import check_choice, check_layer_dims, finite_float
 
 
 class Signals(NamedTuple):
@@ -42,8 +42,8 @@ def identity_params(layer_dims, c: float, dtype: str = "float64") -> dict:
     """{W_l = c I (n_l, n_{l-1}) (np.eye: ones on the main diagonal), b_l = 0 (n_l, 1)}."""
     dims = check_layer_dims(layer_dims)
     check_choice("dtype", dtype, DTYPES)
-    if isinstance(c, bool) or not isinstance(c, (int, float)) or not np.isfinite(c):
-        raise ValueError(f"c must be a finite number, got {c!r}")
+    if finite_float(c) is None:
+        raise ValueError(f"c must be a finite number, got {c!r}"[:200])
     params = {}
     for l in range(1, len(dims)):
         params[f"W{l}"] = (c * np.eye(dims[l], dims[l - 1])).astype(dtype)
@@ -67,8 +67,17 @@ def signal_norms(network, params, X, Y) -> Signals:
     gradients, weight_gradients = np.empty(L, dtype=X.dtype), np.empty(L, dtype=X.dtype)
     for l in range(L, 0, -1):
         dA, dW, _ = linear_backward(dZ, caches[l - 1].linear)
-        gradients[l - 1], weight_gradients[l - 1] = np.linalg.norm(dA), np.linalg.norm(dW)
+        gradients[l - 1], weight_gradients[l - 1] = frobenius_norm(dA), frobenius_norm(dW)
         if l > 1:
             dZ = activations.BACKWARD[network.hidden_activation](dA, caches[l - 2].activation)
-    return Signals(np.array([np.linalg.norm(cache.linear.A_prev) for cache in caches], dtype=X.dtype),
+    return Signals(np.array([frobenius_norm(cache.linear.A_prev) for cache in caches], dtype=X.dtype),
                    gradients, weight_gradients)
+
+
+def frobenius_norm(x: np.ndarray):
+    """||x||_F as s ||x / s||_F with s = max |x| (in x's dtype): np.linalg.norm squares first, so it
+    overflows to inf once an entry passes sqrt(max float) (1.3e154 in float64, 1.8e19 in float32) and
+    underflows to 0 below sqrt(tiny), where the norm itself is finite and non-zero -- exactly the
+    exploding and vanishing signals this module measures."""
+    s = np.abs(x).max()
+    return s if s == 0 else s * np.linalg.norm(x / s)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_count, check_float_array, check_labels
+from .validation import check_count, check_float_array, check_labels, finite_float
 
 PART_NAMES = ("train", "dev", "test")
 ANY = np.iinfo(np.int64).max  # labels may name any number of classes
@@ -34,8 +34,7 @@ def check_ratios(ratios) -> tuple[float, ...]:
     if not isinstance(ratios, (list, tuple)) or len(ratios) not in (2, 3):
         raise ValueError(f"ratios must be a list of 2 or 3 numbers (train, dev[, test]), got {ratios!r}")
     for name, r in zip(PART_NAMES, ratios):
-        if isinstance(r, bool) or not isinstance(r, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(r) or not 0 < r < 1:
+        if finite_float(r) is None or not 0 < r < 1:
             raise ValueError(f"ratios: the {name} ratio must be a number in (0, 1), got {r!r}")
     if abs(sum(ratios) - 1) > 1e-9:
         raise ValueError(f"ratios must add up to 1, got {ratios!r} (sum {sum(ratios)!r})")

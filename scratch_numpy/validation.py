@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_LARGEST_AXIS = np.iinfo(np.intp).max   # no array axis (NumPy's or torch's) can be longer
 
 
 def _describe(x) -> str:
@@ -102,12 +103,29 @@ def _label(value) -> str:
 
 
 def check_positive(name: str, value, *, allow_zero: bool = False) -> float:
-    ok_type = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-    number = _as_float(value) if ok_type else None
-    if number is None or not np.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+    number = finite_float(value)
+    if number is None or number < 0 or (number == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a finite number {bound}, got {value!r}"[:200])
     return number
+
+
+def check_finite_number(name: str, value) -> float:
+    """A finite real scalar (a Python or NumPy int or float, not a bool), as a float."""
+    number = finite_float(value)
+    if number is None:
+        raise ValueError(f"{name} must be a finite Python or NumPy float scalar, got {value!r}"[:200])
+    return number
+
+
+def finite_float(value) -> float | None:
+    """``value`` as a float if it is a real number (a Python or NumPy int or float, not a bool) with a
+    finite float value, else None: the test every hyperparameter check starts from (np.isfinite on
+    an int too large for a float, 10**400, is NumPy's TypeError naming nothing)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        return None
+    number = _as_float(value)
+    return number if number is not None and np.isfinite(number) else None
 
 
 def _as_float(value) -> float | None:
@@ -124,10 +142,36 @@ def check_count(name: str, value, *, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_flag(name: str, value) -> bool:
+    """A switch must be True or False itself (1, 0, "yes" or None are mistakes, not switches)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def check_shape(name: str, shape) -> tuple[int, ...]:
+    """An array shape: a tuple or list of sizes >= 1, none longer than the longest possible axis."""
+    if not isinstance(shape, (tuple, list)) or not shape:
+        raise ValueError(f"{name} must be a tuple of sizes such as (n, m), got {shape!r}"[:200])
+    sizes = tuple(check_count(f"{name}[{i}]", s) for i, s in enumerate(shape))
+    for i, s in enumerate(sizes):
+        if s > _LARGEST_AXIS:
+            raise ValueError(f"{name}[{i}] must be at most {_LARGEST_AXIS} (the longest possible array axis), "
+                             f"got {s}")
+    return sizes
+
+
 def check_choice(name: str, value, choices) -> str:
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
     return value
+
+
+def check_float_dtype(name: str, dtype) -> str:
+    """The name "float32" or "float64", or the NumPy dtype of an operand; returned as the name."""
+    if not isinstance(dtype, (str, np.dtype)) or str(dtype) not in ("float32", "float64"):
+        raise ValueError(f"{name} must be one of ['float32', 'float64'], got {dtype!r}"[:200])
+    return str(dtype)
 
 
 def check_layer_dims(layer_dims) -> tuple[int, ...]:
@@ -135,12 +179,7 @@ def check_layer_dims(layer_dims) -> tuple[int, ...]:
     is_row = isinstance(layer_dims, (list, tuple)) or (isinstance(layer_dims, np.ndarray) and layer_dims.ndim == 1)
     if not is_row or len(layer_dims) < 2:
         raise ValueError(f"layer_dims must be a list of at least two sizes [n_x, ..., n_L], got {layer_dims!r}")
-    dims = tuple(check_count(f"layer_dims[{i}]", n) for i, n in enumerate(layer_dims))
-    largest = np.iinfo(np.intp).max   # no array axis (NumPy's or torch's) can be longer
-    for i, n in enumerate(dims):
-        if n > largest:
-            raise ValueError(f"layer_dims[{i}] must be at most {largest} (the longest possible array axis), got {n}")
-    return dims
+    return check_shape("layer_dims", list(layer_dims))
 
 
 def check_params(name: str, params, *, keys) -> Mapping[str, np.ndarray]:

@@ -1,0 +1,335 @@
+"""Checkpoints and resuming (experiments.checkpoint, the training loops' ``resume``/``checkpoint``).
+
+- in process: a run stopped after a random epoch and resumed from its checkpoint ends with the
+  very same parameters, optimiser state and History as the uninterrupted run (np.array_equal,
+  float64, CPU), on each side, for stateful optimisers and epoch/iteration schedules;
+- through the command line in subprocesses: ``run`` killed with SIGKILL at a seeded random epoch,
+  then ``run --resume``, ends bit for bit where an uninterrupted run ends, on each side; Ctrl-C
+  (SIGINT) saves, exits with 130 and says how to resume;
+- a corrupt (truncated, random bytes), incompatible (shapes, optimiser, dtype, format version) or
+  missing checkpoint is a CheckpointError naming the file, never a fresh start;
+- a crash in the middle of a write leaves the previous checkpoint intact.
+"""
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from experiments import checkpoint
+from experiments.checkpoint import CheckpointError, Checkpointer
+from reference_torch import bridge
+from reference_torch import models as t_models
+from reference_torch import optim as t_optim
+from reference_torch import training as t_training
+from scratch_numpy import models as n_models
+from scratch_numpy import optim as n_optim
+from scratch_numpy import training as n_training
+
+REPO = Path(__file__).resolve().parents[1]
+LAYERS, EPOCHS, BATCH = (3, 5, 1), 9, 8
+RUNS = {   # optimiser, its hyperparameters, schedule, keep probability (dropout: the RNG states matter)
+    "adam-inverse_sqrt_step": ("adam", {}, {"name": "inverse_sqrt_step"}, None),
+    "momentum-inverse_time": ("momentum", {"beta": 0.9}, {"name": "inverse_time", "decay_rate": 0.5}, None),
+    "nesterov": ("cs231n_momentum", {"nesterov": True}, None, None),
+    "rmsprop-l2": ("rmsprop", {"l2_lambda": 0.3, "m": 44}, None, None),
+    "adam-dropout": ("adam", {}, None, 0.7),
+}
+
+
+class Stop(Exception):
+    """Stands for a crash after an epoch's updates, before its checkpoint."""
+
+
+def _data(dtype="float64"):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 44)).astype(dtype)
+    return X, (X[:1] - X[2:3] > 0).astype(np.int64)
+
+
+def _train(side, path, run, *, stop_after=None, resume=False, layers=LAYERS, dtype="float64"):
+    """Train ``run`` (a RUNS key) on ``side``, checkpointing to ``path`` after every epoch; raise
+    Stop after epoch ``stop_after``'s updates; ``resume``: from ``path``. Returns (params in the
+    NumPy layout, History, optimiser state in scratch_numpy's names)."""
+    name, hp, schedule, keep = RUNS[run]
+    keep_probs = keep and (keep,) * (len(layers) - 2)
+    X, Y = _data(dtype)
+    net = n_models.Network(layers, "tanh", "sigmoid", keep_probs=keep_probs, dropout_rng=keep and 7)
+    params = net.init_params("xavier", 1, dtype)
+    torch.manual_seed(11)   # torch's dropout masks come from its global generator
+    ckpt = Checkpointer(path, every=1, epochs=EPOCHS, config={"run": run},
+                        resume_from=checkpoint.load(path) if resume else None)
+
+    def callback(epoch, history, _):
+        if epoch + 1 == stop_after:
+            raise Stop
+
+    loop = {"epochs": EPOCHS, "batch_size": BATCH, "seed": 5, "schedule": schedule, "callback": callback}
+    try:
+        if side == "numpy":
+            opt = n_optim.make_optimizer(name, params, lr=0.05, **hp)
+            history = n_training.train(net, params, X, Y, opt, **ckpt.attach_numpy(net, params, opt), **loop)
+            return params, history, opt.state
+        model = t_models.Network(layers, "tanh", "sigmoid", dtype=bridge.resolve_dtype(dtype), keep_probs=keep_probs)
+        bridge.params_to_module(params, model)
+        opt = t_optim.make_optimizer(name, model, lr=0.05, **hp)
+        Xt, yt = bridge.data_to_torch(X, Y)
+        history = t_training.train(model, Xt, yt, opt, **ckpt.attach_torch(model, opt), **loop)
+        return bridge.params_from_module(model), history, t_optim.optimizer_state(opt, model)
+    finally:
+        ckpt.close()
+
+
+def _assert_same_state(a: dict, b: dict):
+    assert a.keys() == b.keys()
+    for key in a:
+        if isinstance(a[key], dict):
+            _assert_same_state(a[key], b[key])
+        else:
+            assert np.array_equal(a[key], b[key]), key
+
+
+@pytest.mark.parametrize("run", RUNS)
+@pytest.mark.parametrize("side", ["numpy", "torch"])
+def test_stopped_and_resumed_in_process_is_bitwise_the_uninterrupted_run(tmp_path, side, run):
+    stop_after = random.Random(f"{side}-{run}").randrange(2, EPOCHS)   # a seeded random epoch (one checkpoint at least)
+    params, history, state = _train(side, tmp_path / "full.h5", run)
+    with pytest.raises(Stop):
+        _train(side, tmp_path / "cut.h5", run, stop_after=stop_after)
+    assert checkpoint.load(tmp_path / "cut.h5").epoch == stop_after - 1
+    resumed, resumed_history, resumed_state = _train(side, tmp_path / "cut.h5", run, resume=True)
+    for key in params:
+        assert np.array_equal(params[key], resumed[key]), key
+    assert resumed_history == history   # costs, rates, accuracies: every float equal
+    _assert_same_state(state, resumed_state)
+    assert checkpoint.load(tmp_path / "cut.h5").epoch == EPOCHS
+
+
+# --- through the command line: SIGKILL, Ctrl-C ------------------------------------------------------
+
+RUN = ["optimisers", "--quick", "--variant", "adam", "--device", "cpu"]   # Adam: moments and t; 300 epochs
+
+
+def _cli(*argv):
+    return [sys.executable, "-m", "experiments", *map(str, argv)]
+
+
+def _final(run_dir: Path) -> dict:
+    """The params and history of a finished run's last checkpoint."""
+    snapshot = checkpoint.load(run_dir / checkpoint.FILE_NAME)
+    assert snapshot.epoch == 300
+    return {"params": snapshot.params, "costs": snapshot.resume.history.costs}
+
+
+def _metrics(logdir: Path, impl: str) -> dict:
+    result = json.loads((logdir / "results.json").read_text())["optimisers"]
+    return result["variants"][0]["metrics"][impl]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run on both sides (checkpoints at the default cadence, the last one final)."""
+    logdir = tmp_path_factory.mktemp("reference")
+    done = subprocess.run(_cli("run", *RUN, "--logdir", logdir), cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return logdir
+
+
+def _saved_epoch(path: Path) -> int:
+    """The epoch of the checkpoint at ``path`` now, -1 when there is none yet (it appears whole:
+    os.replace)."""
+    try:
+        with h5py.File(path, "r") as f:
+            return int(f.attrs["epoch"])
+    except (OSError, KeyError):
+        return -1
+
+
+def _start_and_wait(logdir: Path, impl: str, until_epoch: int, every: int) -> tuple:
+    """A run in a subprocess, returned (process, checkpoint path) once its checkpoint reached
+    ``until_epoch``."""
+    proc = subprocess.Popen(_cli("run", *RUN, "--impl", impl, "--logdir", logdir, "--checkpoint-every", every),
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    path = logdir / "optimisers" / "adam" / impl / checkpoint.FILE_NAME
+    deadline = time.monotonic() + 120
+    while _saved_epoch(path) < until_epoch:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the run ended or stalled before epoch {until_epoch}: {proc.communicate()[1][-2000:]}")
+        time.sleep(0.002)
+    return proc, path
+
+
+def _resume(run_dir: Path) -> subprocess.CompletedProcess:
+    done = subprocess.run(_cli("run", "--resume", run_dir), cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.mark.parametrize("impl", ["numpy", "torch"])
+def test_sigkill_at_a_random_epoch_then_resume_ends_bitwise_equal(reference, tmp_path, impl):
+    kill_at = random.Random(f"sigkill-{impl}").randrange(10, 200)   # seeded: the same epoch every run
+    proc, path = _start_and_wait(tmp_path, impl, kill_at, every=10)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    killed_at = checkpoint.load(path).epoch
+    assert kill_at <= killed_at < 300
+    print(f"\n{impl}: killed with the checkpoint at epoch {killed_at} (aimed at >= {kill_at})")
+    events = {p: p.read_bytes() for p in path.parent.glob("events.out.tfevents.*")}
+    _resume(path.parent)
+    assert all(p.read_bytes() == data for p, data in events.items())   # the logged part is kept ...
+    assert len(list(path.parent.glob("events.out.tfevents.*"))) == len(events) + 1   # ... and continued
+    resumed = json.loads((tmp_path / "results.json").read_text())["optimisers"]["resumed_from"]
+    assert resumed == {"checkpoint": str(path), "epoch": killed_at}
+    ours, theirs = _final(path.parent), _final(reference / "optimisers" / "adam" / impl)
+    for key, value in theirs["params"].items():
+        assert value.dtype == np.float64 and np.array_equal(ours["params"][key], value), key
+    assert ours["costs"] == theirs["costs"]
+    assert _metrics(tmp_path, impl) == _metrics(reference, impl)
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_130(reference, tmp_path):
+    proc, path = _start_and_wait(tmp_path, "numpy", 20, every=20)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert f"checkpoint saved to {path}" in err and f"python -m experiments run --resume {path.parent}" in err
+    assert "Traceback" not in err
+    assert 20 <= checkpoint.load(path).epoch < 300
+    _resume(path.parent)
+    for key, value in _final(reference / "optimisers" / "adam" / "numpy")["params"].items():
+        assert np.array_equal(_final(path.parent)["params"][key], value), key
+
+
+# --- corrupt, incompatible, missing --------------------------------------------------------------------
+
+
+@pytest.fixture
+def saved(tmp_path):
+    """A NumPy Adam checkpoint stopped after epoch 4, and its path."""
+    path = tmp_path / "checkpoint.h5"
+    with pytest.raises(Stop):
+        _train("numpy", path, "adam-inverse_sqrt_step", stop_after=5)
+    return path
+
+
+def _edit(path: Path, change):
+    with h5py.File(path, "r+") as f:
+        change(f)
+
+
+def _replace(f, name, data=None, **kwargs):
+    del f[name]
+    f.create_dataset(name, data=data, **kwargs)
+
+
+@pytest.mark.parametrize(("spoil", "problem"), [
+    (lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]), "not a readable HDF5 file"),
+    (lambda p: p.write_bytes(np.random.default_rng(0).bytes(p.stat().st_size)), "not a readable HDF5 file"),
+    (lambda p: p.unlink(), "file not found"),
+    (lambda p: _edit(p, lambda f: f.attrs.modify("format_version", 2)),
+     "format version 2, this Twinprop reads version 1"),
+    (lambda p: _edit(p, lambda f: f.attrs.modify("format", np.bytes_(b"other"))), "not a Twinprop checkpoint"),
+    (lambda p: _edit(p, lambda f: f.__delitem__("history")), "missing group 'history'"),
+    (lambda p: _edit(p, lambda f: _replace(f, "params/W1", ["a", "b"], dtype=h5py.string_dtype())),
+     "'/params/W1' has dtype object; only numbers"),
+    (lambda p: _edit(p, lambda f: _replace(f, "params/W1", shape=(10**9, 10**3), dtype="f8", chunks=(1, 10),
+                                            maxshape=(None, 10**3))), r"declares shape \(1000000000, 1000\)"),
+    (lambda p: _edit(p, lambda f: f.__setitem__("params/W9", h5py.ExternalLink("/etc/passwd", "/"))),
+     "/params/W9 is a ExternalLink"),
+    (lambda p: _edit(p, lambda f: f.attrs.modify("config", np.bytes_(b"{not json"))), "'config' on / is not JSON"),
+    (lambda p: _edit(p, lambda f: f.attrs.modify("epoch", 7)), "epoch = 7 but the history holds 4"),
+])
+def test_a_corrupt_checkpoint_is_a_clear_error(saved, spoil, problem):
+    spoil(saved)
+    with pytest.raises(CheckpointError, match=problem) as error:
+        checkpoint.load(saved)
+    assert str(error.value).startswith(str(saved))
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    (lambda f: _replace(f, "params/W1", np.zeros((5, 4))), r"parameter 'W1' is float64 \(5, 4\) in the file, "
+                                                           r"float64 \(5, 3\) in this run"),
+    (lambda f: _replace(f, "optimizer/state/v/dW1", np.zeros((5, 3), np.float32)), "optimiser state 'v/dW1'"),
+    (lambda f: f.attrs.modify("impl", np.bytes_(b"torch")), "it was written by the torch side"),
+    (lambda f: f["params/b1"].__setitem__((0, 0), np.nan), "parameter 'b1' holds NaN or inf"),
+    (lambda f: f["optimizer"].attrs.modify("class", np.bytes_(b"SGD")), "the optimiser is SGD in the file, Adam here"),
+    (lambda f: f["optimizer"].attrs.modify("t", np.bytes_(b"99")), "the optimiser's step count t=99 does not fit"),
+])
+def test_an_incompatible_checkpoint_is_a_clear_error(saved, change, problem):
+    _edit(saved, change)
+    snapshot = checkpoint.load(saved)
+    net = n_models.Network(LAYERS, "tanh", "sigmoid")
+    params = net.init_params("xavier", 1, "float64")
+    before = {k: v.copy() for k, v in params.items()}
+    opt = n_optim.make_optimizer("adam", params, lr=0.05)
+    with pytest.raises(CheckpointError, match=f"incompatible with this run: {problem}"):
+        checkpoint.restore_numpy(snapshot, net, params, opt)
+    assert all(np.array_equal(params[k], before[k]) for k in params) and opt.t == 0   # nothing half-restored
+
+
+@pytest.mark.parametrize(("kwargs", "problem"), [
+    ({"layers": (3, 6, 1)}, r"parameter 'W1' is float64 \(5, 3\) in the file, float64 \(6, 3\)"),
+    ({"dtype": "float32"}, r"parameter 'W1' is float64 \(5, 3\) in the file, float32 \(5, 3\)"),
+])
+def test_other_layer_sizes_or_dtype_are_a_clear_error(saved, kwargs, problem):
+    with pytest.raises(CheckpointError, match=problem):
+        _train("numpy", saved, "adam-inverse_sqrt_step", resume=True, **kwargs)
+
+
+def test_another_optimiser_or_side_is_a_clear_error(saved, tmp_path):
+    with pytest.raises(CheckpointError, match="the optimiser is Adam in the file, RMSprop here"):
+        _train("numpy", saved, "rmsprop-l2", resume=True)
+    with pytest.raises(CheckpointError, match="written by the numpy side, this is the torch side"):
+        _train("torch", saved, "adam-inverse_sqrt_step", resume=True)
+    with pytest.raises(Stop):
+        _train("torch", tmp_path / "t.h5", "adam-inverse_sqrt_step", stop_after=3)
+    with pytest.raises(CheckpointError, match=r"parameter 'linears.0.weight' is float64 \(5, 3\) in the file, "
+                                              r"float64 \(6, 3\) in this run"):
+        _train("torch", tmp_path / "t.h5", "adam-inverse_sqrt_step", resume=True, layers=(3, 6, 1))
+
+
+def test_resume_of_a_bad_checkpoint_on_the_command_line_is_one_error_line(tmp_path):
+    run_dir = tmp_path / "optimisers" / "adam" / "numpy"
+    run_dir.mkdir(parents=True)
+    (run_dir / checkpoint.FILE_NAME).write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    done = subprocess.run(_cli("run", "--resume", run_dir), cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"error: {run_dir / checkpoint.FILE_NAME}: not a readable HDF5 file")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+# --- atomic writes ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("crash", ["mid-write", "before-rename"])
+def test_a_crash_mid_write_leaves_the_previous_checkpoint_intact(saved, monkeypatch, crash):
+    before = saved.read_bytes()
+    snapshot = checkpoint.load(saved)
+    snapshot.resume.history.epochs_run += 1   # something else to write
+
+    def half_written(f, s):
+        f.create_group("params")
+        raise OSError("simulated crash: the disk went away")
+
+    def no_rename(src, dst):
+        raise OSError("simulated crash before the rename")
+
+    if crash == "mid-write":
+        monkeypatch.setattr(checkpoint, "_write", half_written)
+    else:
+        monkeypatch.setattr(checkpoint.os, "replace", no_rename)
+    with pytest.raises(OSError, match="simulated crash"):
+        checkpoint.save(saved, snapshot)
+    assert saved.read_bytes() == before and checkpoint.load(saved).epoch == 4
+    assert [p.name for p in saved.parent.iterdir()] == [saved.name]   # no temporary file left behind
