@@ -1,29 +1,37 @@
-"""Checkpoints of a mini-batch training run in HDF5: written atomically, read as untrusted files.
+"""Checkpoints of a training run in HDF5: written atomically, read as untrusted files.
 
-What a checkpoint holds (FORMAT_VERSION 1; h5py, NumPy arrays and JSON text, no pickle):
+What a checkpoint holds (FORMAT_VERSION 2; h5py, NumPy arrays and JSON text, no pickle):
 
     / attrs            format "twinprop-checkpoint", format_version, impl ("numpy" or "torch"),
+                       trainer ("mini_batch": scratch_numpy/reference_torch training.train;
+                       "full_batch": the sides' gd, experiments.trainers.full_batch),
                        epoch (epochs completed), iteration (updates done), created (UTC, ISO 8601),
                        libraries (JSON {python, numpy, torch, h5py}), config (JSON: the
                        experiment, variant, hparams, impl and settings of the run)
     /params/<name>     the model in its side's own layout: NumPy {W1 (n1, n0), b1 (n1, 1), ...,
                        and batch norm's running statistics as running_mean1 (n1, 1), ...};
                        torch model.state_dict() {linears.0.weight (n1, n0), linears.0.bias (n1,),
-                       ..., buffers included}
+                       ..., buffers included}; NumPy logistic regression {w (n_x, 1), b ()}
     /optimizer attrs   kind ("numpy" or "torch"), class (e.g. "Adam"), and
                          numpy: hyperparameters (JSON, lr excluded), lr, initial_lr, t;
-                         torch: param_groups (JSON: state_dict()["param_groups"])
+                         torch: param_groups (JSON: state_dict()["param_groups"]);
+                         full_batch: class "GD" and lr only (plain gradient descent keeps no state)
     /optimizer/state   numpy: <v or s>/<dW1, db1, ...> (the parameters' shapes and dtype);
-                       torch: <parameter index>/<exp_avg, exp_avg_sq, momentum_buffer, step, ...>
+                       torch: <parameter index>/<exp_avg, exp_avg_sq, momentum_buffer, step, ...>;
+                       full_batch: empty
     /history/<field>   costs, learning_rates (one per update), epoch_costs, train_accuracy,
                        dev_accuracy (one per epoch): float64 (n,); attrs epochs_run, stopped_early
+                       (full_batch: one iteration is one epoch, so epoch_costs are the costs and
+                       the accuracies are empty)
     / attrs scheduler  JSON: the torch side's LambdaLR state_dict (the schedule's position), or null
                        (the NumPy side's rates are closed forms of the epoch and update counts)
     /rng               attrs numpy: JSON bit_generator state of the network's dropout generator, or
                        null; datasets torch (uint8, torch.get_rng_state()) and, on CUDA, cuda
+                       (full_batch: null and none; its dropout masks are a function of the iteration)
 
-The mini-batch order is not in the file: it is the run's given permutations, or the same seed's
-draws again, so the resumed run replays the very same batches.
+Version 1 files (written before full-batch runs were checkpointed) have no ``trainer`` and are
+read as "mini_batch". The mini-batch order is not in the file: it is the run's given
+permutations, or the same seed's draws again, so the resumed run replays the very same batches.
 
 Writing (``save``): to a temporary file in the checkpoint's folder, flushed and fsynced, then
 os.replace onto the checkpoint (and the folder fsynced): a crash at any point leaves either the
@@ -31,12 +39,13 @@ previous checkpoint or the new one, never a torn file. Reading (``load``, then `
 ``restore_torch``): every problem is a CheckpointError (a ValueError) naming the file: missing,
 not HDF5 or truncated, another format or version, missing members, links or storage outside the
 file, object/vlen/compound dtypes, declared sizes above the limits (checked before reading), and,
-against the model and optimiser being resumed, other parameter names, shapes, dtypes, optimiser
-class or hyperparameters. A run is never silently started afresh.
+against the run being resumed, the other trainer, other parameter names, shapes, dtypes, optimiser
+class or hyperparameters (the rate, for full-batch runs). A run is never silently started afresh.
 
-``Checkpointer`` connects this to the experiments: a training loop's per-epoch hook that saves
-every ``every`` epochs, at the last one and when Ctrl-C was pressed (``sigint_saves``), then raises
-Interrupted.
+``Checkpointer`` connects this to the experiments: a training loop's per-epoch hook (mini-batch)
+or per-chunk hook (full-batch) that saves every ``every`` epochs (full-batch: iterations, at the
+first chunk boundary at or past each multiple), at the last one and when Ctrl-C was pressed
+(``sigint_saves``), then raises Interrupted.
 """
 
 from __future__ import annotations
@@ -59,7 +68,10 @@ from .datasets import check_declared, member, open_hdf5, read_declared
 from .settings import library_versions
 
 FORMAT = "twinprop-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)   # version 1: mini-batch only, no trainer attribute
+TRAINERS = ("mini_batch", "full_batch")
+GD = "GD"                    # the optimiser class recorded for full-batch gradient descent
 FILE_NAME = "checkpoint.h5"
 MAX_TEXT_BYTES = 1 << 20     # one JSON attribute
 MAX_MEMBERS = 10_000         # datasets in one group
@@ -73,11 +85,12 @@ class CheckpointError(ValueError):
 
 
 class Interrupted(Exception):
-    """Ctrl-C during training: the checkpoint ``path`` was saved after epoch ``epoch``."""
+    """Ctrl-C during training: the checkpoint ``path`` was saved after ``epoch`` of ``epochs``
+    (``unit``: "epoch", or "iteration" in a full-batch run)."""
 
-    def __init__(self, path: Path, epoch: int, epochs):
-        super().__init__(f"interrupted after epoch {epoch} of {epochs}; checkpoint saved to {path}")
-        self.path, self.epoch, self.epochs = path, epoch, epochs
+    def __init__(self, path: Path, epoch: int, epochs, unit: str = "epoch"):
+        super().__init__(f"interrupted after {unit} {epoch} of {epochs}; checkpoint saved to {path}")
+        self.path, self.epoch, self.epochs, self.unit = path, epoch, epochs, unit
 
 
 @dataclass
@@ -85,7 +98,7 @@ class Snapshot:
     """Everything in one checkpoint (see the module docstring for the layout). ``optimizer``:
     {"kind", "class", "attrs": {...}, "state": {"<group>/<name>": array}}; ``rng``: {"numpy":
     JSON-able state or None, "torch": uint8 array or None, "cuda": uint8 array or None};
-    ``source``: the file it was read from (for messages)."""
+    ``source``: the file it was read from (for messages); ``trainer``: one of TRAINERS."""
 
     impl: str
     params: dict
@@ -94,6 +107,7 @@ class Snapshot:
     rng: dict
     config: dict
     source: Path | None = None
+    trainer: str = "mini_batch"
 
     @property
     def epoch(self) -> int:
@@ -107,10 +121,32 @@ class Snapshot:
 # --- capture and restore: one side's live objects <-> a Snapshot -------------------------------------
 
 
+def network_arrays(network, params: dict) -> dict:
+    """A NumPy network's /params: copies of its parameters and batch norm's running statistics."""
+    return {k: np.array(v) for k, v in {**params, **network.state}.items()}
+
+
+def load_network_arrays(network, params: dict, arrays: dict) -> None:
+    """Copy checked /params ``arrays`` into a NumPy network's ``params`` and ``network.state``."""
+    for key, value in arrays.items():
+        np.copyto(params[key] if key in params else network.state[key], value)
+
+
+def module_arrays(model) -> dict:
+    """A torch module's /params: copies of its state_dict (parameters and buffers) as arrays."""
+    return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+
+
+def load_module_arrays(model, arrays: dict) -> None:
+    """Load checked /params ``arrays`` into a torch module (on its device)."""
+    with torch.no_grad():
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()})
+
+
 def capture_numpy(network, params: dict, optimizer, resume: Resume, config: dict) -> Snapshot:
     """A Snapshot of a NumPy run (scratch_numpy.models.Network, its params, a scratch_numpy.optim
     Optimizer) after the epoch that ``resume`` continues from; arrays are copied."""
-    arrays = {k: np.array(v) for k, v in {**params, **network.state}.items()}
+    arrays = network_arrays(network, params)
     state = {f"{name}/{key}": np.array(value) for name in optimizer.state_names
              for key, value in getattr(optimizer, name).items()}
     hp = {k: v for k, v in optimizer.hyperparameters().items() if k != "lr"}
@@ -123,7 +159,7 @@ def capture_numpy(network, params: dict, optimizer, resume: Resume, config: dict
 
 def capture_torch(model, optimizer: torch.optim.Optimizer, resume: Resume, config: dict) -> Snapshot:
     """A Snapshot of a torch run (model, torch.optim optimiser, the LambdaLR state in ``resume``)."""
-    arrays = {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+    arrays = module_arrays(model)
     saved = optimizer.state_dict()
     state = {f"{index}/{name}": value.detach().cpu().numpy().copy()
              for index, entries in saved["state"].items() for name, value in entries.items()
@@ -136,11 +172,36 @@ def capture_torch(model, optimizer: torch.optim.Optimizer, resume: Resume, confi
                     resume, rng, config)
 
 
+def capture_full_batch(side, lr: float, costs: list, config: dict) -> Snapshot:
+    """A Snapshot of a full-batch run (an experiments.sides side: ``impl``, ``state()``) after
+    len(costs) iterations of gradient descent at rate ``lr``."""
+    n = len(costs)
+    history = History(costs=list(costs), learning_rates=[float(lr)] * n, epoch_costs=list(costs), epochs_run=n)
+    return Snapshot(side.impl, side.state(), {"kind": side.impl, "class": GD, "attrs": {"lr": float(lr)}, "state": {}},
+                    Resume(history, None), {"numpy": None, "torch": None, "cuda": None}, config, trainer="full_batch")
+
+
+def restore_full_batch(snapshot: Snapshot, side, lr: float, iterations: int) -> list:
+    """Check ``snapshot`` against this full-batch run (``side`` at rate ``lr`` for ``iterations``),
+    load it into the side (``load_state``) and return the costs so far."""
+    fail = _failer(snapshot)
+    _check_kind(snapshot, "full_batch", side.impl, GD, fail)
+    _check_arrays(fail, "parameter", snapshot.params, side.state())
+    saved_lr = _float(fail, "lr", snapshot.optimizer["attrs"].get("lr"))
+    if saved_lr != lr:
+        fail(f"the learning rate is {saved_lr} in the file, {lr} in this run")
+    if snapshot.iteration > iterations:
+        fail(f"it holds {snapshot.iteration} iterations, this run has {iterations}")
+    # everything is checked: only now is the run changed
+    side.load_state(snapshot.params, snapshot.iteration)
+    return list(snapshot.resume.history.costs)
+
+
 def restore_numpy(snapshot: Snapshot, network, params: dict, optimizer) -> Resume:
     """Check ``snapshot`` against this NumPy run, copy it into ``params``, ``network.state``,
     ``optimizer`` and the dropout generator, and return the Resume for training.train."""
     fail = _failer(snapshot)
-    _check_kind(snapshot, "numpy", optimizer, fail)
+    _check_kind(snapshot, "mini_batch", "numpy", type(optimizer).__name__, fail)
     _check_arrays(fail, "parameter", snapshot.params, {**params, **network.state})
     opt = snapshot.optimizer
     hp = {k: v for k, v in optimizer.hyperparameters().items() if k != "lr"}
@@ -157,8 +218,7 @@ def restore_numpy(snapshot: Snapshot, network, params: dict, optimizer) -> Resum
     lr = _float(fail, "lr", opt["attrs"].get("lr"))
     rng = None if snapshot.rng["numpy"] is None else _numpy_rng(fail, snapshot.rng["numpy"])
     # everything is checked: only now is the run changed
-    for key, value in snapshot.params.items():
-        np.copyto(params[key] if key in params else network.state[key], value)
+    load_network_arrays(network, params, snapshot.params)
     for key, value in opt["state"].items():
         np.copyto(expected[key], value)
     optimizer.t, optimizer.lr = t, lr
@@ -171,7 +231,7 @@ def restore_torch(snapshot: Snapshot, model, optimizer: torch.optim.Optimizer) -
     """Check ``snapshot`` against this torch run, load it into ``model``, ``optimizer`` and torch's
     generators, and return the Resume (with the LambdaLR state) for training.train."""
     fail = _failer(snapshot)
-    _check_kind(snapshot, "torch", optimizer, fail)
+    _check_kind(snapshot, "mini_batch", "torch", type(optimizer).__name__, fail)
     live = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
     _check_arrays(fail, "parameter", snapshot.params, live)
     fresh = optimizer.state_dict()
@@ -195,8 +255,7 @@ def restore_torch(snapshot: Snapshot, model, optimizer: torch.optim.Optimizer) -
         if saved is not None and ours is not None and saved.shape != tuple(ours.shape):
             fail(f"rng/{name} holds {saved.size} bytes, torch's generator state has {ours.numel()}")
     # everything is checked: only now is the run changed
-    with torch.no_grad():
-        model.load_state_dict({k: torch.from_numpy(v) for k, v in snapshot.params.items()})
+    load_module_arrays(model, snapshot.params)
     optimizer.load_state_dict({"state": state, "param_groups": merged})
     if snapshot.rng["torch"] is not None:
         torch.set_rng_state(torch.from_numpy(snapshot.rng["torch"]))
@@ -232,11 +291,14 @@ def _failer(snapshot: Snapshot):
     return fail
 
 
-def _check_kind(snapshot: Snapshot, impl: str, optimizer, fail) -> None:
+def _check_kind(snapshot: Snapshot, trainer: str, impl: str, optimizer_class: str, fail) -> None:
+    if snapshot.trainer != trainer:
+        fail(f"it was written by a {snapshot.trainer.replace('_', '-')} run, this is a "
+             f"{trainer.replace('_', '-')} run")
     if snapshot.impl != impl or snapshot.optimizer["kind"] != impl:
         fail(f"it was written by the {snapshot.impl} side, this is the {impl} side")
-    if snapshot.optimizer["class"] != type(optimizer).__name__:
-        fail(f"the optimiser is {snapshot.optimizer['class']} in the file, {type(optimizer).__name__} here")
+    if snapshot.optimizer["class"] != optimizer_class:
+        fail(f"the optimiser is {snapshot.optimizer['class']} in the file, {optimizer_class} here")
 
 
 def _check_arrays(fail, what: str, found: dict, expected: dict) -> None:
@@ -342,7 +404,7 @@ def _text(value) -> np.bytes_:
 def _write(f: h5py.File, s: Snapshot) -> None:
     history = s.resume.history
     f.attrs.update({"format": np.bytes_(FORMAT), "format_version": FORMAT_VERSION, "impl": np.bytes_(s.impl),
-                    "epoch": s.epoch, "iteration": s.iteration,
+                    "trainer": np.bytes_(s.trainer), "epoch": s.epoch, "iteration": s.iteration,
                     "created": np.bytes_(datetime.datetime.now(datetime.timezone.utc).isoformat()),
                     "libraries": _text(library_versions()), "config": _text(s.config),
                     "scheduler": _text(s.resume.scheduler)})
@@ -441,8 +503,12 @@ class _Reader:
         if self.attr(f, "format", "text") != FORMAT:
             self.fail(f"not a Twinprop checkpoint (format {f.attrs['format']!r})")
         version = self.attr(f, "format_version", "int")
-        if version != FORMAT_VERSION:
-            self.fail(f"format version {version}, this Twinprop reads version {FORMAT_VERSION}")
+        if version not in READABLE_VERSIONS:
+            self.fail(f"format version {version}, this Twinprop reads versions "
+                      f"{', '.join(map(str, READABLE_VERSIONS))}")
+        trainer = self.attr(f, "trainer", "text") if version >= 2 else "mini_batch"
+        if trainer not in TRAINERS:
+            self.fail(f"trainer must be one of {TRAINERS}, got {trainer!r}")
         impl = self.attr(f, "impl", "text")
         if impl not in ("numpy", "torch"):
             self.fail(f"impl must be 'numpy' or 'torch', got {impl!r}")
@@ -455,11 +521,12 @@ class _Reader:
                 self.fail(f"attribute {name} = {f.attrs[name]} but the history holds {value}")
         opt_group = self.group(f, "optimizer")
         kind, cls = self.attr(opt_group, "kind", "text"), self.attr(opt_group, "class", "text")
-        names = ("hyperparameters", "lr", "initial_lr", "t") if kind == "numpy" else ("param_groups",)
+        names = (("lr",) if trainer == "full_batch" else ("hyperparameters", "lr", "initial_lr", "t")
+                 if kind == "numpy" else ("param_groups",))
         optimizer = {"kind": kind, "class": cls, "attrs": {n: self.json(opt_group, n) for n in names},
                      "state": self.arrays(self.group(opt_group, "state"))}
         return Snapshot(impl, self.arrays(self.group(f, "params")), optimizer, Resume(history, scheduler),
-                        self.rng(self.group(f, "rng")), config, self.path)
+                        self.rng(self.group(f, "rng")), config, self.path, trainer)
 
     def history(self, group: h5py.Group) -> History:
         arrays = self.arrays(group)
@@ -488,19 +555,26 @@ class Checkpointer:
     """The checkpoint of one trial (runs/<experiment>/<variant>/<impl>/checkpoint.h5).
 
     ``every``: save after every ``every``-th epoch (None: about DEFAULT_CHECKPOINTS per run), and
-    always after the last epoch ``epochs`` and on Ctrl-C.
+    always after the last epoch ``epochs`` and on Ctrl-C. A full-batch run counts iterations
+    (``epochs`` None: its ``iterations``, given to attach_full_batch).
     ``config``: the run's configuration (JSON-able), saved with it. ``resume_from``: the Snapshot
     to continue from (``--resume``), or None for a fresh run.
     """
 
     def __init__(self, path, *, every: int | None, epochs: int | None, config: dict,
                  resume_from: Snapshot | None = None):
-        self.path, self.epochs, self.config, self.resume_from = Path(path), epochs, config, resume_from
-        self.every = max(1, -(-(epochs or 1) // DEFAULT_CHECKPOINTS)) if every is None else every
-        if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
+        if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
             raise ValueError(f"every must be an integer >= 1 or None, got {every!r}")
+        self.path, self.config, self.resume_from = Path(path), config, resume_from
+        self.requested_every = every
+        self._set_total(epochs)
         self.saved: Path | None = None
         self.interrupted = False
+        self.unit = "epoch"   # what ``every`` counts: "iteration" once attached to a full-batch run
+
+    def _set_total(self, epochs: int | None) -> None:
+        self.epochs = epochs
+        self.every = self.requested_every or max(1, -(-(epochs or 1) // DEFAULT_CHECKPOINTS))
 
     @property
     def start_iteration(self) -> int:
@@ -519,18 +593,41 @@ class Checkpointer:
         return {"resume": resume, "checkpoint": self._hook(
             lambda r, m: capture_torch(m, optimizer, r, self.config))}
 
+    def attach_full_batch(self, side, lr: float, iterations: int) -> tuple:
+        """(costs so far, hook) for experiments.trainers.full_batch on an experiments.sides
+        ``side`` at rate ``lr``: restores a resumed run first (costs: its history; [] when
+        fresh); ``hook(costs)`` after each chunk of gradient descent saves on the cadence."""
+        self.unit = "iteration"
+        if self.epochs is None:
+            self._set_total(iterations)
+        costs = restore_full_batch(self.resume_from, side, lr, iterations) if self.resume_from else []
+        previous = len(costs)
+
+        def checkpoint(costs: list) -> None:
+            nonlocal previous
+            done, since, previous = len(costs), previous, len(costs)
+            self._after(done, since, done == iterations, "iteration",
+                        lambda: capture_full_batch(side, lr, costs, self.config))
+        _SIGINT.active = True
+        return costs, checkpoint
+
     def _hook(self, capture):
         def checkpoint(resume: Resume, params_or_model) -> None:
             done = resume.history.epochs_run
-            interrupted = _SIGINT.requested
-            final = done == self.epochs or resume.history.stopped_early
-            if interrupted or final or (self.every and done % self.every == 0):
-                self.saved = save(self.path, capture(resume, params_or_model))
-            if interrupted:
-                self.interrupted = True
-                raise Interrupted(self.path, done, self.epochs)
+            self._after(done, done - 1, done == self.epochs or resume.history.stopped_early, "epoch",
+                        lambda: capture(resume, params_or_model))
         _SIGINT.active = True
         return checkpoint
+
+    def _after(self, done: int, since: int, final: bool, unit: str, capture) -> None:
+        """``done`` epochs (iterations) are complete, ``since`` were at the previous call: save
+        when a multiple of ``every`` was passed, at the end, and on Ctrl-C (then Interrupted)."""
+        interrupted = _SIGINT.requested
+        if interrupted or final or done // self.every > since // self.every:
+            self.saved = save(self.path, capture())
+        if interrupted:
+            self.interrupted = True
+            raise Interrupted(self.path, done, self.epochs, unit)
 
     def close(self) -> None:
         """The trial is over: Ctrl-C no longer waits for an epoch's end. A Ctrl-C that came after
@@ -550,12 +647,13 @@ _SIGINT = _SigintState()
 
 
 def _on_sigint(signum, frame):
-    """First Ctrl-C in a checkpointing loop: finish the epoch, save, stop (Interrupted). Otherwise
-    (or a second Ctrl-C): KeyboardInterrupt at once."""
+    """First Ctrl-C in a checkpointing loop: finish the epoch (full-batch: the chunk of iterations),
+    save, stop (Interrupted). Otherwise (or a second Ctrl-C): KeyboardInterrupt at once."""
     if not _SIGINT.active or _SIGINT.requested:
         raise KeyboardInterrupt
     _SIGINT.requested = True
-    print("\nCtrl-C: saving a checkpoint at the end of this epoch (Ctrl-C again to stop at once)", flush=True)
+    print("\nCtrl-C: saving a checkpoint at the end of this epoch or chunk (Ctrl-C again to stop at once)",
+          flush=True)
 
 
 @contextlib.contextmanager

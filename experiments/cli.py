@@ -14,10 +14,11 @@ and a bad data file (datasets.DataError) are one "error:" line with exit status 
 
 Checkpoints (experiments.checkpoint): a run of the mini-batch trainer (optimisers, batch_size,
 lr_decay, ...; not with early stopping) saves <run dir>/checkpoint.h5 every N epochs (--checkpoint-every;
-default about 10 per run; 0: none) and after its last epoch. Ctrl-C finishes the epoch,
-saves, and exits with status 130, printing the checkpoint and the command that resumes it;
-``--resume RUN_DIR`` continues that run directory's trial from its checkpoint with the
-settings saved in it (full-batch runs are not checkpointed).
+default about 10 per run; 0: none) and after its last epoch; a full-batch run (initialisation,
+regularisation, deep_cat, ...) every N iterations, at the end of the chunk of iterations that
+reaches them. Ctrl-C finishes the epoch (or chunk), saves, and exits with status 130, printing
+the checkpoint and the command that resumes it; ``--resume RUN_DIR`` continues that run
+directory's trial from its checkpoint with the settings saved in it.
 """
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quick", action="store_true", help="small budgets (tests, CI)")
     run.add_argument("--variant", action="append", default=None, help="run only this variant (repeatable; "
                      "one experiment only)")
-    run.add_argument("--checkpoint-every", default=None, metavar="N", help="mini-batch runs: save a checkpoint "
-                     "every N epochs (default: about 10 per run; 0: none)")
+    run.add_argument("--checkpoint-every", default=None, metavar="N", help="save a checkpoint every N epochs "
+                     "(full-batch runs: iterations; default: about 10 per run; 0: none)")
     run.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR "
                      "(<logdir>/<experiment>/<variant>/<impl>) from its checkpoint.h5")
     show = commands.add_parser("report", help="the last results in <logdir>/results.json")
@@ -164,7 +165,7 @@ def _error(error: Exception) -> int:
 
 def _interrupted(error: Interrupted) -> int:
     run_dir = error.path.parent
-    print(f"interrupted: checkpoint saved to {error.path} after epoch {error.epoch} of {error.epochs}\n"
+    print(f"interrupted: checkpoint saved to {error.path} after {error.unit} {error.epoch} of {error.epochs}\n"
           f"resume with: python -m experiments run --resume {run_dir}  (that trial; variants and "
           "implementations the command had not reached need their own run)", file=sys.stderr)
     return INTERRUPTED
@@ -201,6 +202,6 @@ def main(argv=None) -> int:
     except Interrupted as error:
         return _interrupted(error)
     except KeyboardInterrupt:
-        print("interrupted outside a checkpointed epoch (a run that takes no checkpoints, a second Ctrl-C, "
-              "or after the last epoch): nothing more was saved", file=sys.stderr)
+        print("interrupted outside a checkpointed epoch or chunk (a run that takes no checkpoints, a second "
+              "Ctrl-C, or after the last epoch): nothing more was saved", file=sys.stderr)
         return INTERRUPTED

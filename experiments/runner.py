@@ -16,9 +16,10 @@ the checks of its claim. The runner does the rest, the same way for all:
 
 Before anything runs, the log directory is probed (tblog.check_writable). Each trial gets a
 checkpoint.Checkpointer for root/<variant>/<impl>/checkpoint.h5 (unless checkpoint_every is 0),
-which the mini-batch trainer saves through; ``resume_experiment`` continues one trial from it
-(results.json then holds that trial's variant and implementation). results.json is merged under
-a lock and replaced atomically; a corrupt one is kept under a new name, never overwritten.
+which both trainers save through (mini-batch: per epoch; full-batch: per chunk of iterations);
+``resume_experiment`` continues one trial from it (results.json then holds that trial's variant
+and implementation). results.json is merged under a lock and replaced atomically; a corrupt one
+is kept under a new name, never overwritten.
 """
 
 from __future__ import annotations
@@ -172,7 +173,7 @@ def _summary(experiment: Experiment, variant: Variant, settings: Settings, impl:
             ("libraries", ", ".join(f"{k} {v}" for k, v in env["libraries"].items())),
             ("determinism", ", ".join(f"{k}={v}" for k, v in env["determinism"].items())),
             ("checkpoint", "none" if ckpt is None or ckpt.saved is None
-             else f"{ckpt.saved} (every {ckpt.every} epochs)"),
+             else f"{ckpt.saved} (every {ckpt.every} {ckpt.unit}s)"),
             *([("resumed from", f"epoch {ckpt.resume_from.epoch} of {ckpt.resume_from.source}")]
               if ckpt is not None and ckpt.resume_from else []),
             *((f"hparam {k}", v) for k, v in variant.hparams.items())]

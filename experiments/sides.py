@@ -9,6 +9,12 @@ experiment is written once and runs either side.
     side.accuracy(split) -> float   split "train" or "test"
     side.scores() -> (n_L, m)       the last layer's Z_L on the training set (networks only)
     side.predict(X) -> (k,)         labels of points X (n_x, k) given in the NumPy layout
+    side.impl                       "numpy" or "torch"
+    side.state() -> {name: array}   copies of what a full-batch checkpoint saves, in the side's
+                                    own layout (experiments.checkpoint: /params)
+    side.load_state(arrays, i)      put checked ``state()`` arrays back, i full-batch iterations done
+    side.resumable                  False for a network that draws its own dropout masks in gd
+                                    (they would not be drawn again the same after a resume)
 
 Both sides start from the same parameters (drawn once with NumPy, copied into
 torch by reference_torch.bridge) and read the same data; the torch side holds
@@ -37,6 +43,8 @@ from scratch_numpy import logistic as n_logistic
 from scratch_numpy import models as n_models
 from scratch_numpy import optim as n_optim
 from scratch_numpy import training as n_training
+
+from . import checkpoint
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,8 @@ class NetSpec:
 class _Side:
     """What every side holds: the data's splits ("train", and "test" when there is one) in the run's dtype."""
 
+    resumable = True
+
     def __init__(self, dataset, dtype: str):
         self.splits = {"train": dataset.train.astype(dtype)}
         if dataset.test is not None:
@@ -86,18 +96,17 @@ class _MaskedSide(_Side):
     """A network side that may get its dropout masks from ``masks`` (iteration -> {D_l: (n_l, m)},
     NumPy layout) and counts the full-batch iterations done."""
 
-    def __init__(self, dataset, dtype: str, masks):
+    def __init__(self, spec: NetSpec, dataset, dtype: str, masks):
         super().__init__(dataset, dtype)
         if masks is not None and not callable(masks):
             raise ValueError(f"masks must be None or a function iteration -> mask dict, got {masks!r}")
         self.masks, self.iteration = masks, 0
+        self.resumable = masks is not None or spec.keep_probs is None
 
     def _next_masks(self, k: int):
         """The NumPy masks of the next k iterations (None: none given), and count them done."""
-        if self.masks is None:
-            return None
         start, self.iteration = self.iteration, self.iteration + k
-        return [self.masks(i) for i in range(start, start + k)]
+        return None if self.masks is None else [self.masks(i) for i in range(start, start + k)]
 
     def _refuse_masks_in_fit(self):
         # the mini-batch loops draw their own masks: given ones would silently be ignored
@@ -108,9 +117,12 @@ class _MaskedSide(_Side):
 class NumpyNet(_MaskedSide):
     """scratch_numpy.models.Network with its parameter dict, trained by train_gd or training.train."""
 
+    impl = "numpy"
+
     def __init__(self, spec: NetSpec, params0: dict, dataset, dtype: str, masks=None):
-        super().__init__(dataset, dtype, masks)
+        super().__init__(spec, dataset, dtype, masks)
         self.net = spec.numpy()
+        self.net.init_state(dtype)   # running statistics from the start: state() lists them, a resume fills them
         self.params_ = {k: v.astype(dtype) for k, v in params0.items()}
 
     def gd(self, k: int, lr: float) -> list:
@@ -130,6 +142,14 @@ class NumpyNet(_MaskedSide):
 
     def params(self) -> dict:
         return {k: v.copy() for k, v in self.params_.items()}
+
+    def state(self) -> dict:
+        """{W1, b1, ..., and batch norm's running statistics}."""
+        return checkpoint.network_arrays(self.net, self.params_)
+
+    def load_state(self, arrays: dict, iteration: int) -> None:
+        checkpoint.load_network_arrays(self.net, self.params_, arrays)
+        self.iteration = iteration
 
     def grads(self) -> dict:
         """dJ/d(each parameter) of the training pass, with the next iteration's masks; batch norm's
@@ -155,8 +175,10 @@ class NumpyNet(_MaskedSide):
 class TorchNet(_MaskedSide):
     """reference_torch.models.Network on the device, trained by train_gd or training.train."""
 
+    impl = "torch"
+
     def __init__(self, spec: NetSpec, params0: dict, dataset, dtype: str, device, masks=None):
-        super().__init__(dataset, dtype, masks)
+        super().__init__(spec, dataset, dtype, masks)
         self.device = device
         self.model = spec.torch(dtype, device)
         bridge.params_to_module({k: v.astype(dtype) for k, v in params0.items()}, self.model)
@@ -185,6 +207,14 @@ class TorchNet(_MaskedSide):
 
     def params(self) -> dict:
         return bridge.params_from_module(self.model)
+
+    def state(self) -> dict:
+        """model.state_dict(): parameters and buffers (batch norm's running statistics)."""
+        return checkpoint.module_arrays(self.model)
+
+    def load_state(self, arrays: dict, iteration: int) -> None:
+        checkpoint.load_module_arrays(self.model, arrays)
+        self.iteration = iteration
 
     def grads(self) -> dict:
         """As NumpyNet.grads: {dW1, db1 (or dgamma_l, dbeta_l), ...} in the NumPy layout."""
@@ -215,6 +245,8 @@ class TorchNet(_MaskedSide):
 class NumpyLogistic(_Side):
     """The course's logistic regression from w = 0, b = 0 (scratch_numpy.logistic)."""
 
+    impl = "numpy"
+
     def __init__(self, dataset, dtype: str):
         super().__init__(dataset, dtype)
         self.w, self.b = n_logistic.initialize_with_zeros(self.train.X.shape[0], dtype)
@@ -226,6 +258,13 @@ class NumpyLogistic(_Side):
 
     def params(self) -> dict:
         return {"w": self.w.copy(), "b": np.array([[self.b]], dtype=self.dtype)}
+
+    def state(self) -> dict:
+        """{w (n_x, 1), b ()}: b, a Python float at w's precision, as a scalar of the run's dtype."""
+        return {"w": self.w.copy(), "b": np.array(self.b, dtype=self.dtype)}
+
+    def load_state(self, arrays: dict, iteration: int) -> None:
+        self.w, self.b = arrays["w"].copy(), float(arrays["b"])
 
     def grads(self) -> dict:
         grads, _ = n_logistic.propagate(self.w, self.b, self.train.X, self.train.Y)
@@ -241,6 +280,8 @@ class NumpyLogistic(_Side):
 class TorchLogistic(_Side):
     """nn.Linear(n_x, 1) from zeros with torch.optim.SGD (reference_torch.logistic)."""
 
+    impl = "torch"
+
     def __init__(self, dataset, dtype: str, device):
         super().__init__(dataset, dtype)
         self.device = device
@@ -254,6 +295,13 @@ class TorchLogistic(_Side):
     def params(self) -> dict:
         w, b = bridge.logistic_from_module(self.model)
         return {"w": w, "b": np.array([[b]], dtype=self.dtype)}
+
+    def state(self) -> dict:
+        """model.state_dict()."""
+        return checkpoint.module_arrays(self.model)
+
+    def load_state(self, arrays: dict, iteration: int) -> None:
+        checkpoint.load_module_arrays(self.model, arrays)
 
     def grads(self) -> dict:
         grads, _ = t_logistic.propagate(self.model, *self.tensors["train"])

@@ -9,7 +9,8 @@ their curves in one chart. Tags (a run logs those that apply to it):
     grad_norm/W1, ...                   ||dJ/dW_l||_F on the whole training set (EVALUATIONS points)
     divergence/cost                     torch run of a pair: |cost - NumPy's| / NumPy's, per iteration
     divergence/params                   ... and the final parameters' relative divergence (runner)
-    weights/W1, ...                     histograms (HISTOGRAMS points)
+    weights/W1, ..., gradients/dW1, ... histograms of the weights and of their gradients on the whole
+                                        training set (HISTOGRAMS points)
     cost_curve, decision_boundary       figures at the end, in the variant's last run (torch when both
                                         ran): both implementations' cost curves, the torch model's regions
     config                              text: settings, seed, hyperparameters, data, device
@@ -127,11 +128,14 @@ class RunLogger:
             if cadence(start + i):
                 self.writer.add_scalar(tag, float(value), start + i)
 
-    def histograms(self, params: dict, step: int) -> None:
-        """A histogram of every weight matrix (keys starting with W or w) of ``params``."""
+    def histograms(self, params: dict, step: int, grads: dict | None = None) -> None:
+        """A histogram of every weight matrix (keys starting with W or w) of ``params`` and, when
+        given, of its gradient in ``grads`` (dW1, ...)."""
         for key, value in params.items():
             if key[0] in "Ww":
                 self.writer.add_histogram(f"weights/{key}", np.asarray(value), step)
+                if grads is not None and f"d{key}" in grads:
+                    self.writer.add_histogram(f"gradients/d{key}", np.asarray(grads[f"d{key}"]), step)
 
     def figure(self, tag: str, figure, step: int) -> None:
         self.writer.add_figure(tag, figure, step, close=True)

@@ -4,7 +4,10 @@
                                                    side's models.train_gd / logistic.optimize, called
                                                    in chunks of at least MIN_CHUNK iterations, at most
                                                    EVALUATIONS of them (plain GD keeps no state, so the
-                                                   chunks give the very same trajectory)
+                                                   chunks give the very same trajectory); checkpointed
+                                                   and resumable at chunk boundaries through
+                                                   trial.checkpoint, unless the side draws its own
+                                                   dropout masks (side.resumable)
     mini_batch(trial, side, optimizer=, lr=, ...)  the shared loop, training.train of the side, with a
                                                    per-epoch callback; checkpointed and resumable through
                                                    trial.checkpoint (experiments.checkpoint), unless an
@@ -56,11 +59,12 @@ class RunLog:
 
     def evaluation(self, step: int, final: bool) -> None:
         """Per-layer gradient norms on the whole training set; every few evaluations, histograms."""
-        for key, grad in self.side.grads().items():
+        grads = self.side.grads()
+        for key, grad in grads.items():
             if key[:2] in ("dW", "dw"):
                 self.logger.scalar(f"grad_norm/{key[1:]}", float(np.linalg.norm(grad)), step)
         if final or self.evaluations % (EVALUATIONS // HISTOGRAMS) == 0:
-            self.logger.histograms(self.side.params(), step)
+            self.logger.histograms(self.side.params(), step, grads)
         self.evaluations += 1
 
     def finish(self, costs: list, final_cost: float, seconds: float) -> Outcome:
@@ -85,10 +89,15 @@ class RunLog:
 
 def full_batch(trial, side, *, lr: float, iterations: int) -> Outcome:
     """``iterations`` of full-batch gradient descent at rate ``lr``; accuracies and gradient
-    norms after each chunk."""
-    log, costs, start = RunLog(trial, side, iterations), [], time.perf_counter()
+    norms after each chunk, then the checkpoint's hook (a resumed run starts at its checkpoint's
+    iteration, a chunk boundary, so its chunks are the uninterrupted run's)."""
+    log, start = RunLog(trial, side, iterations), time.perf_counter()
     chunk = max(MIN_CHUNK, math.ceil(iterations / EVALUATIONS))
+    ckpt = trial.checkpoint if side.resumable else None
+    costs, save = ckpt.attach_full_batch(side, lr, iterations) if ckpt else ([], None)
+    log.evaluations = -(-len(costs) // chunk)   # one per chunk done: the histograms keep their cadence
     trial.progress.reset(total=iterations)
+    trial.progress.update(len(costs))
     while len(costs) < iterations:
         new = side.gd(min(chunk, iterations - len(costs)), lr)
         log.iterations(new, [lr] * len(new), start=len(costs))
@@ -97,6 +106,8 @@ def full_batch(trial, side, *, lr: float, iterations: int) -> Outcome:
         log.accuracies(step, side.accuracy("train"), side.accuracy("test") if "test" in side.splits else None)
         log.evaluation(step, final=len(costs) == iterations)
         trial.progress.update(len(new))
+        if save:
+            save(costs)
     return log.finish(costs, costs[-1], time.perf_counter() - start)
 
 

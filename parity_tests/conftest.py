@@ -1,6 +1,10 @@
-"""Shared fixtures: the devices the torch side is checked on, and the course data."""
+"""Shared fixtures: the devices the torch side is checked on, the course data, and one
+``run all --quick`` of the experiments that every experiment test file reads."""
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,3 +35,17 @@ def data_dir():
     if not (path / "train_catvnoncat.h5").is_file():
         pytest.skip(f"course data not found in {path} (set TWINPROP_DATA_DIR)")
     return path
+
+
+@pytest.fixture(scope="session")
+def quick_all(tmp_path_factory):
+    """``python -m experiments run all --quick`` once for the session, through the real command in
+    a subprocess (the path users take; it gives NumPy its one BLAS thread), RuntimeWarnings as
+    errors: (exit status, stdout, stderr, results.json, logdir)."""
+    logdir = tmp_path_factory.mktemp("quick")
+    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "experiments", "run", "all", "--quick",
+                           "--device", "cpu", "--logdir", str(logdir)], cwd=REPO, capture_output=True, text=True,
+                          timeout=1800)
+    if not (logdir / "results.json").is_file():
+        pytest.fail(f"run all --quick wrote no results (status {done.returncode}):\n{done.stderr[-3000:]}")
+    return done.returncode, done.stdout, done.stderr, json.loads((logdir / "results.json").read_text()), logdir

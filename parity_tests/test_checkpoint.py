@@ -12,20 +12,22 @@
 """
 
 import json
+import os
 import random
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import h5py
 import numpy as np
 import pytest
 import torch
 
-from experiments import checkpoint
-from experiments.checkpoint import CheckpointError, Checkpointer
+from experiments import checkpoint, cli, datasets, sides, trainers
+from experiments.checkpoint import CheckpointError, Checkpointer, Interrupted
 from reference_torch import bridge
 from reference_torch import models as t_models
 from reference_torch import optim as t_optim
@@ -122,15 +124,15 @@ def _cli(*argv):
     return [sys.executable, "-m", "experiments", *map(str, argv)]
 
 
-def _final(run_dir: Path) -> dict:
-    """The params and history of a finished run's last checkpoint."""
+def _final(run_dir: Path, epochs: int = 300) -> dict:
+    """The params and history of a finished run's last checkpoint (after ``epochs``)."""
     snapshot = checkpoint.load(run_dir / checkpoint.FILE_NAME)
-    assert snapshot.epoch == 300
+    assert snapshot.epoch == epochs
     return {"params": snapshot.params, "costs": snapshot.resume.history.costs}
 
 
-def _metrics(logdir: Path, impl: str) -> dict:
-    result = json.loads((logdir / "results.json").read_text())["optimisers"]
+def _metrics(logdir: Path, impl: str, experiment: str = "optimisers") -> dict:
+    result = json.loads((logdir / "results.json").read_text())[experiment]
     return result["variants"][0]["metrics"][impl]
 
 
@@ -237,8 +239,9 @@ def _replace(f, name, data=None, **kwargs):
     (lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]), "not a readable HDF5 file"),
     (lambda p: p.write_bytes(np.random.default_rng(0).bytes(p.stat().st_size)), "not a readable HDF5 file"),
     (lambda p: p.unlink(), "file not found"),
-    (lambda p: _edit(p, lambda f: f.attrs.modify("format_version", 2)),
-     "format version 2, this Twinprop reads version 1"),
+    (lambda p: _edit(p, lambda f: f.attrs.modify("format_version", 3)),
+     "format version 3, this Twinprop reads versions 1, 2"),
+    (lambda p: _edit(p, lambda f: f.attrs.modify("trainer", np.bytes_(b"other"))), "trainer must be one of"),
     (lambda p: _edit(p, lambda f: f.attrs.modify("format", np.bytes_(b"other"))), "not a Twinprop checkpoint"),
     (lambda p: _edit(p, lambda f: f.__delitem__("history")), "missing group 'history'"),
     (lambda p: _edit(p, lambda f: _replace(f, "params/W1", ["a", "b"], dtype=h5py.string_dtype())),
@@ -333,3 +336,203 @@ def test_a_crash_mid_write_leaves_the_previous_checkpoint_intact(saved, monkeypa
         checkpoint.save(saved, snapshot)
     assert saved.read_bytes() == before and checkpoint.load(saved).epoch == 4
     assert [p.name for p in saved.parent.iterdir()] == [saved.name]   # no temporary file left behind
+
+
+# --- full-batch runs (experiments.trainers.full_batch): networks, dropout by iteration, logistic -------
+
+FB_ITERATIONS, FB_LR, FB_EVERY = 200, 0.05, 30   # chunks of 10 (MIN_CHUNK): checkpoints at 30, 60, ... boundaries
+FB_RUNS = {   # NetSpec (None: logistic regression), whether the masks change with the iteration
+    "he": sides.NetSpec((3, 6, 4, 1), "relu", "sigmoid"),
+    "dropout": sides.NetSpec((3, 8, 5, 1), "relu", "sigmoid", keep_probs=(0.8, 0.7)),
+    "batch_norm-l2": sides.NetSpec((3, 6, 4, 1), "relu", "sigmoid", l2=0.3, batch_norm=True),
+    "logistic": None,
+}
+
+
+class _Quiet:
+    """A logger or progress bar that records nothing."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+def _fb_side(impl: str, run: str, dtype="float64"):
+    """A fresh side of FB_RUNS[run] on ``impl`` (CPU), the data of _data() split 30 / 14."""
+    X, Y = _data(dtype)
+    data = datasets.Dataset("toy", datasets.Split(X[:, :30], Y[:, :30]), datasets.Split(X[:, 30:], Y[:, 30:]),
+                            "test data")
+    trial = SimpleNamespace(settings=SimpleNamespace(dtype=dtype), impl=impl, device="cpu")
+    spec = FB_RUNS[run]
+    if spec is None:
+        return sides.logistic(trial, data)
+    masks = None
+    if spec.keep_probs:   # other masks at every iteration: a resume must pick up the right ones
+        masks = lambda i: sides.course_dropout_masks(spec, data.train.m, 100 + i, dtype)   # noqa: E731
+    return sides.network(trial, spec, spec.init_params("he", np.random.RandomState(3), dtype), data, masks)
+
+
+def _full_batch(impl, run, ckpt=None, stop_after_chunk=None, sigint_at_chunk=None):
+    """(final parameters in the NumPy layout, costs) of trainers.full_batch on a fresh side, with
+    the Checkpointer ``ckpt``; Stop raised at the start of chunk ``stop_after_chunk`` (1-based),
+    a SIGINT sent during chunk ``sigint_at_chunk``."""
+    side, calls = _fb_side(impl, run), []
+    gd = side.gd
+
+    def counted(k, lr):
+        calls.append(k)
+        if len(calls) == stop_after_chunk:
+            raise Stop
+        if len(calls) == sigint_at_chunk:
+            os.kill(os.getpid(), signal.SIGINT)
+        return gd(k, lr)
+
+    side.gd = counted
+    trial = SimpleNamespace(logger=_Quiet(), progress=_Quiet(), reference=None, last_of_variant=False,
+                            checkpoint=ckpt)
+    try:
+        outcome = trainers.full_batch(trial, side, lr=FB_LR, iterations=FB_ITERATIONS)
+    finally:
+        if ckpt is not None:
+            ckpt.close()
+    return outcome.params, outcome.costs
+
+
+def _fb_checkpointer(path, resume=False):
+    return Checkpointer(path, every=FB_EVERY, epochs=None, config={"run": "full-batch"},
+                        resume_from=checkpoint.load(path) if resume else None)
+
+
+@pytest.mark.parametrize("run", FB_RUNS)
+@pytest.mark.parametrize("impl", ["numpy", "torch"])
+def test_full_batch_stopped_and_resumed_in_process_is_bitwise_the_uninterrupted_run(tmp_path, impl, run):
+    params, costs = _full_batch(impl, run)   # no checkpoints at all: saving does not perturb the run either
+    chunks = FB_ITERATIONS // trainers.MIN_CHUNK
+    for stop in sorted(random.Random(f"fb-{impl}-{run}").sample(range(5, chunks + 1), 3)):   # >= one checkpoint
+        path = tmp_path / f"stop{stop}.h5"
+        with pytest.raises(Stop):
+            _full_batch(impl, run, _fb_checkpointer(path), stop_after_chunk=stop)
+        saved = checkpoint.load(path)
+        assert saved.trainer == "full_batch" and saved.iteration == (stop - 1) * 10 // FB_EVERY * FB_EVERY
+        assert saved.resume.history.costs == costs[:saved.iteration]
+        resumed, resumed_costs = _full_batch(impl, run, _fb_checkpointer(path, resume=True))
+        assert resumed.keys() == params.keys()
+        for key in params:
+            assert resumed[key].dtype == np.float64 and np.array_equal(resumed[key], params[key]), (stop, key)
+        assert resumed_costs == costs
+        assert checkpoint.load(path).iteration == FB_ITERATIONS   # the last chunk is always saved
+
+
+@pytest.mark.parametrize("run", FB_RUNS)
+@pytest.mark.parametrize("impl", ["numpy", "torch"])
+def test_full_batch_chunks_do_not_change_the_trajectory(impl, run):
+    whole, steps = _fb_side(impl, run), _fb_side(impl, run)
+    costs = whole.gd(37, FB_LR)
+    assert [c for _ in range(37) for c in steps.gd(1, FB_LR)] == costs
+    for key, value in whole.state().items():
+        assert np.array_equal(steps.state()[key], value), key
+
+
+@pytest.fixture
+def full_batch_saved(tmp_path):
+    """A NumPy full-batch checkpoint of FB_RUNS["he"] (iteration 30), and its path."""
+    path = tmp_path / "full_batch.h5"
+    with pytest.raises(Stop):
+        _full_batch("numpy", "he", _fb_checkpointer(path), stop_after_chunk=5)
+    return path
+
+
+def test_a_mini_batch_and_a_full_batch_checkpoint_do_not_resume_each_other(saved, full_batch_saved, tmp_path):
+    with pytest.raises(CheckpointError, match="incompatible with this run: it was written by a mini-batch run, "
+                                              "this is a full-batch run"):
+        _full_batch("numpy", "he", _fb_checkpointer(saved, resume=True))
+    with pytest.raises(CheckpointError, match="incompatible with this run: it was written by a full-batch run, "
+                                              "this is a mini-batch run"):
+        _train("numpy", full_batch_saved, "adam-inverse_sqrt_step", resume=True)
+
+
+@pytest.mark.parametrize(("impl", "run", "change", "problem"), [
+    ("numpy", "batch_norm-l2", None, r"parameter names differ"),
+    ("torch", "he", None, "it was written by the numpy side, this is the torch side"),
+    ("numpy", "dropout", None, r"parameter 'W1' is float64 \(6, 3\) in the file, float64 \(8, 3\) in this run"),
+    ("numpy", "he", lambda f: f["optimizer"].attrs.modify("lr", np.bytes_(b"0.5")),
+     "the learning rate is 0.5 in the file, 0.05 in this run"),
+])
+def test_an_incompatible_full_batch_checkpoint_is_a_clear_error(full_batch_saved, impl, run, change, problem):
+    if change:
+        _edit(full_batch_saved, change)
+    side = _fb_side(impl, run)
+    before = side.state()
+    with pytest.raises(CheckpointError, match=f"incompatible with this run: {problem}"):
+        checkpoint.restore_full_batch(checkpoint.load(full_batch_saved), side, FB_LR, FB_ITERATIONS)
+    assert all(np.array_equal(value, side.state()[key]) for key, value in before.items())   # untouched
+
+
+def test_a_version_1_checkpoint_still_resumes_a_mini_batch_run(saved, tmp_path):
+    """Files written before full-batch runs were checkpointed: no trainer attribute, version 1."""
+    params, history, _ = _train("numpy", tmp_path / "full.h5", "adam-inverse_sqrt_step")
+
+    def as_version_1(f):
+        f.attrs.modify("format_version", 1)
+        del f.attrs["trainer"]
+    _edit(saved, as_version_1)
+    assert checkpoint.load(saved).trainer == "mini_batch"
+    resumed, resumed_history, _ = _train("numpy", saved, "adam-inverse_sqrt_step", resume=True)
+    assert all(np.array_equal(resumed[k], params[k]) for k in params) and resumed_history == history
+
+
+def test_full_batch_ctrl_c_finishes_the_chunk_saves_and_resumes_bitwise(tmp_path):
+    params, costs = _full_batch("torch", "dropout")
+    path = tmp_path / "ctrl_c.h5"
+    with checkpoint.sigint_saves(), pytest.raises(Interrupted) as stopped:
+        _full_batch("torch", "dropout", _fb_checkpointer(path), sigint_at_chunk=7)
+    assert (stopped.value.epoch, stopped.value.epochs, stopped.value.unit) == (70, FB_ITERATIONS, "iteration")
+    assert checkpoint.load(path).iteration == 70   # the chunk in progress was finished, then saved
+    resumed, resumed_costs = _full_batch("torch", "dropout", _fb_checkpointer(path, resume=True))
+    assert all(np.array_equal(resumed[k], params[k]) for k in params) and resumed_costs == costs
+
+
+FB_RUN = ["batch_norm", "--quick", "--variant", "batch_norm", "--device", "cpu"]   # 250 iterations, chunks of 10
+FB_DIR = ("batch_norm", "batch_norm")   # <logdir>/<experiment>/<variant>
+
+
+def test_full_batch_sigkill_at_a_random_iteration_then_resume_ends_bitwise_equal(tmp_path):
+    """A deep batch-norm network (running statistics in the checkpoint) on both sides at once,
+    each killed once its checkpoint reaches a seeded random iteration and resumed; the
+    uninterrupted run goes in process meanwhile (through the same cli.main)."""
+    popen = {"cwd": REPO, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    runs = {}
+    for impl in ("numpy", "torch"):
+        proc = subprocess.Popen(_cli("run", *FB_RUN, "--impl", impl, "--logdir", tmp_path / impl,
+                                     "--checkpoint-every", 20), **popen)
+        path = tmp_path.joinpath(impl, *FB_DIR, impl, checkpoint.FILE_NAME)
+        runs[impl] = proc, path, random.Random(f"fb-sigkill-{impl}").randrange(20, 220)
+    deadline, alive = time.monotonic() + 120, set(runs)
+    while alive:
+        for impl in sorted(alive):
+            proc, path, kill_at = runs[impl]
+            if _saved_epoch(path) >= kill_at:
+                proc.send_signal(signal.SIGKILL)
+                proc.communicate()
+                alive.discard(impl)
+            elif proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"{impl}: the run ended or stalled before iteration {kill_at}: "
+                            f"{proc.communicate()[1][-2000:]}")
+        time.sleep(0.003)
+    resumes = {}
+    for impl, (proc, path, kill_at) in runs.items():
+        assert proc.returncode == -signal.SIGKILL
+        killed_at = checkpoint.load(path).iteration
+        assert kill_at <= killed_at < 250
+        print(f"\n{impl}: killed with the checkpoint at iteration {killed_at} (aimed at >= {kill_at})")
+        resumes[impl] = subprocess.Popen(_cli("run", "--resume", path.parent), **popen)
+    assert cli.main(["run", *FB_RUN, "--logdir", str(tmp_path / "reference")]) == 0
+    for impl, proc in resumes.items():
+        assert proc.wait(timeout=300) == 0, proc.communicate()[1][-3000:]
+        ours, theirs = (_final(logdir.joinpath(*FB_DIR, impl), 250) for logdir in (tmp_path / impl,
+                                                                                  tmp_path / "reference"))
+        assert any("running_mean" in key for key in theirs["params"])
+        for key, value in theirs["params"].items():   # floats in float64; torch's num_batches_tracked an int64
+            assert value.dtype in (np.float64, np.int64) and np.array_equal(ours["params"][key], value), (impl, key)
+        assert ours["costs"] == theirs["costs"]
+        assert _metrics(tmp_path / impl, impl, "batch_norm") == _metrics(tmp_path / "reference", impl, "batch_norm")

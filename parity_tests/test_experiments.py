@@ -121,13 +121,9 @@ def test_settings_are_checked_one_by_one():
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    """run all --quick once: (exit status, stdout, stderr, results.json, logdir)."""
-    logdir = tmp_path_factory.mktemp("quick")
-    status, out, err = cli_run("run", "all", "--quick", "--logdir", logdir, "--device", "cpu")
-    if not (logdir / "results.json").is_file():
-        pytest.fail(f"run all --quick wrote no results (status {status}):\n{err[-3000:]}")
-    return status, out, err, json.loads((logdir / "results.json").read_text()), logdir
+def quick(quick_all):
+    """run all --quick once (conftest.quick_all): (exit status, stdout, stderr, results.json, logdir)."""
+    return quick_all
 
 
 def test_run_all_quick_passes_and_reports(quick):

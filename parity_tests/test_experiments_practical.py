@@ -2,7 +2,7 @@
 input_normalisation, and what experiments.sides gives them (dropout masks shared by both sides,
 gradients that leave batch norm's running statistics alone).
 
-The four run once, --quick, both implementations, through the real command in a subprocess (NumPy
+The four run once, --quick, both implementations, in the session's run all --quick (conftest.quick_all: the real command in a subprocess; NumPy
 gets its one BLAS thread there, and RuntimeWarnings are errors there too). Every claim must hold
 on both sides and the sides must agree (float64). The numbers are checked against what is known
 without the code under test: the course's published figures (regularisation at its full budget,
@@ -13,8 +13,6 @@ TensorBoard event files are read back with EventAccumulator.
 """
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,16 +33,12 @@ KEEP_ALL = {ea.SCALARS: 0, ea.TENSORS: 0, ea.IMAGES: 0, ea.HISTOGRAMS: 0}
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    """(results.json of the four experiments, logdir) after one --quick run on both sides."""
-    logdir = tmp_path_factory.mktemp("practical")
-    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "experiments", "run", *NAMES,
-                           "--quick", "--device", "cpu", "--logdir", str(logdir)],
-                          cwd=REPO, capture_output=True, text=True, timeout=900)
-    if not (logdir / "results.json").is_file():
-        pytest.fail(f"the run wrote no results (status {done.returncode}):\n{done.stderr[-3000:]}")
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads((logdir / "results.json").read_text()), logdir
+def quick(quick_all):
+    """(results.json, logdir) of the session's one run all --quick (conftest.quick_all), which
+    runs these four with the rest."""
+    status, _, err, results, logdir = quick_all
+    assert status == 0, err[-3000:]
+    return results, logdir
 
 
 def metrics(results, name, impl="numpy") -> dict:

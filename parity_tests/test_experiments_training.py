@@ -1,8 +1,8 @@
 """The practical-aspects experiments (vanishing_exploding, early_stopping, bias_variance,
 hyperparameter_search) and the samplers of experiments.search.
 
-The four experiments run once, --quick, both implementations, through the real command in a
-subprocess (NumPy gets its one BLAS thread there, and RuntimeWarnings are errors there too).
+The four experiments run once, --quick, both implementations, in the session's run all --quick
+(conftest.quick_all: the real command in a subprocess, RuntimeWarnings as errors).
 Every claim must hold on both sides, the sides must agree (float64), and the numbers are checked
 against what can be known without the code under test: closed forms (c^(L-1) for the identity
 chain, the law of the log-uniform sampler, Kolmogorov's critical values), independent statistics
@@ -11,10 +11,7 @@ course's diagnosis rule re-applied by hand. TensorBoard event files are read bac
 EventAccumulator (per-layer gradient-norm tags, the hparams plugin's data, the diagnosis table).
 """
 
-import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,16 +28,12 @@ KEEP_ALL = {ea.SCALARS: 0, ea.TENSORS: 0, ea.IMAGES: 0, ea.HISTOGRAMS: 0}
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    """(results.json of the four experiments, logdir) after one --quick run on both sides."""
-    logdir = tmp_path_factory.mktemp("training")
-    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "experiments", "run", *NAMES,
-                           "--quick", "--device", "cpu", "--logdir", str(logdir)],
-                          cwd=REPO, capture_output=True, text=True, timeout=900)
-    if not (logdir / "results.json").is_file():
-        pytest.fail(f"the run wrote no results (status {done.returncode}):\n{done.stderr[-3000:]}")
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads((logdir / "results.json").read_text()), logdir
+def quick(quick_all):
+    """(results.json, logdir) of the session's one run all --quick (conftest.quick_all), which
+    runs these four with the rest."""
+    status, _, err, results, logdir = quick_all
+    assert status == 0, err[-3000:]
+    return results, logdir
 
 
 def rows(results, name) -> dict:

@@ -49,12 +49,26 @@ def test_both_implementations_log_the_training_tags(logdir, impl):
     tags = run.Tags()
     assert TRAINING_TAGS <= set(tags["scalars"])
     assert {"weights/W1", "weights/W2", "weights/W3"} <= set(tags["histograms"])
+    assert {"gradients/dW1", "gradients/dW2", "gradients/dW3"} <= set(tags["histograms"])
     assert "config/text_summary" in tags["tensors"]
     text = run.Tensors("config/text_summary")[0].tensor_proto.string_val[0].decode()
     assert f"**implementation**: {impl}" in text and "**seed**: 0" in text and "**hparam optimizer**: adam" in text
     costs, steps = values(run, "cost")
     assert len(steps) <= tblog.SCALAR_POINTS + 1 and steps[0] == 0 and steps == sorted(steps)
     assert len(run.Histograms("weights/W1")) <= tblog.HISTOGRAMS + 2
+
+
+def test_both_sides_log_the_same_gradient_histograms(logdir):
+    """The last histogram of each dW_l: same count, min, max, sum and sum of squares on both sides
+    (float32 event values; the gradients themselves agree to ~1e-12)."""
+    runs = [events(logdir / "optimisers" / "adam" / impl) for impl in ("numpy", "torch")]
+    for tag in ("gradients/dW1", "gradients/dW2", "gradients/dW3"):
+        numpy_h, torch_h = (run.Histograms(tag)[-1] for run in runs)
+        assert numpy_h.step == torch_h.step
+        a, b = numpy_h.histogram_value, torch_h.histogram_value
+        assert a.num == b.num > 0 and a.max > a.min
+        np.testing.assert_allclose([a.min, a.max, a.sum, a.sum_squares], [b.min, b.max, b.sum, b.sum_squares],
+                                   rtol=1e-5, atol=1e-6 * max(abs(a.min), abs(a.max)))
 
 
 def test_the_torch_run_carries_the_divergence_and_the_figures(logdir):

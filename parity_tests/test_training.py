@@ -3,6 +3,9 @@ optimiser and each schedule ends with the same parameters (float64: within 1e-10
 largest divergence seen is printed, run with -s), and the loop's History, callback and early-stop
 hook behave the same on both sides."""
 
+import inspect
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -169,3 +172,33 @@ def test_wrong_optimizer_or_data_is_a_clear_error():
     with pytest.raises(ValueError, match="X must have shape"):
         n_training.train(net, params, X.T.copy(), Y, n_optim.GradientDescent(params, 0.1), epochs=1,
                          batch_size=8, seed=0)
+
+
+def test_torch_loop_reads_the_device_once_per_epoch_not_per_batch(monkeypatch):
+    """On a GPU every read of a value (float, item, tolist, bool) waits for the device: the loop
+    may read per epoch (history, accuracies) but not per batch. Counted on the CPU by wrapping
+    the reads: 2 and 12 batches per epoch (with L2, whose terms are read too) read as often.
+    torch.optim's own reads are not counted: they read Adam's step count, which torch keeps on
+    the host (a CPU tensor) unless capturable=True."""
+    reads = []
+
+    def counted(read):
+        def wrapper(self, *args, **kwargs):
+            caller = inspect.currentframe().f_back.f_code.co_filename
+            if f"torch{os.sep}optim{os.sep}" not in caller:
+                reads.append(caller)
+            return read(self, *args, **kwargs)
+        return wrapper
+
+    for name in ("__float__", "item", "tolist", "__bool__"):
+        monkeypatch.setattr(torch.Tensor, name, counted(getattr(torch.Tensor, name)))
+
+    def count(batch_size):
+        *_, model, Xt, yt = _pair(m=24)
+        optimizer = t_optim.make_optimizer("adam", model, lr=0.01, l2_lambda=0.5, m=24)
+        reads.clear()
+        history = t_training.train(model, Xt, yt, optimizer, epochs=3, batch_size=batch_size, seed=0)
+        assert len(history.costs) == 3 * (24 // batch_size)
+        return len(reads)
+
+    assert count(12) == count(2)

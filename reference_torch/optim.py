@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 
 from scratch_numpy.ewa import check_beta
-from scratch_numpy.validation import check_choice, check_count, check_positive
+from scratch_numpy.validation import check_choice, check_count, check_positive, unchecked
 
 from .bridge import course_parameters, to_numpy
 from .losses import l2_penalty
@@ -168,10 +168,20 @@ def optimizer_state(optimizer: torch.optim.Optimizer, model) -> dict:
 
 def penalty(optimizer: torch.optim.Optimizer):
     """lambda/(2m) sum ||W||^2 (a float) over the groups that carry l2_lambda and m (0.0 without L2)."""
-    check_model("optimizer", optimizer, torch.optim.Optimizer)
     total = 0.0
-    with torch.no_grad():
-        for group in optimizer.param_groups:
-            if group.get("l2_lambda"):
-                total += float(l2_penalty(group["params"], group["l2_lambda"], group["m"]))
+    for term in penalty_terms(optimizer):
+        total += float(term)
     return total
+
+
+def penalty_terms(optimizer: torch.optim.Optimizer, *, check: bool = True) -> list:
+    """The L2 terms of ``penalty``, one 0-d tensor per group that carries l2_lambda and m, left on
+    the device: a training loop reads them with its costs, not once per batch. ``check=False``
+    (the loop, whose optimizer and weights are its own) skips the arguments' checks, which read
+    the weights (isfinite) on every call."""
+    if check:
+        check_model("optimizer", optimizer, torch.optim.Optimizer)
+    kernel = l2_penalty if check else unchecked(l2_penalty)
+    with torch.no_grad():
+        return [kernel(group["params"], group["l2_lambda"], group["m"])
+                for group in optimizer.param_groups if group.get("l2_lambda")]

@@ -15,9 +15,11 @@ Resuming as on the NumPy side: ``resume=Resume(history, scheduler state)`` with 
 and the optimiser's state_dict restored by the caller; the LambdaLR is rebuilt and set back
 to its count and rate.
 
-The recorded cost adds lambda/(2m) sum ||W||^2 (reference_torch.optim.penalty),
-which torch's loss does not contain. Returns scratch_numpy.training.History,
-so both sides' records have the very same fields.
+The recorded cost adds lambda/(2m) sum ||W||^2 (reference_torch.optim.penalty_terms),
+which torch's loss does not contain. The batches' costs stay on the device until the epoch
+ends and are read in one transfer, so on a GPU the loop waits for the host once per epoch
+(where the history, the callback and the accuracies need values), not once per batch.
+Returns scratch_numpy.training.History, so both sides' records have the very same fields.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from scratch_numpy.training import History, Resume, check_loop_arguments, check_
 
 from .minibatch import epoch_loader
 from .models import Network
-from .optim import penalty
+from .optim import penalty_terms
 from .schedules import as_scheduler
 from .validation import check_model
 
@@ -66,22 +68,22 @@ def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimi
         _restore_scheduler(optimizer, scheduler, resume.scheduler)
     start = history.epochs_run
     for epoch, epoch_batches in enumerate(batches[start:] if not history.stopped_early else [], start):
-        total, seen = 0.0, 0
+        terms, sizes = [], []   # each batch's cost and L2 terms, kept on the device until the epoch ends
         for X_b, y_b in epoch_loader(X, y, epoch_batches, sampling=sampling, batch_size=batch_size):
-            lr = optimizer.param_groups[0]["lr"]
+            history.learning_rates.append(float(optimizer.param_groups[0]["lr"]))
             optimizer.zero_grad()
-            cost = model.cost(X_b, y_b)
+            cost = model.cost(X_b, y_b, check=False)   # X and y were checked above; a batch is a subset
             cost.backward()
-            cost = float(cost.detach()) + penalty(optimizer)
+            terms.append(torch.stack([cost.detach(), *penalty_terms(optimizer, check=False)]))
+            sizes.append(len(y_b))
             optimizer.step()
             if scheduler is not None and scheduler.unit == "iteration":
                 scheduler.step()
-            history.costs.append(cost)
-            history.learning_rates.append(float(lr))
-            total, seen = total + cost * len(y_b), seen + len(y_b)
         if scheduler is not None and scheduler.unit == "epoch":
             scheduler.step()
-        history.epoch_costs.append(total / seen)
+        costs = [_batch_cost(*row) for row in torch.stack(terms).tolist()]   # the epoch's one host read
+        history.costs += costs
+        history.epoch_costs.append(sum(c * n for c, n in zip(costs, sizes)) / sum(sizes))
         history.train_accuracy.append(model.accuracy(X, y))
         if X_dev is not None:
             history.dev_accuracy.append(model.accuracy(X_dev, y_dev))
@@ -114,3 +116,11 @@ def _restore_scheduler(optimizer, scheduler, state: dict) -> None:
         raise ValueError(f"resume.scheduler holds {len(rates)} rates for {len(optimizer.param_groups)} groups")
     for group, lr in zip(optimizer.param_groups, rates):
         group["lr"] = lr
+
+
+def _batch_cost(data_cost: float, *l2_terms: float) -> float:
+    """J of one batch as the NumPy loop adds it: the data cost plus the L2 terms summed from 0.0."""
+    total = 0.0
+    for term in l2_terms:
+        total += term
+    return data_cost + total
