@@ -9,6 +9,13 @@ experiment is written once and runs either side.
     side.accuracy(split) -> float   split "train" or "test"
     side.scores() -> (n_L, m)       the last layer's Z_L on the training set (networks only)
     side.predict(X) -> (k,)         labels of points X (n_x, k) given in the NumPy layout
+    side.live                       what the training loop updates in place (networks): the NumPy
+                                    parameter dict or the torch module
+    side.signal_norms()             per-layer ||A_{l-1}||, ||dA_{l-1}||, ||dW_l|| on the training set
+                                    (the side's signals.signal_norms; networks only)
+    side.cost_function(split)       the side's early_stopping.dev_cost on a split (a name or a
+                                    datasets.Split): J of a live state, no L2 term (networks only)
+    side.EarlyStopping              the side's early_stopping.EarlyStopping class
     side.impl                       "numpy" or "torch"
     side.state() -> {name: array}   copies of what a full-batch checkpoint saves, in the side's
                                     own layout (experiments.checkpoint: /params)
@@ -35,13 +42,17 @@ import numpy as np
 import torch
 
 from reference_torch import bridge
+from reference_torch import early_stopping as t_early_stopping
 from reference_torch import logistic as t_logistic
 from reference_torch import models as t_models
 from reference_torch import optim as t_optim
+from reference_torch import signals as t_signals
 from reference_torch import training as t_training
+from scratch_numpy import early_stopping as n_early_stopping
 from scratch_numpy import logistic as n_logistic
 from scratch_numpy import models as n_models
 from scratch_numpy import optim as n_optim
+from scratch_numpy import signals as n_signals
 from scratch_numpy import training as n_training
 
 from . import checkpoint
@@ -171,6 +182,19 @@ class NumpyNet(_MaskedSide):
     def predict(self, X) -> np.ndarray:
         return self.net.predict(self.params_, X.astype(self.dtype, copy=False))[0]
 
+    EarlyStopping = n_early_stopping.EarlyStopping
+
+    @property
+    def live(self) -> dict:
+        return self.params_
+
+    def signal_norms(self):
+        return n_signals.signal_norms(self.net, self.params_, self.train.X, self.train.Y)
+
+    def cost_function(self, split="test"):
+        data = self.splits[split] if isinstance(split, str) else split.astype(self.dtype)
+        return n_early_stopping.dev_cost(self.net, data.X, data.Y)
+
 
 class TorchNet(_MaskedSide):
     """reference_torch.models.Network on the device, trained by train_gd or training.train."""
@@ -240,6 +264,21 @@ class TorchNet(_MaskedSide):
     def predict(self, X) -> np.ndarray:
         points = bridge.data_to_torch(X.astype(self.dtype, copy=False), device=self.device)
         return bridge.to_numpy(self.model.predict(points))
+
+    EarlyStopping = t_early_stopping.EarlyStopping
+
+    @property
+    def live(self):
+        return self.model
+
+    def signal_norms(self):
+        return t_signals.signal_norms(self.model, *self.tensors["train"])
+
+    def cost_function(self, split="test"):
+        if isinstance(split, str):
+            return t_early_stopping.dev_cost(*self.tensors[split])
+        data = split.astype(self.dtype)
+        return t_early_stopping.dev_cost(*bridge.data_to_torch(data.X, data.Y, self.device))
 
 
 class NumpyLogistic(_Side):

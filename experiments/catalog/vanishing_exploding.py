@@ -110,7 +110,7 @@ def run(trial):
     hp, dtype = trial.hp, trial.settings.dtype
     net = sides.NetSpec(DIMS, "linear" if hp["weights"] == "identity" else "relu", "sigmoid")
     side = sides.network(trial, net, initial_params(hp, dtype), trial.data)
-    signals = probes.signal_norms(side)
+    signals = side.signal_norms()
     metrics = profile_metrics(signals)
     metrics["initial_cost"] = probes.cost(side, "train")
     expected = None
