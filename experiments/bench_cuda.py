@@ -38,13 +38,20 @@ def synchronize(device) -> None:
 
 @contextlib.contextmanager
 def tf32(enabled: bool):
-    """TF32 matrix products on or off, restored afterwards."""
-    saved = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = enabled
+    """TF32 matrix products on or off, restored afterwards: through fp32_precision where torch has
+    it (>= 2.9, as settings.configure_torch; mixing it with the legacy allow_tf32 in one process
+    is an error there), else allow_tf32."""
+    matmul = torch.backends.cuda.matmul
+    if hasattr(matmul, "fp32_precision"):
+        name, value = "fp32_precision", "tf32" if enabled else "ieee"
+    else:
+        name, value = "allow_tf32", enabled
+    saved = getattr(matmul, name)
+    setattr(matmul, name, value)
     try:
         yield
     finally:
-        torch.backends.cuda.matmul.allow_tf32 = saved
+        setattr(matmul, name, saved)
 
 
 def _per_step(fn, device, steps: int, repeats: int) -> float:

@@ -6,11 +6,16 @@
                               [--quick] [--variant V ...] [--checkpoint-every N]
     python -m experiments run --resume RUN_DIR [--data-dir DIR]
     python -m experiments report [--logdir runs]
+    python -m experiments fidelity [NAME ...] [--data-dir DIR] [--logdir runs/fidelity] [--device ...]
     python -m experiments bench [--quick | --smoke] [...]   (experiments.bench: its options, its exit codes)
 
 ``run`` logs to TensorBoard under <logdir>/<experiment>/<variant>/<impl>, prints
-the report of what it ran, and exits 1 when a claim fails. Bad input (a ValueError)
-and a bad data file (datasets.DataError) are one "error:" line with exit status 2.
+the report of what it ran, and exits 1 when a claim fails or a published figure is missed
+(report.missed_figures). It reads every experiment's data before the first one runs, so bad
+input (a ValueError) and a bad data file (datasets.DataError) are one "error:" line with exit
+status 2 before any work; a data file that is absent is a stand-in, and the report says so.
+``fidelity`` (experiments.fidelity) runs every configuration with a published figure at the full
+budget and prints published / NumPy / torch per figure.
 
 Checkpoints (experiments.checkpoint): a run of the mini-batch trainer (optimisers, batch_size,
 lr_decay, ...; not with early stopping) saves <run dir>/checkpoint.h5 every N epochs (--checkpoint-every;
@@ -26,11 +31,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import report
+from . import fidelity, report
 from .catalog import EXPERIMENTS
 from .checkpoint import Interrupted, sigint_saves
 from .datasets import DataError
-from .runner import load_results, prepare_resume, resume_experiment, run_experiment
+from .runner import load_data, load_results, prepare_resume, resume_experiment, run_experiment
 from .settings import Settings, make_settings
 from .tblog import check_writable
 
@@ -56,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dtype", default="float64", help="float64 or float32 (default float64)")
     run.add_argument("--logdir", default="runs", help="TensorBoard root (default runs/)")
     run.add_argument("--data-dir", default=None, help="folder of the course's HDF5 files "
-                     "(default $TWINPROP_DATA_DIR, else ../shared/data)")
+                     "(default $TWINPROP_DATA_DIR, else the shipped experiments/data)")
     run.add_argument("--seed", default="0", help="seed for what the course does not fix (default 0)")
     run.add_argument("--quick", action="store_true", help="small budgets (tests, CI)")
     run.add_argument("--variant", action="append", default=None, help="run only this variant (repeatable; "
@@ -67,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "(<logdir>/<experiment>/<variant>/<impl>) from its checkpoint.h5")
     show = commands.add_parser("report", help="the last results in <logdir>/results.json")
     show.add_argument("--logdir", default="runs")
+    figures = commands.add_parser("fidelity", help="every published figure of the course, full budget, both sides")
+    figures.add_argument("names", nargs="*", metavar="NAME", help="only these experiments (default: all with figures)")
+    figures.add_argument("--data-dir", default=None, help="folder of the course's HDF5 files "
+                         "(default $TWINPROP_DATA_DIR, else the shipped experiments/data)")
+    figures.add_argument("--logdir", default="runs/fidelity", help="TensorBoard root (default runs/fidelity)")
+    figures.add_argument("--device", default="auto", help="the torch side's device: auto, cpu or cuda")
     # listed for --help only: main hands "bench" and everything after it to experiments.bench
     commands.add_parser("bench", add_help=False, help="the performance benchmark, NumPy vs torch "
                         "(python -m experiments bench --help for its options)")
@@ -136,15 +147,18 @@ def check_resume_args(args) -> None:
 
 
 def run(names: list, settings, variants) -> int:
-    """Run and report each experiment; 1 when a claim fails."""
+    """Run and report each experiment (every one's data read first); 1 when a claim fails or a
+    published figure is missed."""
+    data = {name: load_data(EXPERIMENTS[name], settings) for name in names}
     failed = []
     for name in names:
-        result = run_experiment(EXPERIMENTS[name], settings, variants)
+        result = run_experiment(EXPERIMENTS[name], settings, variants, data[name])
         print(report.format_result(result), end="\n\n", flush=True)
-        failed += [f"{name}: {text}" for text in report.failed_claims(result)]
+        failed += [f"claim failed: {name}: {text}" for text in report.failed_claims(result)]
+        failed += [f"published figure missed: {name}: {text}" for text in report.missed_figures(result)]
     print(f"results: {settings.logdir / 'results.json'}; curves: tensorboard --logdir {settings.logdir}")
     for line in failed:
-        print(f"claim failed: {line}", file=sys.stderr)
+        print(line, file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -187,16 +201,21 @@ def main(argv=None) -> int:
         if args.command == "report":
             print(report.format_results(load_results(args.logdir)))
             return 0
-        if args.resume is not None:
+        if args.command == "fidelity":
+            settings, chosen = fidelity.prepare(args.names, args.data_dir, args.logdir, args.device)
+            job = lambda: fidelity.run(settings, chosen)   # noqa: E731
+        elif args.resume is not None:
             check_resume_args(args)
             plan = prepare_resume(EXPERIMENTS, args.resume, args.data_dir)
+            job = lambda: resume(plan)   # noqa: E731
         else:
             names, settings = prepare(args)
+            job = lambda: run(names, settings, args.variant)   # noqa: E731
     except ValueError as error:
         return _error(error)
     try:
         with sigint_saves():
-            return resume(plan) if args.resume is not None else run(names, settings, args.variant)
+            return job()
     except DataError as error:
         return _error(error)
     except Interrupted as error:

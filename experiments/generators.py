@@ -15,7 +15,8 @@ The sklearn generators lay the two classes out, shuffle the rows with
 ``make_spirals`` is cs231n's spiral set (K arms, r and theta linear in the
 point's index, noise on theta); ``make_blobs`` puts isotropic Gaussian blobs
 at given centres. ``make_cat_standin`` draws images in the cat files' schema
-for when the real ones are absent.
+and ``make_goalkeeper_standin`` points in the regularization_2d group's, for
+when the real files are absent (neither reproduces the course's figures).
 """
 
 from __future__ import annotations
@@ -122,3 +123,19 @@ def make_cat_standin(m_train: int = 209, m_test: int = 50, seed: int = 0) -> dic
         arrays[f"{split}_set_y"] = y
     arrays["list_classes"] = np.array([b"non-cat", b"cat"], dtype="S7")
     return arrays
+
+
+def make_goalkeeper_standin(m_train: int = 211, m_test: int = 200, seed: int = 0, flip: float = 0.08):
+    """((X, Y) train, (X, Y) test) in the regularization_2d group's schema, drawn instead of the
+    course's data.mat ("where the goalkeeper should kick"): positions uniform over the field
+    [-0.6, 0.3] x [-0.8, 0.6], the label 1 ("blue", the French players) above the wavy line
+    x2 = 0.15 sin(6 x1) - 0.4 x1 - 0.05, and a fraction ``flip`` of labels flipped so that an
+    unregularised net can overfit, as on the real set. Learnable, but not the course's figures."""
+    rng = np.random.RandomState(seed)
+    splits = []
+    for m in (check_count("m_train", m_train), check_count("m_test", m_test)):
+        X = rng.uniform((-0.6, -0.8), (0.3, 0.6), size=(m, 2))
+        y = X[:, 1] > 0.15 * np.sin(6 * X[:, 0]) - 0.4 * X[:, 0] - 0.05
+        y ^= rng.rand(m) < flip
+        splits.append(_columns(X, y))
+    return splits[0], splits[1]

@@ -6,7 +6,7 @@ sigmoid output, He initialisation after np.random.seed(3), and its mini-batch or
 sets seed = 10 and adds 1 before each epoch's shuffle, so epoch e is shuffled by
 np.random.seed(11 + e); np.random.permutation(m) (scratch_numpy.minibatch.course_permutation).
 A variant's hparams name the optimiser and its hyperparameters, the rate, the batch size, the
-epochs, and optionally a learning-rate schedule with its hyperparameters.
+epochs, and optionally a learning-rate schedule with its hyperparameters and delay.
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ def course_permutations(m: int, epochs: int) -> list:
 
 
 def schedule(hp: dict):
-    """None, or {"name": hp["schedule"], its hyperparameters found in hp}."""
+    """None, or {"name": hp["schedule"], its hyperparameters and its delay found in hp}
+    (delay 1: the course's loop, which sets the rate after each epoch)."""
     if "schedule" not in hp:
         return None
-    return {"name": hp["schedule"], **{k: hp[k] for k in SCHEDULES[hp["schedule"]][2] if k in hp}}
+    keys = (*SCHEDULES[hp["schedule"]][2], "delay")
+    return {"name": hp["schedule"], **{k: hp[k] for k in keys if k in hp}}
 
 
 def run(trial):

@@ -40,26 +40,38 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import checkpoint
+from . import checkpoint, published
 from .settings import Settings, configure_torch, device_label, environment, make_settings
 from .tblog import RunLogger, check_writable, claim_file, claim_root
 
 RESULTS_FILE = "results.json"
+PARTED = 1e-6   # costs this far apart (relative) have parted: rounding alone stays near 1e-15
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
 class Variant:
     """One configuration of an experiment. ``name`` is its run directory; ``hparams`` are logged
-    (text, and hparams for sweeps); ``published``: {metric: the course's figure}."""
+    (text, and hparams for sweeps); ``published``: {metric: the course's figure as it prints it}
+    (experiments.published; ``cost_epoch_N`` is the cost the course prints for epoch or iteration
+    N); ``chaotic``: why the two sides' trajectories may part at this configuration (a reason of
+    numerics, measured by the run: divergence "parted_at"), or "" when they must not;
+    ``disputed``: {metric: why the course's own code does not give that published figure}, for
+    figures a report shows as missed but documented (README), never for a figure we could match."""
 
     name: str
     hparams: dict = field(default_factory=dict)
     published: dict = field(default_factory=dict)
+    chaotic: str = ""
+    disputed: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if not NAME.match(self.name):
             raise ValueError(f"variant name {self.name!r} must be letters, digits, '.', '_' or '-'")
+        for text in self.published.values():
+            published.parse(text)   # a figure in a form the report cannot judge fails at declaration
+        if not set(self.disputed) <= set(self.published):
+            raise ValueError(f"variant {self.name}: disputed {sorted(self.disputed)} must be published figures")
 
 
 @dataclass
@@ -78,12 +90,15 @@ class Outcome:
 class Claim:
     """A statement checked on one implementation's metrics {variant: {metric: value}};
     ``needs`` the variants it reads. Not checked (verdict None) when one of them did not run,
-    or, for a ``full_budget`` claim (one about the course's final figures), under --quick."""
+    or, for a ``full_budget`` claim (one about the course's final figures), under --quick, or,
+    for a ``course_data`` claim (one that holds on the course's own points, not on any data of
+    the schema), on a stand-in."""
 
     text: str
     needs: tuple
     holds: Callable[[dict], bool]
     full_budget: bool = False
+    course_data: bool = False
 
 
 @dataclass
@@ -150,12 +165,25 @@ def relative_divergence(a, b) -> float:
     return float(np.abs(a - b).max(initial=0.0) / (scale if scale > 0 else 1.0))
 
 
+def parted_at(a, b) -> int | None:
+    """The first iteration whose costs differ by more than PARTED relative to the larger: where
+    two trajectories part, far beyond rounding (None: they never do, or they have no costs)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    n = min(a.size, b.size)
+    with np.errstate(invalid="ignore"):   # inf - inf: costs that overflowed on both sides are not "parted"
+        apart = np.abs(a[:n] - b[:n]) > PARTED * np.maximum(np.abs(a[:n]), np.abs(b[:n]))
+    where = np.flatnonzero(apart)
+    return int(where[0]) if where.size else None
+
+
 def divergence(reference: Outcome, other: Outcome) -> dict:
     """The pair's divergence: of the cost trajectories and of the final parameters (max over
-    tensors), each relative_divergence; and |difference| of each metric."""
+    tensors), each relative_divergence; the iteration where the costs part (parted_at); and
+    |difference| of each metric."""
     out = {}
     if reference.costs and other.costs:
         out["cost"] = relative_divergence(reference.costs, other.costs)
+        out["parted_at"] = parted_at(reference.costs, other.costs)
     if reference.params and other.params:
         out["params"] = max(relative_divergence(reference.params[k], other.params[k]) for k in reference.params)
     out["metrics"] = {k: abs(v - other.metrics[k]) for k, v in reference.metrics.items() if k in other.metrics}
@@ -180,24 +208,33 @@ def _summary(experiment: Experiment, variant: Variant, settings: Settings, impl:
     return "\n".join(f"- **{k}**: {v}" for k, v in rows)
 
 
-def _check_claims(experiment: Experiment, metrics: dict, quick: bool) -> list:
-    """[{text, full_budget, verdicts: {impl: True/False/None}}]; None: not checked."""
+def _check_claims(experiment: Experiment, metrics: dict, quick: bool, standin: bool) -> list:
+    """[{text, full_budget, course_data, verdicts: {impl: True/False/None}}]; None: not checked."""
     checked = []
     for claim in experiment.claims:
         verdicts = {}
         for impl, by_variant in metrics.items():
-            ran = all(v in by_variant for v in claim.needs) and not (claim.full_budget and quick)
+            ran = (all(v in by_variant for v in claim.needs) and not (claim.full_budget and quick)
+                   and not (claim.course_data and standin))
             verdicts[impl] = bool(claim.holds(by_variant)) if ran else None
-        checked.append({"text": claim.text, "full_budget": claim.full_budget, "verdicts": verdicts})
+        checked.append({"text": claim.text, "full_budget": claim.full_budget, "course_data": claim.course_data,
+                        "verdicts": verdicts})
     return checked
 
 
-def run_experiment(experiment: Experiment, settings: Settings, variants=None) -> dict:
-    """Run ``variants`` (names; default all) of ``experiment`` on ``settings.impls``; log each
-    run to TensorBoard; save and return the result (the dict ``report`` reads)."""
+def load_data(experiment: Experiment, settings: Settings):
+    """The experiment's data (``experiment.load``), or None when it declares none."""
+    return experiment.load(settings) if experiment.load else None
+
+
+def run_experiment(experiment: Experiment, settings: Settings, variants=None, data=None) -> dict:
+    """Run ``variants`` (names; default all) of ``experiment`` on ``settings.impls``, on ``data``
+    (default: load_data, now); log each run to TensorBoard; save and return the result (the
+    dict ``report`` reads)."""
     selected = experiment.select(settings, variants)
     check_writable(settings.logdir)
-    return _configured(settings, lambda: _run(experiment, settings, selected))
+    data = load_data(experiment, settings) if data is None else data
+    return _configured(settings, lambda: _run(experiment, settings, selected, data))
 
 
 def _configured(settings: Settings, run):
@@ -211,24 +248,24 @@ def _configured(settings: Settings, run):
         torch.set_num_threads(threads)
 
 
-def _run(experiment: Experiment, settings: Settings, selected: list, resume=None) -> dict:
+def _run(experiment: Experiment, settings: Settings, selected: list, data, resume=None) -> dict:
     """Run ``selected`` variants (all in a fresh root), or, with ``resume`` = (run_dir, Snapshot),
     the one trial of that run directory from its checkpoint."""
-    data = experiment.load(settings) if experiment.load else None
     source = getattr(data, "source", "none (no data set)")
     root = claim_root(settings.logdir, experiment.name) if resume is None else resume[0].parents[1]
     started = time.time()
     rows = [_run_variant(experiment, settings, variant, data, source, root, resume) for variant in selected]
     metrics = {impl: {row["variant"]: row["metrics"][impl] for row in rows} for impl in settings.impls}
     result = {"experiment": experiment.name, "claim": experiment.claim, "dataset": experiment.dataset,
-              "data_source": source, "course_data": getattr(data, "course_data", False), "run_dir": str(root),
+              "data_source": source, "course_data": getattr(data, "course_data", False),
+              "standin": getattr(data, "standin", False), "run_dir": str(root),
               "settings": {**asdict(settings), "logdir": str(settings.logdir),
                            "data_dir": settings.data_dir and str(settings.data_dir)},
               "devices": {impl: device_label(settings, impl) for impl in settings.impls},
               "environment": environment(settings),
               **({"resumed_from": {"checkpoint": str(resume[1].source), "epoch": resume[1].epoch}} if resume else {}),
               "seconds": time.time() - started, "variants": rows,
-              "claims": _check_claims(experiment, metrics, settings.quick)}
+              "claims": _check_claims(experiment, metrics, settings.quick, getattr(data, "standin", False))}
     save_result(settings.logdir, result)
     return result
 
@@ -276,7 +313,7 @@ def _run_variant(experiment: Experiment, settings: Settings, variant: Variant, d
             logger.close()
         outcomes[impl] = outcome
     return {"variant": variant.name, "hparams": variant.hparams, "published": variant.published,
-            "metrics": {impl: o.metrics for impl, o in outcomes.items()}, "seconds": seconds,
+            "chaotic": variant.chaotic, "disputed": variant.disputed, "metrics": {impl: o.metrics for impl, o in outcomes.items()}, "seconds": seconds,
             "divergence": divergence(outcomes["numpy"], outcomes["torch"]) if len(outcomes) == 2 else {}}
 
 
@@ -309,7 +346,8 @@ def prepare_resume(experiments: dict, run_dir, data_dir=None) -> Resumption:
 def resume_experiment(plan: Resumption) -> dict:
     """Continue ``plan``'s trial from its checkpoint, logging into the same run directory (a new
     event file); save and return the result (that variant and implementation only)."""
-    return _configured(plan.settings, lambda: _run(plan.experiment, plan.settings, [plan.variant],
+    data = load_data(plan.experiment, plan.settings)
+    return _configured(plan.settings, lambda: _run(plan.experiment, plan.settings, [plan.variant], data,
                                                    (plan.run_dir, plan.snapshot)))
 
 

@@ -15,8 +15,9 @@
 
 Both log through RunLog (tags in experiments.tblog) and return an Outcome with
 the metrics initial_cost, final_cost, train_accuracy (and test_accuracy when
-the data has a test split), the cost of every iteration and the final
-parameters. In a full-batch run one iteration is one epoch.
+the data has a test split), cost_epoch_N for each epoch N whose cost the course
+publishes (the variant's published figures), the cost of every iteration and
+the final parameters. In a full-batch run one iteration is one epoch.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .runner import Outcome, relative_divergence
 from .tblog import EVALUATIONS, HISTOGRAMS, SCALAR_POINTS, Cadence
 
 MIN_CHUNK = 10   # full-batch iterations between evaluations, at least
+EPOCH_COST = "cost_epoch_"   # + N: the metric of epoch N's mean cost (full batch: iteration N's cost)
 
 
 class RunLog:
@@ -67,13 +69,18 @@ class RunLog:
             self.logger.histograms(self.side.params(), step, grads)
         self.evaluations += 1
 
-    def finish(self, costs: list, final_cost: float, seconds: float) -> Outcome:
+    def finish(self, costs: list, final_cost: float, seconds: float, epoch_costs: list | None = None) -> Outcome:
+        """The Outcome; ``epoch_costs``: the mean cost of each epoch (default ``costs``: full batch)."""
         side, trial, step = self.side, self.trial, len(costs) - 1
         params = side.params()
         metrics = {"initial_cost": float(costs[0]), "final_cost": float(final_cost),
                    "train_accuracy": side.accuracy("train")}
         if "test" in side.splits:
             metrics["test_accuracy"] = side.accuracy("test")
+        epoch_costs = costs if epoch_costs is None else epoch_costs
+        for metric in trial.variant.published:   # the costs the course prints (a quick run may stop earlier)
+            if metric.startswith(EPOCH_COST) and int(metric[len(EPOCH_COST):]) < len(epoch_costs):
+                metrics[metric] = float(epoch_costs[int(metric[len(EPOCH_COST):])])
         if trial.last_of_variant:   # the figures of a pair once, in its last run
             title = f"{trial.variant.name} ({trial.impl})"
             curves = {trial.impl: costs, **({"numpy": self.reference} if self.reference else {})}
@@ -137,7 +144,7 @@ def mini_batch(trial, side, *, optimizer: str, lr: float, epochs: int, batch_siz
     start = time.perf_counter()
     history = side.fit(optimizer, lr, hyperparameters or {}, callback, checkpoint=ckpt, epochs=epochs,
                        batch_size=batch_size, **loop)
-    return log.finish(history.costs, history.epoch_costs[-1], time.perf_counter() - start)
+    return log.finish(history.costs, history.epoch_costs[-1], time.perf_counter() - start, history.epoch_costs)
 
 
 def iterations_to_reach(costs, target: float) -> int:

@@ -2,13 +2,14 @@
 ``run all --quick`` of the experiments that every experiment test file reads."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+
+from experiments import datasets
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,13 +29,20 @@ def device(request):
     return request.param
 
 
+def course_data_dir() -> Path:
+    """The folder of the course's HDF5 files the experiments read by default ($TWINPROP_DATA_DIR,
+    else the shipped experiments/data); the calling test skips, with the reason, when a file is
+    missing there."""
+    try:
+        return datasets.require_course_files(datasets.resolve_data_dir())
+    except (datasets.DataError, ValueError) as missing:
+        pytest.skip(f"the course's data is needed: {missing}")
+
+
 @pytest.fixture(scope="session")
 def data_dir():
-    """The course's HDF5 files: $TWINPROP_DATA_DIR, else ../shared/data beside the repo."""
-    path = Path(os.environ.get("TWINPROP_DATA_DIR", REPO.parent / "shared" / "data"))
-    if not (path / "train_catvnoncat.h5").is_file():
-        pytest.skip(f"course data not found in {path} (set TWINPROP_DATA_DIR)")
-    return path
+    """The course's HDF5 files (course_data_dir)."""
+    return course_data_dir()
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from experiments import bench, bench_cuda, bench_step, bench_timing, cli
 from scratch_numpy import optim as n_optim
@@ -139,3 +140,16 @@ def test_blocked_updates_equal_whole_array_updates(name):
     assert np.array_equal(params["W1"], fortran["W1"])
     for state in blocked.state_names:
         assert np.array_equal(getattr(blocked, state)["dW1"], getattr(whole, state)["dW1"])
+
+
+def test_tf32_switch_uses_the_api_the_parity_settings_use_and_restores_it():
+    """torch >= 2.9 refuses a process that mixes fp32_precision (settings.configure_torch) with the
+    legacy allow_tf32: the benchmark's TF32 rows switch through the same API and put it back."""
+    matmul = torch.backends.cuda.matmul
+    name = "fp32_precision" if hasattr(matmul, "fp32_precision") else "allow_tf32"
+    before = getattr(matmul, name)
+    with bench_cuda.tf32(True):
+        assert getattr(matmul, name) in ("tf32", True)
+        with bench_cuda.tf32(False):
+            assert getattr(matmul, name) in ("ieee", False)
+    assert getattr(matmul, name) == before

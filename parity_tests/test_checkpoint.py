@@ -28,6 +28,7 @@ import torch
 
 from experiments import checkpoint, cli, datasets, sides, trainers
 from experiments.checkpoint import CheckpointError, Checkpointer, Interrupted
+from experiments.runner import Variant
 from reference_torch import bridge
 from reference_torch import models as t_models
 from reference_torch import optim as t_optim
@@ -388,7 +389,7 @@ def _full_batch(impl, run, ckpt=None, stop_after_chunk=None, sigint_at_chunk=Non
 
     side.gd = counted
     trial = SimpleNamespace(logger=_Quiet(), progress=_Quiet(), reference=None, last_of_variant=False,
-                            checkpoint=ckpt)
+                            checkpoint=ckpt, variant=Variant("v"))
     try:
         outcome = trainers.full_batch(trial, side, lr=FB_LR, iterations=FB_ITERATIONS)
     finally:

@@ -6,12 +6,11 @@ to half a unit in the 8th decimal. Scalars it prints in full (repr) are compared
 with rtol 1e-10 (the last ulp differs between machines and BLAS builds).
 
 The course's data (cat vs non-cat, course_toy_sets.h5) is read from
-$TWINPROP_DATA_DIR, else <repo root>/../shared/data; tests needing it skip
-when it is absent.
+$TWINPROP_DATA_DIR, else the copy shipped in experiments/data; tests needing it
+skip, with the reason, when a file is absent there.
 """
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -26,25 +25,17 @@ from scratch_numpy import logistic as n_logistic
 from scratch_numpy import losses as n_losses
 from scratch_numpy import models as n_models
 
-h5py = pytest.importorskip("h5py")
+from parity_tests.conftest import course_data_dir
 
-REPO = Path(__file__).resolve().parents[1]
+h5py = pytest.importorskip("h5py")
 
 FULL = dict(rtol=1e-10, atol=0)           # scalars the course prints in full
 DECIMALS_8 = dict(rtol=0, atol=5.01e-9)   # arrays printed to 8 decimals
 DECIMALS_6 = dict(rtol=0, atol=5.01e-7)   # costs printed to 6 decimals
 
 
-def data_dir() -> Path:
-    return Path(os.environ.get("TWINPROP_DATA_DIR", REPO.parent / "shared" / "data"))
-
-
 def data_file(name: str) -> Path:
-    path = data_dir() / name
-    if not path.is_file():
-        pytest.skip(f"course data file {name} not found in {data_dir()} "
-                    "(set TWINPROP_DATA_DIR to the folder holding the course's HDF5 files)")
-    return path
+    return course_data_dir() / name
 
 
 @pytest.fixture(scope="module")
@@ -225,13 +216,16 @@ def flower_numpy(flower):
 
 def test_planar_flower_numpy(flower, flower_numpy):
     """Planar flower, 4 tanh hidden units, sigmoid output, RandomState(2) * 0.01, lr 1.2,
-    10000 iterations: accuracy 90.75 % (the course prints 90.75 %)."""
+    10000 iterations: accuracy 90.75 % (the course prints 90.75 %) within one example of 400: the
+    end of the run is chaotic, so the CPU's BLAS kernel (its summation order, the last ulp) picks
+    the phase of the final period-2 oscillation (90.5 % under OPENBLAS_CORETYPE=Haswell)."""
     X, Y = flower
     net, _, params, costs = flower_numpy
     assert len(costs) == FLOWER_ITERATIONS
     np.testing.assert_allclose(costs[0], math.log(2), rtol=1e-3)  # tiny weights: cost ~ ln 2
     assert costs[-1] < 0.25
-    assert net.accuracy(params, X, Y) == 0.9075
+    accuracy = net.accuracy(params, X, Y)
+    assert abs(accuracy - 0.9075) <= 1 / 400 + 1e-12, f"numpy accuracy {accuracy}"
 
 
 def test_planar_flower_torch(flower, flower_numpy):

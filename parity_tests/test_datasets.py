@@ -3,7 +3,7 @@ layout and validated (a missing file, a missing dataset, a wrong shape or dtype 
 naming the file and the problem); without the files a stand-in with the same schema is used and
 says so; the generators reproduce the course's 2-D sets bit for bit."""
 
-import os
+import hashlib
 from pathlib import Path
 
 import h5py
@@ -12,15 +12,16 @@ import pytest
 
 from experiments import datasets, generators
 from experiments.datasets import DataError
+from parity_tests.conftest import course_data_dir as course_dir
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def course_dir() -> Path:
-    path = Path(os.environ.get(datasets.DATA_DIR_ENV, REPO.parent / "shared" / "data"))
-    if not (path / datasets.TOY_FILE).is_file() or not (path / "train_catvnoncat.h5").is_file():
-        pytest.skip(f"course data not found in {path} (set {datasets.DATA_DIR_ENV})")
-    return path
+# The sha256 of the course's files as the team's reference copy lists them (shared/data/README.md),
+# written here by hand: the shipped copies must be these bytes.
+COURSE_SHA256 = {
+    "train_catvnoncat.h5": "fbe56ab67c3ae28d564e3a644189117976d6b31af0a3ce9bb17dbf22908af242",
+    "test_catvnoncat.h5": "6a9d39ce52fa85953c5834695b8534a30ed8cfd54971fb2f080b5a24d002b951",
+    "course_toy_sets.h5": "f4473edc6a139ef1c0d0efb3a46492f71b1857403780d172b0c3445dacfa3e0d",
+}
 
 
 def write_h5(path: Path, arrays: dict) -> Path:
@@ -133,11 +134,13 @@ def test_bad_cat_files_name_the_file_and_the_problem(tmp_path, changes, problem)
     assert "train_catvnoncat.h5" in str(error.value)
 
 
-def test_one_cat_file_without_the_other_is_an_error(tmp_path):
+def test_one_cat_file_without_the_other_is_a_stand_in_for_both(tmp_path):
     standin_files(tmp_path)
     (tmp_path / "test_catvnoncat.h5").unlink()
-    with pytest.raises(DataError, match="test_catvnoncat.h5: file not found"):
-        datasets.cat_images(tmp_path)
+    data = datasets.cat_images(tmp_path, seed=4)
+    assert data.standin and not data.course_data
+    assert "test_catvnoncat.h5 not found" in data.source and datasets.STANDIN in data.source
+    np.testing.assert_array_equal(data.train.X, datasets.cat_images(None, seed=4).train.X)   # not the real train
 
 
 def test_a_file_that_is_not_hdf5(tmp_path):
@@ -162,11 +165,48 @@ def test_toy_sets_from_the_file_and_generated_agree():
     assert reg.train.X.shape == (2, 211) and reg.test.X.shape == (2, 200)
 
 
-def test_regularization_set_needs_the_file(tmp_path):
-    with pytest.raises(DataError, match="only in the course's file"):
-        datasets.toy_set("regularization_2d", tmp_path)
+def test_regularization_set_without_the_file_is_a_stand_in_in_its_schema(tmp_path):
+    data = datasets.toy_set("regularization_2d", tmp_path, seed=5)
+    assert data.standin and not data.course_data
+    assert datasets.STANDIN in data.source and f"{datasets.TOY_FILE} not found in {tmp_path}" in data.source
+    assert data.train.X.shape == (2, 211) and data.test.X.shape == (2, 200)
+    assert data.train.Y.shape == (1, 211) and data.test.Y.shape == (1, 200)
+    assert data.train.X.dtype == np.float64 and data.train.Y.dtype == np.int64
+    assert set(np.unique(data.train.Y)) == {0, 1} and 0.3 < data.train.Y.mean() < 0.7
+    np.testing.assert_array_equal(datasets.toy_set("regularization_2d", None, seed=5).train.X, data.train.X)
+    assert not np.array_equal(datasets.toy_set("regularization_2d", None, seed=6).train.X, data.train.X)
     with pytest.raises(ValueError, match="toy set must be one of"):
         datasets.toy_set("swiss_roll", tmp_path)
+
+
+def test_only_course_files_are_not_stand_ins(tmp_path):
+    assert not any(datasets.toy_set(name, tmp_path).standin for name in datasets.TOY_GENERATORS)
+    assert not datasets.toy_set("regularization_2d", course_dir()).standin
+    assert not datasets.cat_images(course_dir()).standin
+
+
+def test_require_course_files_names_every_missing_file(tmp_path):
+    assert datasets.require_course_files(course_dir()) == course_dir()
+    (tmp_path / datasets.TOY_FILE).write_bytes(b"")
+    with pytest.raises(DataError, match=f"{tmp_path}: train_catvnoncat.h5, test_catvnoncat.h5 not found"):
+        datasets.require_course_files(tmp_path)
+    with pytest.raises(DataError, match="no data directory"):
+        datasets.require_course_files(None)
+
+
+def test_shipped_data_is_the_course_data():
+    """The project's own copy: the reference sha256 of every file, the same table in its README,
+    and, where the team's reference copy is beside the repository, the same bytes."""
+    shipped = sorted(p.name for p in datasets.SHIPPED.glob("*.h5"))
+    assert shipped == sorted(COURSE_SHA256)
+    readme = (datasets.SHIPPED / "README.md").read_text()
+    for name, digest in COURSE_SHA256.items():
+        data = (datasets.SHIPPED / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest, name
+        assert f"| {name} | {len(data)} | {digest} |" in readme
+        reference = REPO.parent / "shared" / "data" / name
+        if reference.is_file():
+            assert reference.read_bytes() == data, name
 
 
 @pytest.mark.parametrize(("arrays", "problem"), [
@@ -198,5 +238,4 @@ def test_data_dir_option_then_environment_then_default(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=f"{datasets.DATA_DIR_ENV} '.*gone' is not a directory"):
         datasets.resolve_data_dir()
     monkeypatch.delenv(datasets.DATA_DIR_ENV)
-    default = REPO.parent / "shared" / "data"
-    assert datasets.resolve_data_dir() == (default if default.is_dir() else None)
+    assert datasets.resolve_data_dir() == REPO / "experiments" / "data"

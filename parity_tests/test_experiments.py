@@ -1,6 +1,6 @@
 """The experiments (python -m experiments): the command line, each experiment's claim in quick
 mode on both implementations, and the course's published figures at the full budget on the
-course's own data (skipped, with the reason, when ../shared/data is absent).
+course's own data (skipped, with the reason, when it is absent).
 
 The long runs go through the real command in a subprocess (``cli_run``): that is the path users
 take, and it gives NumPy its one BLAS thread (experiments/__main__.py), which pytest's process,
@@ -10,7 +10,6 @@ import contextlib
 import io
 import json
 import math
-import os
 import re
 import subprocess
 import sys
@@ -19,10 +18,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from experiments import cli, datasets
+from experiments import cli, datasets, published, report
 from experiments.catalog import EXPERIMENTS
 from experiments.runner import run_experiment
 from experiments.settings import make_settings
+from parity_tests.conftest import course_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
 BUILT = {"autograd_basics", "batch_size", "deep_cat", "initialisation", "logistic_cat", "lr_decay", "optimisers",
@@ -42,14 +42,6 @@ def cli_run(*argv, timeout: float = 900) -> tuple:
     done = subprocess.run([sys.executable, "-m", "experiments", *map(str, argv)], cwd=REPO, capture_output=True,
                           text=True, timeout=timeout)
     return done.returncode, done.stdout, done.stderr
-
-
-def course_data_dir() -> Path:
-    path = Path(os.environ.get(datasets.DATA_DIR_ENV, REPO.parent / "shared" / "data"))
-    if not all((path / f).is_file() for f in (*datasets.CAT_FILES.values(), datasets.TOY_FILE)):
-        pytest.skip(f"the course's data is not in {path}: the published figures need its own points "
-                    f"(set {datasets.DATA_DIR_ENV})")
-    return path
 
 
 def metrics(result: dict, variant: str, impl: str = "numpy") -> dict:
@@ -98,6 +90,16 @@ def test_a_bad_data_file_is_one_error_line(tmp_path):
     assert err.startswith(f"error: {tmp_path / 'train_catvnoncat.h5'}: not a readable HDF5 file (")
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "runs" / "deep_cat").exists()
+
+
+def test_every_data_file_is_read_before_the_first_experiment_runs(tmp_path):
+    """run all with a corrupt course_toy_sets.h5: one error line before any experiment ran (the first
+    ones, autograd_basics among them, read no data), not a stop in the middle of the command."""
+    (tmp_path / datasets.TOY_FILE).write_bytes(b"not hdf5")
+    status, out, err = main("run", "all", "--quick", "--data-dir", tmp_path, "--logdir", tmp_path / "runs")
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"error: {tmp_path / datasets.TOY_FILE}: not a readable HDF5 file (")
+    assert not list((tmp_path / "runs").glob("*/"))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
@@ -196,6 +198,8 @@ def test_flower_hidden_layer_and_linear_collapse(quick):
 def test_cat_runs_start_from_the_course_weights(quick):
     """The course's iteration-0 costs, whatever the budget: its weights and data are ours."""
     deep, logistic = quick[3]["deep_cat"], quick[3]["logistic_cat"]
+    if not deep["course_data"]:
+        pytest.skip(f"the course's cat images are needed; the quick run used {deep['data_source']}")
     for impl in ("numpy", "torch"):
         assert math.isclose(metrics(deep, "2-layer", impl)["initial_cost"], 0.6930497356599888, rel_tol=1e-10)
         assert math.isclose(metrics(deep, "4-layer", impl)["initial_cost"], 0.7717493284237686, rel_tol=1e-10)
@@ -255,9 +259,36 @@ def test_generated_stand_in_is_announced(tmp_path):
     status, out, _ = cli_run("run", "logistic_cat", "--variant", "lr0.005", "--quick", "--data-dir", tmp_path,
                              "--logdir", tmp_path / "runs")
     result = json.loads((tmp_path / "runs" / "results.json").read_text())["logistic_cat"]
-    assert status == 0 and not result["course_data"]
-    assert "generated stand-in" in out and f"the course's cat files were not found in {tmp_path}" in out
+    assert status == 0 and not result["course_data"] and result["standin"]
+    assert f"generated {datasets.STANDIN}" in out
+    assert f"train_catvnoncat.h5 and test_catvnoncat.h5 not found in {tmp_path}" in out
     assert metrics(result, "lr0.005")["train_accuracy"] > 0.6
+
+
+# the experiments that read a course file with no generator for its points (cat images, the
+# regularisation set): on a folder without the files they run on stand-ins
+READ_COURSE_FILES = {"logistic_cat", "deep_cat", "vectorisation", "regularisation"}
+
+
+def test_run_all_quick_on_an_empty_data_dir_runs_everything(tmp_path):
+    """A --data-dir without the course's files: every experiment runs (exit 0); those that read a
+    course file say "stand-in, published figures not comparable" and judge no figure; the 2-D sets
+    with a generator are the course's own points, generated."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    status, out, err = cli_run("run", "all", "--quick", "--data-dir", empty, "--logdir", tmp_path / "runs",
+                               "--device", "cpu", timeout=1800)
+    assert status == 0, err
+    results = json.loads((tmp_path / "runs" / "results.json").read_text())
+    assert set(results) == set(EXPERIMENTS)
+    assert {name for name, r in results.items() if r["standin"]} == READ_COURSE_FILES
+    for name, result in results.items():
+        assert f"not found in {empty}" in result["data_source"] or ".h5" not in result["dataset"], name
+        if result["standin"]:
+            assert not result["course_data"] and datasets.STANDIN in result["data_source"]
+            assert f"data: {result['data_source']}" in out
+            assert all(report.figure_match(result, row, m)[0] in ("", "n/a")
+                       for row in result["variants"] for m in row["published"])
 
 
 def test_quick_run_on_each_device(tmp_path, device):
@@ -286,7 +317,11 @@ def test_course_figures_at_the_full_budget(tmp_path, name, impl, variants):
     assert status == 0, err
     assert result["course_data"] and not result["settings"]["quick"]
     for row in result["variants"]:
-        for side, values in row["metrics"].items():
-            for metric, published in row["published"].items():
-                assert abs(values[metric] - published) <= 1e-3, (row["variant"], side, metric, values[metric])
+        parted = row["divergence"].get("parted_at")
+        for metric, text in row["published"].items():
+            for side, values in row["metrics"].items():
+                # torch may miss only on a variant declared chaotic, where its costs measurably parted
+                explained = side == "torch" and bool(row["chaotic"]) and parted is not None
+                assert published.parse(text).reproduced_by(values[metric]) or explained, \
+                    (row["variant"], side, metric, text, values[metric], parted)
     assert all(v for c in result["claims"] for v in c["verdicts"].values() if v is not None)

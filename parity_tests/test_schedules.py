@@ -71,6 +71,29 @@ def test_lambdalr_constructor_counts_epoch_zero():
     assert ours == t_schedules.learning_rates("inverse_time", 0.5, 6, decay_rate=1.0)
 
 
+@pytest.mark.parametrize("name, hp", VARIANTS, ids=VARIANT_IDS)
+def test_a_delayed_schedule_is_the_course_loop_on_both_sides(name, hp):
+    """delay=1: epoch 0 trains at alpha0, epoch e >= 1 at alpha0 f(e - 1), the course's model() loop
+    (it starts at learning_rate0 and sets the rate after epoch i with f(i)); the formula written as
+    the course writes it, and torch's LambdaLR with the delay gives the same floats."""
+    delayed = n_schedules.make_schedule(name, delay=1, **hp)
+    full_hp = delayed.hyperparameters
+    rates = delayed.rates(0.1, 40)
+    expected = [0.1 if e == 0 else FORMULAS[name](0.1, e - 1, full_hp) for e in range(40)]
+    np.testing.assert_allclose(rates, expected, rtol=5e-16, atol=0)
+    assert rates == t_schedules.learning_rates(name, 0.1, 40, delay=1, **hp)
+    assert rates == n_schedules.course_loop_rates(n_schedules.make_schedule(name, **hp), 0.1, 40)
+
+
+def test_the_course_decay_section_rates():
+    """The rates the course's notebook prints after epochs 0, 1000, ..., 4000 (schedule_lr_decay,
+    alpha0 0.1, decay_rate 1, time_interval 1000), as the rate of the next epoch."""
+    for side in (lambda: n_schedules.make_schedule("staircase", delay=1).rates(0.1, 4002),
+                 lambda: t_schedules.learning_rates("staircase", 0.1, 4002, delay=1)):
+        rates = side()
+        assert [round(rates[e + 1], 6) for e in (0, 1000, 2000, 3000, 4000)] == [0.1, 0.05, 0.033333, 0.025, 0.02]
+
+
 def test_training_records_the_schedule_per_epoch_and_per_mini_batch():
     """In the training loops an epoch schedule holds its rate for the whole epoch (4 mini-batches);
     inverse_sqrt_step changes it every mini-batch, t = 1, 2, ..."""
@@ -123,7 +146,8 @@ def test_steplr_is_not_the_course_staircase():
     ("exponential", {"base": 1.5}, "base"), ("exponential", {"base": 0.0}, "base"),
     ("inverse_sqrt_epoch", {"k": 0.0}, "k"), ("inverse_sqrt_step", {"k": -1.0}, "k"),
     ("staircase", {"time_interval": 0}, "time_interval"), ("staircase", {"time_interval": 2.5}, "time_interval"),
-    ("constant", {"decay_rate": 1.0}, "unexpected"),
+    ("constant", {"decay_rate": 1.0}, "unexpected"), ("constant", {"delay": -1}, "delay"),
+    ("staircase", {"delay": 0.5}, "delay"),
 ])
 def test_bad_schedules_are_a_clear_error(make, name, hp, argument):
     with pytest.raises(ValueError, match=argument):

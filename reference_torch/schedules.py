@@ -19,6 +19,10 @@ multiplies the previous rate by gamma at each step (drifting from
 0.95^epoch * alpha0 in the last bits), and StepLR decays by a factor gamma per
 interval, not by 1 / (1 + d * floor(epoch / T)). LambdaLR with the closed form
 reproduces the NumPy rates exactly (CONVENTIONS.md).
+
+``delay`` d makes the lambda 1 for the first d counts, then lambda(count - d):
+with d = 1, the course's loop, which sets the rate after epoch i with f(i), so
+its epochs 0 and 1 both train at alpha0.
 """
 
 from __future__ import annotations
@@ -56,12 +60,14 @@ class Scheduler:
         self.scheduler.step()
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, name: str = "constant", **hyperparameters) -> Scheduler:
-    """LambdaLR(optimizer, lambda) for schedule ``name``; hyperparameters are checked (and
-    defaulted) as in scratch_numpy.schedules.make_schedule."""
-    checked = make_schedule(name, **hyperparameters).hyperparameters
+def make_scheduler(optimizer: torch.optim.Optimizer, name: str = "constant", delay: int = 0,
+                   **hyperparameters) -> Scheduler:
+    """LambdaLR(optimizer, lambda) for schedule ``name``, ``delay`` counts late; hyperparameters
+    are checked (and defaulted) as in scratch_numpy.schedules.make_schedule."""
+    checked = make_schedule(name, delay, **hyperparameters)
     unit, factor = FACTORS[name]
-    return Scheduler(LambdaLR(optimizer, lambda count: factor(count, **checked)), unit)
+    lag, hp = checked.delay, checked.hyperparameters
+    return Scheduler(LambdaLR(optimizer, lambda count: 1.0 if count < lag else factor(count - lag, **hp)), unit)
 
 
 def as_scheduler(optimizer, schedule) -> Scheduler | None:
@@ -76,13 +82,13 @@ def as_scheduler(optimizer, schedule) -> Scheduler | None:
     raise ValueError(f"schedule must be None, a name in {list(NAMES)} or a dict with 'name', got {schedule!r}")
 
 
-def learning_rates(name: str, alpha0: float, n: int, **hyperparameters) -> list[float]:
+def learning_rates(name: str, alpha0: float, n: int, delay: int = 0, **hyperparameters) -> list[float]:
     """The rates of counts 0, ..., n - 1, read from optimizer.param_groups[0]["lr"] while a
     LambdaLR is stepped (one no-op optimizer.step() before each scheduler.step(), in the
     order torch expects)."""
     alpha0, n = check_positive("alpha0", alpha0), check_count("n", n)
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=alpha0)
-    scheduler = make_scheduler(optimizer, name, **hyperparameters)
+    scheduler = make_scheduler(optimizer, name, delay, **hyperparameters)
     rates = []
     for _ in range(n):
         rates.append(optimizer.param_groups[0]["lr"])

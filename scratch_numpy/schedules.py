@@ -15,8 +15,9 @@ completed) is alpha0 * f(epoch), so the first epoch trains at f(0) = alpha0.
 The two square-root schedules count from 1, the lecture's epoch_num = epoch + 1
 and the mini-batch count t = 1, 2, ... (as Adam's t), since f(0) would divide
 by zero. The course's own training loop differs: it sets the rate after epoch
-i with f(i), so its epochs 0 and 1 both train at alpha0 (CONVENTIONS.md;
-``course_loop_rates`` reproduces it).
+i with f(i), so its epochs 0 and 1 both train at alpha0 (CONVENTIONS.md). A
+schedule made with ``delay=1`` counts that way on both sides: alpha0 for count
+0, then alpha0 * f(count - 1) (``course_loop_rates`` lists its rates).
 
 The rate is computed as alpha0 * f, not alpha0 / (1 + ...): LambdaLR computes
 base_lr * lambda(epoch), and this order makes the two sides' floats identical.
@@ -25,7 +26,7 @@ base_lr * lambda(epoch), and this order makes the two sides' floats identical.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .validation import check_choice, check_count, check_positive
 
@@ -59,10 +60,13 @@ NAMES = tuple(SCHEDULES)
 @dataclass(frozen=True)
 class Schedule:
     """A decay factor f and the unit it counts: "epoch" (set before each epoch, from 0)
-    or "iteration" (set before each update, from 0; t = iteration + 1)."""
+    or "iteration" (set before each update, from 0; t = iteration + 1). ``delay``: the counts
+    the schedule lags behind: factor 1 (alpha0, the rate no schedule has set yet) for the first
+    ``delay`` counts, then f(count - delay) (the course's loop: delay 1)."""
 
     name: str
     hyperparameters: dict = field(default_factory=dict)
+    delay: int = 0
 
     @property
     def unit(self) -> str:
@@ -70,7 +74,9 @@ class Schedule:
 
     def factor(self, count: int) -> float:
         count = check_count("count", count, minimum=0)
-        return SCHEDULES[self.name][1](count, **self.hyperparameters)
+        if count < self.delay:
+            return 1.0
+        return SCHEDULES[self.name][1](count - self.delay, **self.hyperparameters)
 
     def lr(self, alpha0: float, count: int) -> float:
         """alpha0 * f(count)."""
@@ -81,17 +87,18 @@ class Schedule:
         return [self.lr(alpha0, c) for c in range(check_count("n", n))]
 
 
-def make_schedule(name: str = "constant", **hyperparameters) -> Schedule:
+def make_schedule(name: str = "constant", delay: int = 0, **hyperparameters) -> Schedule:
     """A checked Schedule; hyperparameters default as in SCHEDULES (decay_rate 1,
-    base 0.95, k 1, time_interval 1000)."""
+    base 0.95, k 1, time_interval 1000); ``delay`` as in Schedule (default 0)."""
     check_choice("schedule", name, SCHEDULES)
+    delay = check_count("delay", delay, minimum=0)
     spec = SCHEDULES[name][2]
     unknown = set(hyperparameters) - set(spec)
     if unknown:
         raise ValueError(f"schedule {name!r} takes {sorted(spec) or 'no hyperparameters'}, "
                          f"got unexpected {sorted(unknown)}")
     values = {k: check(hyperparameters.get(k, default)) for k, (default, check) in spec.items()}
-    return Schedule(name, values)
+    return Schedule(name, values, delay)
 
 
 def as_schedule(schedule) -> Schedule | None:
@@ -126,9 +133,9 @@ def _check_course_arguments(learning_rate0, epoch_num) -> tuple[float, int]:
 
 def course_loop_rates(schedule: Schedule, alpha0: float, epochs: int) -> list[float]:
     """The rate each epoch trains at in the course's model(): alpha0 for epoch 0, and after
-    epoch i the rate becomes alpha0 * f(i), so epoch e >= 1 trains at f(e - 1)."""
+    epoch i the rate becomes alpha0 * f(i), so epoch e >= 1 trains at f(e - 1) (``schedule``
+    with delay 1)."""
     if not isinstance(schedule, Schedule):
         raise ValueError(f"schedule must be a Schedule (see make_schedule), got {type(schedule).__name__} "
                          f"{schedule!r}"[:200])
-    alpha0 = check_positive("alpha0", alpha0)
-    return [alpha0 if e == 0 else schedule.lr(alpha0, e - 1) for e in range(check_count("epochs", epochs))]
+    return replace(schedule, delay=1).rates(check_positive("alpha0", alpha0), check_count("epochs", epochs))

@@ -25,7 +25,9 @@ inside the window where it holds: measured on the course's points, it holds at e
 checked from 1100 to 2100 iterations except 1700, fails at most budgets between 2200 and 10000
 (the unregularised gap there stays between -1.1 and +0.4 points), and holds at 15000, 20000 and
 30000. The clear overfitting the course shows (a 3.3 point gap) appears only near its 30000
-iterations: the full-budget claims and the published figures are the real test.
+iterations: the full-budget claims and the published figures are the real test. The gap claims
+are about the course's own points (course_data): on a stand-in (no course_toy_sets.h5 in the
+data directory) they are not judged.
 """
 
 import numpy as np
@@ -36,9 +38,9 @@ from experiments.runner import Claim, Experiment, Variant
 LAYERS = (2, 20, 3, 1)
 INIT, INIT_SEED, MASK_SEED = "xavier", 3, 1
 # name: (hparams, the course's train / test accuracy)
-REGULARISERS = {"none": ({}, (0.948, 0.915)),
-                "l2": ({"l2": 0.7}, (0.938, 0.93)),
-                "dropout": ({"keep_prob": 0.86}, (0.929, 0.95))}
+REGULARISERS = {"none": ({}, ("94.8 %", "91.5 %")),
+                "l2": ({"l2": 0.7}, ("93.8 %", "93 %")),
+                "dropout": ({"keep_prob": 0.86}, ("92.9 %", "95 %"))}
 
 
 def variants(settings):
@@ -82,17 +84,17 @@ EXPERIMENT = Experiment(
     dataset="regularization_2d (course_toy_sets.h5)",
     variants=variants,
     run=run,
-    load=lambda settings: datasets.toy_set("regularization_2d", settings.data_dir),
+    load=lambda settings: datasets.toy_set("regularization_2d", settings.data_dir, settings.seed),
     claims=(
         Claim("L2 and dropout each have a smaller train - test gap than no regularisation", tuple(REGULARISERS),
-              _shrinks_gap),
+              _shrinks_gap, course_data=True),
         Claim("L2 keeps the weights smaller: sum ||W||^2 below the unregularised network's", ("none", "l2"),
               lambda m: m["l2"]["weights_squared"] < m["none"]["weights_squared"]),
         Claim("without regularisation the network overfits: train beats test by over 3 points", ("none",),
-              lambda m: m["none"]["gap"] > 0.03, full_budget=True),
+              lambda m: m["none"]["gap"] > 0.03, full_budget=True, course_data=True),
         Claim("L2 and dropout generalise better: test accuracy above the unregularised network's",
               tuple(REGULARISERS),
               lambda m: min(m["l2"]["test_accuracy"], m["dropout"]["test_accuracy"]) > m["none"]["test_accuracy"],
-              full_budget=True),
+              full_budget=True, course_data=True),
     ),
 )
