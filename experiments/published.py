@@ -35,12 +35,13 @@ class Figure:
     percent: bool
     truncated: bool
 
-    def reproduced_by(self, ours: float) -> bool:
-        """Whether ``ours`` prints as this figure (rounded, or truncated for "> x")."""
+    def reproduced_by(self, ours: float, slack: float = 0.0) -> bool:
+        """Whether ``ours`` prints as this figure (rounded, or truncated for "> x"), or lies within
+        ``slack`` (absolute, in the metric's units) of what would."""
         if self.truncated:
-            slack = SIGNIFICANT * abs(self.value)
-            return self.value - slack <= ours < self.value + self.unit - slack
-        return abs(ours - self.value) <= max(self.unit / 2, SIGNIFICANT * abs(self.value)) * (1 + 1e-12)
+            margin = SIGNIFICANT * abs(self.value)
+            return self.value - margin - slack <= ours < self.value + self.unit - margin + slack
+        return abs(ours - self.value) <= (max(self.unit / 2, SIGNIFICANT * abs(self.value)) + slack) * (1 + 1e-12)
 
     def show(self, ours: float | None) -> str:
         """``ours`` at this figure's precision (percent with the same decimals, or the same decimals;

@@ -33,24 +33,26 @@ def _divergence(value) -> str:
 
 def figure_match(result: dict, row: dict, metric: str) -> tuple[str, bool]:
     """(the match cell, whether it is a miss) for one published figure of a variant's row:
-    "yes" when every implementation that ran reproduces it; "numpy; torch parts at N" when NumPy
-    does and torch does not on a variant declared chaotic whose costs measurably parted at
-    iteration N (a reason of numerics, explained in the README: not a miss); "NO (disputed)" for
-    a figure the variant declares disputed (the course's own code does not give it; README:
-    shown, not counted as a miss); else "NO", a miss. "n/a" (not judged) for a quick budget or
-    data that is not the course's; "" without a figure."""
+    "yes" when every implementation that ran reproduces it at its printed precision; on a chaotic
+    variant (row "chaos", runner.Chaos) "chaotic (±slack)" when every side ends within the slack,
+    with "parts at N" when the two sides' costs measurably parted (README: not a miss); "NO
+    (disputed)" for a figure the variant declares disputed (the course's own code does not give
+    it; README: shown, not counted as a miss); else "NO", a miss. "n/a" (not judged) for a quick
+    budget or data that is not the course's; "" without a figure."""
     text = row["published"].get(metric)
     if text is None:
         return "", False
     if result["settings"]["quick"] or not result["course_data"]:
         return "n/a", False
     figure = published.parse(text)
-    ok = {impl: metric in m and figure.reproduced_by(m[metric]) for impl, m in row["metrics"].items()}
-    if all(ok.values()):
+    ours = [m.get(metric) for m in row["metrics"].values()]
+    if all(v is not None and figure.reproduced_by(v) for v in ours):
         return "yes", False
-    parted = row["divergence"].get("parted_at")
-    if ok.get("numpy") and row.get("chaotic") and parted is not None:
-        return f"numpy; torch parts at {parted}", False
+    chaos = row.get("chaos")
+    if chaos and all(v is not None and figure.reproduced_by(v, chaos["slack"]) for v in ours):
+        parted = row["divergence"].get("parted_at")
+        return f"chaotic (±{figure.show(chaos['slack'])}" + (f", parts at {parted})" if parted is not None
+                                                             else ")"), False
     if metric in row.get("disputed", {}):
         return "NO (disputed)", False
     return "NO", True

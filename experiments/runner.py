@@ -50,19 +50,31 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
+class Chaos:
+    """Why a configuration's training is chaotic (a last-bit difference in the arithmetic grows
+    until two runs part: NumPy and torch, or one side on two CPUs), and ``slack``: how far from a
+    published figure its runs may then end, absolute, in the metric's units (an accuracy on m
+    points: one example is 1 / m). The run measures where the two sides part (divergence
+    "parted_at")."""
+
+    reason: str
+    slack: float
+
+
+@dataclass(frozen=True)
 class Variant:
     """One configuration of an experiment. ``name`` is its run directory; ``hparams`` are logged
     (text, and hparams for sweeps); ``published``: {metric: the course's figure as it prints it}
     (experiments.published; ``cost_epoch_N`` is the cost the course prints for epoch or iteration
-    N); ``chaotic``: why the two sides' trajectories may part at this configuration (a reason of
-    numerics, measured by the run: divergence "parted_at"), or "" when they must not;
-    ``disputed``: {metric: why the course's own code does not give that published figure}, for
-    figures a report shows as missed but documented (README), never for a figure we could match."""
+    N); ``chaos``: a Chaos when the configuration is chaotic (its figures are judged within the
+    slack, README), None when the sides must agree; ``disputed``: {metric: why the course's own
+    code does not give that published figure}, for figures a report shows as missed but
+    documented (README), never for a figure we could match."""
 
     name: str
     hparams: dict = field(default_factory=dict)
     published: dict = field(default_factory=dict)
-    chaotic: str = ""
+    chaos: Chaos | None = None
     disputed: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -313,7 +325,8 @@ def _run_variant(experiment: Experiment, settings: Settings, variant: Variant, d
             logger.close()
         outcomes[impl] = outcome
     return {"variant": variant.name, "hparams": variant.hparams, "published": variant.published,
-            "chaotic": variant.chaotic, "disputed": variant.disputed, "metrics": {impl: o.metrics for impl, o in outcomes.items()}, "seconds": seconds,
+            "chaos": variant.chaos and asdict(variant.chaos), "disputed": variant.disputed,
+            "metrics": {impl: o.metrics for impl, o in outcomes.items()}, "seconds": seconds,
             "divergence": divergence(outcomes["numpy"], outcomes["torch"]) if len(outcomes) == 2 else {}}
 
 

@@ -168,13 +168,16 @@ def to_numpy(x: ArrayLike) -> np.ndarray:
 
 def compare(actual: Mapping[str, ArrayLike], expected: Mapping[str, ArrayLike], *,
             tolerance: Tolerance | None = None, label: str = "",
-            evidence: Mapping[str, hints.Evidence] = EMPTY) -> ParityReport:
+            evidence: Mapping[str, hints.Evidence] = EMPTY, scales: Mapping[str, float] = EMPTY) -> ParityReport:
     """Compare ``actual[name]`` with ``expected[name]`` for every name; rows follow ``actual``'s order.
 
     ``tolerance`` defaults to ``TOLERANCES[dtype]`` per pair. ``evidence[name]`` is what the caller knows
     about a tensor beyond its values (batch size, keep_prob, kinks; see ``hints.Evidence``), used only to
-    word the hint of a failed row. Raises ValueError when the key sets differ, when a pair's dtypes
-    differ, or when no default tolerance exists for the dtype.
+    word the hint of a failed row. ``scales[name]``: a magnitude the absolute tolerance is taken relative
+    to when it exceeds the tensor's own largest entry, for a tensor whose entries are sums that cancel
+    (a bias's gradient moment: its rounding is the size of the terms, not of the small result). Raises
+    ValueError when the key sets differ, when a pair's dtypes differ, or when no default tolerance
+    exists for the dtype.
     """
     if actual.keys() != expected.keys():
         raise ValueError(f"{label or 'compare'}: keys differ; missing from actual: "
@@ -191,7 +194,7 @@ def compare(actual: Mapping[str, ArrayLike], expected: Mapping[str, ArrayLike], 
         tol = tolerance or TOLERANCES.get(a.dtype.name)
         if tol is None:
             raise ValueError(f"{name!r}: no default tolerance for {a.dtype}; pass tolerance=")
-        diff, atol = _diff(name, a, b, tol, evidence.get(name, hints.NO_EVIDENCE))
+        diff, atol = _diff(name, a, b, tol, evidence.get(name, hints.NO_EVIDENCE), scales.get(name, 0.0))
         report.diffs.append(diff)
         report._pairs[name] = (a, b, tol.rtol, atol)
         dtypes.append(a.dtype.name)
@@ -200,8 +203,9 @@ def compare(actual: Mapping[str, ArrayLike], expected: Mapping[str, ArrayLike], 
 
 
 def _diff(name: str, a: np.ndarray, b: np.ndarray, tol: Tolerance,
-          evidence: hints.Evidence) -> tuple[TensorDiff, float]:
-    """The row for one pair, and the absolute tolerance it was judged with."""
+          evidence: hints.Evidence, floor: float = 0.0) -> tuple[TensorDiff, float]:
+    """The row for one pair, and the absolute tolerance it was judged with (relative to the larger of
+    the pair's largest entry and ``floor``)."""
     # A hint's "equal" is looser than the pass rule: it names a pattern, it does not judge.
     slack = max(100 * tol.rtol, 1e-10)
     if a.shape != b.shape:
@@ -221,7 +225,7 @@ def _diff(name: str, a: np.ndarray, b: np.ndarray, tol: Tolerance,
     rel_err[finite] = np.divide(gap, size, out=np.zeros_like(gap), where=size > 0)
 
     scale = max(np.abs(a64[np.isfinite(a64)]).max(initial=0.0), np.abs(b64[np.isfinite(b64)]).max(initial=0.0),
-                np.finfo(np.float64).tiny)
+                float(floor), np.finfo(np.float64).tiny)
     atol = tol.atol_scale * scale
     allowed = atol + tol.rtol * np.where(np.isfinite(b64), np.abs(b64), 0.0)
     ratio = np.divide(abs_err, allowed, out=np.where(abs_err > 0, np.inf, 0.0), where=allowed > 0)

@@ -281,3 +281,16 @@ def test_backward_returning_wrong_number_of_gradients():
 
     with pytest.raises(ValueError, match="expected 3: dA_prev, dW, db"):
         check_backward(linear_forward, backward, linear_oracle, **LINEAR)
+
+
+def test_scales_lift_the_absolute_tolerance_of_a_cancelling_tensor():
+    """A bias's Adam moment (a sum over the batch whose terms cancel) is judged at the size of its
+    family's entries when given as ``scales``; an error beyond that still fails."""
+    expected = {"v_dW": np.array([[5e-3, -2e-3]], np.float32), "v_db": np.array([[-3.0e-5]], np.float32)}
+    actual = {"v_dW": expected["v_dW"].copy(), "v_db": np.array([[-3.0011e-5]], np.float32)}   # 1.1e-8 apart
+    tol = Tolerance(rtol=1e-4, atol_scale=1e-4)
+    assert not compare(actual, expected, tolerance=tol).passed
+    assert compare(actual, expected, tolerance=tol, scales={"v_db": 5e-3}).passed
+    actual["v_db"] = np.array([[-2.9e-5]], np.float32)                                         # 1e-6 apart
+    assert not compare(actual, expected, tolerance=tol, scales={"v_db": 5e-3}).passed
+    assert compare(actual, expected, tolerance=tol, scales={"v_db": 1e-9}).diffs[1].failed == 1   # never tighter

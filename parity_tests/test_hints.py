@@ -45,6 +45,14 @@ def test_transposed_square():
     assert hint(b.T, b, everywhere(b)) == "actual matches expected transposed"
 
 
+@pytest.mark.parametrize("expected", [np.array([[-3.0335e-05]]), np.array([[1.0, 2.0], [2.0, 5.0]])],
+                         ids=["1x1", "symmetric"])
+def test_no_transposed_hint_for_an_expected_that_is_its_own_transpose(expected):
+    """A 1 x 1 or symmetric expected equals its transpose: a near miss is not "transposed"."""
+    actual = expected * (1 + 4e-4)
+    assert hint(actual, expected, everywhere(expected), slack=1e-3) != "actual matches expected transposed"
+
+
 def test_sign_flip():
     b = rng_array((3, 4))
     assert hint(-b, b, everywhere(b)) == "sign flipped: actual = -expected everywhere"

@@ -14,18 +14,20 @@ affine map (W2 W1, W2 b1 + b2), i.e. rounding.
 import numpy as np
 
 from experiments import datasets, sides, trainers
-from experiments.runner import Claim, Experiment, Variant
+from experiments.runner import Chaos, Claim, Experiment, Variant
 
 # At rate 1.2 full-batch GD on the flower is chaotic: NumPy and torch agree to ~1e-12 for thousands
-# of iterations, then a last-bit difference (the order of a sum) grows until the costs part.
-CHAOTIC = "rate 1.2 amplifies last-bit differences between the two sides' arithmetic"
+# of iterations, then a last-bit difference (the order of a sum) grows until the costs part, and
+# the run ends on 90.75 % or 90.50 % (measured: torch on this project's CPUs, and NumPy itself with
+# another OpenBLAS kernel): figures within one example of the 400.
+CHAOS = Chaos("rate 1.2 amplifies last-bit differences in the arithmetic (the order of a sum)", slack=1 / 400)
 HIDDEN = ("tanh-1", "tanh-2", "tanh-3", "tanh-4", "tanh-5", "tanh-20", "tanh-50", "relu-4", "linear-4")
 
 
 def variants(settings):
     hp = {"lr": 1.2, "iterations": settings.budget(10000, 1000)}
     published = {"tanh-4": {"train_accuracy": "90.75 %"}, "logistic": {"train_accuracy": "47 %"}}
-    return [Variant(name, {**hp, "model": name}, published.get(name, {}), chaotic=CHAOTIC if name != "logistic" else "")
+    return [Variant(name, {**hp, "model": name}, published.get(name, {}), chaos=CHAOS if name != "logistic" else None)
             for name in (*HIDDEN, "logistic")]
 
 
