@@ -31,6 +31,7 @@ import math
 import os
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -290,13 +291,14 @@ def _config(experiment: Experiment, variant: Variant, impl: str, settings: Setti
             "settings": plain}
 
 
-def _checkpointer(experiment, variant, impl, settings, run_dir: Path, resume) -> checkpoint.Checkpointer | None:
+def _checkpointer(experiment, variant, impl, settings, run_dir: Path, resume,
+                  rehearsal: bool = False) -> checkpoint.Checkpointer | None:
     if settings.checkpoint_every == 0:
         return None
     return checkpoint.Checkpointer(run_dir / checkpoint.FILE_NAME, every=settings.checkpoint_every,
                                    epochs=variant.hparams.get("epochs"),
                                    config=_config(experiment, variant, impl, settings),
-                                   resume_from=resume and resume[1])
+                                   resume_from=resume and resume[1], rehearsal=rehearsal)
 
 
 def _run_variant(experiment: Experiment, settings: Settings, variant: Variant, data, source: str, root: Path,
@@ -332,35 +334,61 @@ def _run_variant(experiment: Experiment, settings: Settings, variant: Variant, d
 
 @dataclass(frozen=True)
 class Resumption:
-    """A checked plan to continue one trial: from ``snapshot`` (the checkpoint in ``run_dir``)."""
+    """A checked plan to continue one trial: from ``snapshot`` (the checkpoint in ``run_dir``), on
+    ``data`` (the experiment's, read once)."""
 
     experiment: Experiment
     variant: Variant
     settings: Settings
     run_dir: Path
     snapshot: checkpoint.Snapshot
+    data: object
 
 
 def prepare_resume(experiments: dict, run_dir, data_dir=None) -> Resumption:
-    """Everything checked before a trial is resumed: the checkpoint in ``run_dir``
-    (<logdir>/<experiment root>/<variant>/<impl>; the whole file), its configuration against the
-    catalog ``experiments`` and the run directory, and the log directory (writable). The settings
-    are the saved ones (``data_dir``: where the data is now, if it moved). A missing, corrupt or
-    incompatible checkpoint is a checkpoint.CheckpointError (a ValueError)."""
+    """Everything checked before a trial is resumed, nothing written to the run directory: the
+    checkpoint in ``run_dir`` (<logdir>/<experiment root>/<variant>/<impl>; the whole file, its
+    checksums), its configuration against the catalog ``experiments`` and the run directory, the
+    log directory (writable), the data (read now), and the restore itself, rehearsed on throwaway
+    objects (_rehearse). The settings are the saved ones (``data_dir``: where the data is now, if it
+    moved). A missing, corrupt or incompatible checkpoint is a checkpoint.CheckpointError and bad
+    data a datasets.DataError (both ValueErrors: the command line's one "error:" line)."""
     run_dir = Path(run_dir).resolve()
     if len(run_dir.parents) < 3:
         raise checkpoint.CheckpointError(f"{run_dir}: not a run directory <logdir>/<experiment>/<variant>/<impl>")
     snapshot = checkpoint.load(run_dir / checkpoint.FILE_NAME)
     experiment, variant, settings = _resumed(experiments, run_dir, snapshot, data_dir)
     check_writable(settings.logdir)
-    return Resumption(experiment, variant, settings, run_dir, snapshot)
+    plan = Resumption(experiment, variant, settings, run_dir, snapshot, load_data(experiment, settings))
+    _rehearse(plan)
+    return plan
+
+
+def _rehearse(plan: Resumption) -> None:
+    """Run ``plan``'s trial up to its restore, into a throwaway run directory: every check of
+    restore_numpy/restore_torch/restore_full_batch against the objects the run builds (names,
+    shapes, dtypes, optimiser, rate) fails here, before the real run writes anything."""
+    impl = plan.snapshot.config["impl"]
+    with tempfile.TemporaryDirectory(prefix="twinprop-rehearsal-") as scratch, \
+            tqdm(disable=True) as progress:
+        logger = RunLogger(Path(scratch) / "run")
+        ckpt = _checkpointer(plan.experiment, plan.variant, impl, plan.settings, Path(scratch),
+                             (plan.run_dir, plan.snapshot), rehearsal=True)
+        try:
+            _configured(plan.settings, lambda: plan.experiment.run(
+                Trial(plan.settings, plan.variant, impl, plan.data, logger, progress, checkpoint=ckpt)))
+        except checkpoint.Rehearsed:
+            return
+        finally:
+            ckpt.close()
+            logger.close()
+    raise checkpoint.CheckpointError(f"{plan.snapshot.source}: cannot resume: this run does not restore a checkpoint")
 
 
 def resume_experiment(plan: Resumption) -> dict:
     """Continue ``plan``'s trial from its checkpoint, logging into the same run directory (a new
     event file); save and return the result (that variant and implementation only)."""
-    data = load_data(plan.experiment, plan.settings)
-    return _configured(plan.settings, lambda: _run(plan.experiment, plan.settings, [plan.variant], data,
+    return _configured(plan.settings, lambda: _run(plan.experiment, plan.settings, [plan.variant], plan.data,
                                                    (plan.run_dir, plan.snapshot)))
 
 
@@ -385,6 +413,8 @@ def _resumed(experiments: dict, run_dir: Path, snapshot, data_dir) -> tuple:
         fail(f"its settings are not valid here ({error})")
     if data_dir is None and saved.get("data_dir") is None:   # the run used generated data: keep it so
         settings = replace(settings, data_dir=None)
+    if settings.checkpoint_every == 0:
+        fail("its settings take no checkpoints (checkpoint_every 0)")
     variants = {v.name: v for v in experiment.variants(settings)}
     variant = variants.get(config.get("variant"))
     if variant is None:

@@ -7,7 +7,9 @@ Two halves:
   hyperparameters; each is what the library must accept and answer correctly;
 * **spoilers**: each turns one valid argument into a bad one of a known kind (rank-1, empty,
   mismatched, int/bool/float16/object dtype, NaN/inf, out-of-range label, zero or negative
-  hyperparameter, not an array at all, ...) and says which argument names the error message
+  hyperparameter, a count past the library's limit (MAX_COUNT), a string for a flag, not an
+  array at all, an np.matrix or a masked array hiding a NaN, extreme scales, a negative
+  variance, ...) and says which argument names the error message
   may mention (``Bad.names``).
 
 Values are drawn from a seeded NumPy generator (the seed, the scale and the layout come from
@@ -17,11 +19,14 @@ hypothesis), which keeps every example cheap and, under ``derandomize=True``, de
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from hypothesis import strategies as st
+
+from scratch_numpy.validation import MAX_COUNT
 
 SCALES = (1e-3, 1.0, 10.0, 1e3)        # magnitudes of fuzzed float entries (extremes: test_extremes.py)
 LAYOUTS = ("C", "F", "strided", "readonly")
@@ -133,7 +138,9 @@ def spoil_array(draw, name: str, a: np.ndarray, *, fixed=(), pinned: bool = True
     """
     names = (name, *also)
     options = ["rank-down", "rank-up", "empty", "dtype", "NaN", "inf", "-inf", "list", "None", "scalar",
-               "tensor"]
+               "tensor", "masked"]
+    if a.ndim == 2:
+        options.append("matrix")
     if fixed:
         options.append("wrong size")
     if pinned:
@@ -179,6 +186,14 @@ def spoil_array(draw, name: str, a: np.ndarray, *, fixed=(), pinned: bool = True
         bad = 1.0
     elif kind == "tensor":
         bad = torch.tensor(np.ascontiguousarray(a))
+    elif kind == "matrix":       # the same numbers, but * is a matrix product
+        with warnings.catch_warnings():   # NumPy's PendingDeprecationWarning for np.matrix
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            bad = np.asmatrix(a)
+    elif kind == "masked":       # a NaN hidden under the mask
+        mask = np.zeros(a.shape, dtype=bool)
+        mask.flat[draw(st.integers(0, a.size - 1))] = True
+        bad = np.ma.masked_array(np.where(mask, NAN, a).astype(a.dtype), mask=mask)
     else:
         raise AssertionError(kind)
     return Bad(bad, kind, names)
@@ -363,9 +378,13 @@ def spoil_positive(draw, name: str, *, allow_zero: bool = False, upper=None) -> 
     return Bad(value, f"{name}={value!r}"[:40], (name,))
 
 
-def spoil_count(draw, name: str, *, minimum: int = 1) -> Bad:
-    """A bad value for an integer >= ``minimum``."""
-    value = draw(st.sampled_from([minimum - 1, -3, 2.5, 3.0, "2", None, True, np.float64(2), [2], NAN]))
+def spoil_count(draw, name: str, *, minimum: int = 1, maximum: int | None = MAX_COUNT) -> Bad:
+    """A bad value for an integer >= ``minimum`` (and <= ``maximum``, the library's limit on any count,
+    unless None: seeds)."""
+    options = [minimum - 1, -3, 2.5, 3.0, "2", None, True, np.float64(2), [2], NAN]
+    if maximum is not None:
+        options += [maximum + 1, 2 ** 62, HUGE_INT]
+    value = draw(st.sampled_from(options))
     return Bad(value, f"{name}={value!r}"[:40], (name,))
 
 
@@ -385,5 +404,25 @@ def spoil_choice(draw, name: str, choices) -> Bad:
 
 
 def spoil_flag(draw, name: str) -> Bad:
-    value = draw(st.sampled_from([1, 0, "yes", None, 1.0]))
+    value = draw(st.sampled_from([1, 0, "yes", "no", "False", None, 1.0, np.bool_(True)]))
     return Bad(value, f"{name}={value!r}", (name,))
+
+
+def spoil_extreme(name: str, a, *, must_fail: bool = True) -> Bad:
+    """``a`` (an array or a tensor) with finite entries of magnitude max float / 4, their signs
+    alternating along every axis (a checkerboard): their squares overflow, and so does any variance
+    of them (refused where a function squares its argument: feature normalisation, RMSprop's and
+    Adam's second moment). ``must_fail=False`` where the answer is also right (one example: a
+    constant feature)."""
+    dtype = np.dtype(str(a.dtype).removeprefix("torch."))
+    signs = np.where(np.indices(tuple(a.shape)).sum(axis=0) % 2 == 0, 1.0, -1.0)
+    values = (signs * (np.finfo(dtype).max / 4)).astype(dtype)
+    bad = torch.from_numpy(values) if isinstance(a, torch.Tensor) else values
+    return Bad(bad, "entries of +-max/4", (name,), must_fail)
+
+
+def spoil_negative(name: str, a: np.ndarray) -> Bad:
+    """``a`` (a variance) with one negative entry."""
+    bad = np.array(a, copy=True)
+    bad.flat[0] = -1.0
+    return Bad(bad, "a negative variance", (name,))

@@ -4,16 +4,20 @@
   very same parameters, optimiser state and History as the uninterrupted run (np.array_equal,
   float64, CPU), on each side, for stateful optimisers and epoch/iteration schedules;
 - through the command line in subprocesses: ``run`` killed with SIGKILL at a seeded random epoch,
-  then ``run --resume``, ends bit for bit where an uninterrupted run ends, on each side; Ctrl-C
-  (SIGINT) saves, exits with 130 and says how to resume;
-- a corrupt (truncated, random bytes), incompatible (shapes, optimiser, dtype, format version) or
-  missing checkpoint is a CheckpointError naming the file, never a fresh start;
+  then ``run --resume``, ends bit for bit where an uninterrupted run ends, on each side, its whole
+  last checkpoint (RNG states included) too; Ctrl-C (SIGINT) saves, exits with 130 and says how
+  to resume;
+- a corrupt (truncated, random bytes, one flipped bit: every dataset and attribute carries a
+  sha256), incompatible (shapes, optimiser, dtype, format version) or missing checkpoint is a
+  CheckpointError naming the file, never a fresh start; files older than the checksums are
+  refused; on ``run --resume`` each is one "error:" line, status 2, before anything is written;
 - a crash in the middle of a write leaves the previous checkpoint intact.
 """
 
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +30,7 @@ import numpy as np
 import pytest
 import torch
 
-from experiments import checkpoint, cli, datasets, sides, trainers
+from experiments import checkpoint, checkpoint_format, cli, datasets, sides, trainers
 from experiments.checkpoint import CheckpointError, Checkpointer, Interrupted
 from experiments.runner import Variant
 from reference_torch import bridge
@@ -119,6 +123,7 @@ def test_stopped_and_resumed_in_process_is_bitwise_the_uninterrupted_run(tmp_pat
 # --- through the command line: SIGKILL, Ctrl-C ------------------------------------------------------
 
 RUN = ["optimisers", "--quick", "--variant", "adam", "--device", "cpu"]   # Adam: moments and t; 300 epochs
+EVERY = 10   # the checkpoint cadence of the reference and of the killed runs (it is in their config)
 
 
 def _cli(*argv):
@@ -132,6 +137,33 @@ def _final(run_dir: Path, epochs: int = 300) -> dict:
     return {"params": snapshot.params, "costs": snapshot.resume.history.costs}
 
 
+def whole_checkpoint(path: Path) -> dict:
+    """Everything the checkpoint at ``path`` holds, {"<object>@<attribute>": value, "<dataset>":
+    (dtype, shape, bytes)}, for a bitwise comparison of two runs of one seed: only what must differ
+    is left out (``created``, the time of writing, with its checksum, and the paths in the config)."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        for obj in [f, *(f[name] for name in _names(f))]:
+            if isinstance(obj, h5py.Dataset):
+                out[obj.name] = (obj.dtype.str, obj.shape, obj[()].tobytes())
+            out.update({f"{obj.name}@{name}": value for name, value in obj.attrs.items()})
+    del out["/@created"]
+    config, checksums = json.loads(out["/@config"]), json.loads(out["/@checksums"])
+    del config["settings"]["logdir"], config["settings"]["data_dir"], checksums["attrs"]["created"]
+    del checksums["attrs"]["config"]
+    out["/@config"], out["/@checksums"] = config, checksums
+    return out
+
+
+def assert_same_checkpoint(a: Path, b: Path) -> None:
+    """The checkpoints at ``a`` and ``b`` hold the same members, each bit for bit (whole_checkpoint)."""
+    ours, theirs = whole_checkpoint(a), whole_checkpoint(b)
+    assert ours.keys() == theirs.keys()
+    assert any(key.startswith("/rng") for key in ours)
+    for key, value in theirs.items():
+        assert ours[key] == value, key
+
+
 def _metrics(logdir: Path, impl: str, experiment: str = "optimisers") -> dict:
     result = json.loads((logdir / "results.json").read_text())[experiment]
     return result["variants"][0]["metrics"][impl]
@@ -139,12 +171,17 @@ def _metrics(logdir: Path, impl: str, experiment: str = "optimisers") -> dict:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """An uninterrupted run on both sides (checkpoints at the default cadence, the last one final)."""
-    logdir = tmp_path_factory.mktemp("reference")
-    done = subprocess.run(_cli("run", *RUN, "--logdir", logdir), cwd=REPO, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return logdir
+    """{impl: its log directory}: an uninterrupted run of each side (the killed runs' very command,
+    so their whole checkpoints compare; checkpoints every EVERY epochs, the last one final), the
+    two at once."""
+    logdirs = {impl: tmp_path_factory.mktemp(f"reference-{impl}") for impl in ("numpy", "torch")}
+    procs = [subprocess.Popen(_cli("run", *RUN, "--impl", impl, "--logdir", logdir, "--checkpoint-every", EVERY),
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for impl, logdir in logdirs.items()]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-3000:]
+    return logdirs
 
 
 def _saved_epoch(path: Path) -> int:
@@ -181,7 +218,7 @@ def _resume(run_dir: Path) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("impl", ["numpy", "torch"])
 def test_sigkill_at_a_random_epoch_then_resume_ends_bitwise_equal(reference, tmp_path, impl):
     kill_at = random.Random(f"sigkill-{impl}").randrange(10, 200)   # seeded: the same epoch every run
-    proc, path = _start_and_wait(tmp_path, impl, kill_at, every=10)
+    proc, path = _start_and_wait(tmp_path, impl, kill_at, every=EVERY)
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     assert proc.returncode == -signal.SIGKILL
@@ -194,11 +231,12 @@ def test_sigkill_at_a_random_epoch_then_resume_ends_bitwise_equal(reference, tmp
     assert len(list(path.parent.glob("events.out.tfevents.*"))) == len(events) + 1   # ... and continued
     resumed = json.loads((tmp_path / "results.json").read_text())["optimisers"]["resumed_from"]
     assert resumed == {"checkpoint": str(path), "epoch": killed_at}
-    ours, theirs = _final(path.parent), _final(reference / "optimisers" / "adam" / impl)
+    ours, theirs = _final(path.parent), _final(reference[impl] / "optimisers" / "adam" / impl)
     for key, value in theirs["params"].items():
         assert value.dtype == np.float64 and np.array_equal(ours["params"][key], value), key
     assert ours["costs"] == theirs["costs"]
-    assert _metrics(tmp_path, impl) == _metrics(reference, impl)
+    assert _metrics(tmp_path, impl) == _metrics(reference[impl], impl)
+    assert_same_checkpoint(path, reference[impl] / "optimisers" / "adam" / impl / checkpoint.FILE_NAME)
 
 
 def test_ctrl_c_saves_a_checkpoint_and_exits_130(reference, tmp_path):
@@ -210,7 +248,7 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(reference, tmp_path):
     assert "Traceback" not in err
     assert 20 <= checkpoint.load(path).epoch < 300
     _resume(path.parent)
-    for key, value in _final(reference / "optimisers" / "adam" / "numpy")["params"].items():
+    for key, value in _final(reference["numpy"] / "optimisers" / "adam" / "numpy")["params"].items():
         assert np.array_equal(_final(path.parent)["params"][key], value), key
 
 
@@ -226,9 +264,13 @@ def saved(tmp_path):
     return path
 
 
-def _edit(path: Path, change):
+def _edit(path: Path, change, seal: bool = True):
+    """Apply ``change`` to the file at ``path`` and, with ``seal``, stamp its checksums again: a
+    file intact by its checksums that the checks behind them must refuse."""
     with h5py.File(path, "r+") as f:
         change(f)
+        if seal:
+            checkpoint.seal(f)
 
 
 def _replace(f, name, data=None, **kwargs):
@@ -240,15 +282,16 @@ def _replace(f, name, data=None, **kwargs):
     (lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]), "not a readable HDF5 file"),
     (lambda p: p.write_bytes(np.random.default_rng(0).bytes(p.stat().st_size)), "not a readable HDF5 file"),
     (lambda p: p.unlink(), "file not found"),
-    (lambda p: _edit(p, lambda f: f.attrs.modify("format_version", 3)),
-     "format version 3, this Twinprop reads versions 1, 2"),
+    (lambda p: _edit(p, lambda f: f.attrs.modify("format_version", 4)),
+     "format version 4, this Twinprop reads version 3"),
     (lambda p: _edit(p, lambda f: f.attrs.modify("trainer", np.bytes_(b"other"))), "trainer must be one of"),
     (lambda p: _edit(p, lambda f: f.attrs.modify("format", np.bytes_(b"other"))), "not a Twinprop checkpoint"),
     (lambda p: _edit(p, lambda f: f.__delitem__("history")), "missing group 'history'"),
     (lambda p: _edit(p, lambda f: _replace(f, "params/W1", ["a", "b"], dtype=h5py.string_dtype())),
      "'/params/W1' has dtype object; only numbers"),
     (lambda p: _edit(p, lambda f: _replace(f, "params/W1", shape=(10**9, 10**3), dtype="f8", chunks=(1, 10),
-                                            maxshape=(None, 10**3))), r"declares shape \(1000000000, 1000\)"),
+                                            maxshape=(None, 10**3)), seal=False),   # sealing would read 8 TB
+     r"declares shape \(1000000000, 1000\)"),
     (lambda p: _edit(p, lambda f: f.__setitem__("params/W9", h5py.ExternalLink("/etc/passwd", "/"))),
      "/params/W9 is a ExternalLink"),
     (lambda p: _edit(p, lambda f: f.attrs.modify("config", np.bytes_(b"{not json"))), "'config' on / is not JSON"),
@@ -313,6 +356,124 @@ def test_resume_of_a_bad_checkpoint_on_the_command_line_is_one_error_line(tmp_pa
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+FULL_RUN = ["initialisation", "--quick", "--variant", "he", "--device", "cpu"]   # full-batch, 1500 iterations
+PARAM = {"numpy": "params/W1", "torch": "params/linears.0.weight"}
+STATE = {"numpy": "optimizer/state/v/dW1", "torch": "optimizer/state/0/exp_avg"}
+
+
+@pytest.fixture(scope="module")
+def full_batch_reference(tmp_path_factory):
+    """An uninterrupted full-batch run on both sides, its last checkpoint final."""
+    logdir = tmp_path_factory.mktemp("full_batch_reference")
+    done = subprocess.run(_cli("run", *FULL_RUN, "--logdir", logdir, "--checkpoint-every", 500), cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return logdir
+
+
+def _flip(path: Path, dataset: str, byte: int, mask: int) -> None:
+    """XOR byte ``byte`` of ``dataset``'s first element with ``mask``, in the file's own bytes (a
+    bit flipped on the disk: h5py is only asked where the dataset's data starts)."""
+    with h5py.File(path, "r") as f:
+        offset = f[dataset].id.get_offset() + byte
+    _edit_bytes(path, offset, bytes([path.read_bytes()[offset] ^ mask]))
+
+
+def _flip_attribute(path: Path, obj: str, name: str) -> None:
+    """Flip the lowest bit of the middle character of the text attribute ``name`` of ``obj``."""
+    def flip(f):
+        text = bytearray(f[obj].attrs[name])
+        text[len(text) // 2] ^= 1
+        f[obj].attrs.modify(name, np.bytes_(bytes(text)))
+    _edit(path, flip, seal=False)
+
+
+def _reshaped(f, name):
+    _replace(f, name, np.zeros((f[name].shape[0], f[name].shape[1] + 1)))
+
+
+def _random_bytes(f, name):
+    f[name][...] = np.frombuffer(np.random.default_rng(1).bytes(f[name].size), np.uint8)
+
+
+MINI, TORCH_MINI = {"mini_batch"}, {("mini_batch", "torch")}
+RNG_REFUSED = b'{"generator": "Generator", "state": {"bit_generator": "PCG64", "state": 1}}'
+# name: (where it applies: trainers or (trainer, impl) pairs, None: everywhere; spoil(path, impl);
+#        what the error line must say, given impl)
+CORRUPTIONS = {
+    "truncated": (None, lambda p, impl: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
+                  lambda impl: "not a readable HDF5 file"),
+    "superblock overwritten": (None, lambda p, impl: _edit_bytes(p, 0, bytes(64)),
+                               lambda impl: "not a readable HDF5 file"),
+    "another shape": (None, lambda p, impl: _edit(p, lambda f: _reshaped(f, PARAM[impl]), seal=False),
+                      lambda impl: f"/{PARAM[impl]} has no checksums"),
+    "another shape, resealed": (None, lambda p, impl: _edit(p, lambda f: _reshaped(f, PARAM[impl])),
+                                lambda impl: f"incompatible with this run: parameter '{PARAM[impl][7:]}' is float64"),
+    "float32": (None, lambda p, impl: _edit(p, lambda f: _as_float32(f, PARAM[impl]), seal=False),
+                lambda impl: f"/{PARAM[impl]} has no checksums"),
+    "float32, resealed": (None, lambda p, impl: _edit(p, lambda f: _as_float32(f, PARAM[impl])),
+                          lambda impl: f"incompatible with this run: parameter '{PARAM[impl][7:]}' is float32"),
+    "random torch rng": (TORCH_MINI, lambda p, impl: _edit(p, lambda f: _random_bytes(f, "rng/torch"), seal=False),
+                         lambda impl: "dataset '/rng/torch' does not match its sha256 checksum"),
+    "random torch rng, resealed": (TORCH_MINI, lambda p, impl: _edit(p, lambda f: _random_bytes(f, "rng/torch")),
+                                   lambda impl: "rng/torch is not a state torch's generator accepts"),
+    "a parameter's byte": (None, lambda p, impl: _flip(p, PARAM[impl], 7, 0xFF),   # huge, inf or NaN
+                           lambda impl: f"dataset '/{PARAM[impl]}' does not match its sha256 checksum"),
+    "an optimiser state's mantissa bit": (MINI, lambda p, impl: _flip(p, STATE[impl], 2, 0x40),   # x (1 + 2^-30)
+                                          lambda impl: f"dataset '/{STATE[impl]}' does not match its sha256 checksum"),
+    "a history bit": (None, lambda p, impl: _flip(p, "history/costs", 0, 1),
+                      lambda impl: "dataset '/history/costs' does not match its sha256 checksum"),
+    "a config bit": (None, lambda p, impl: _flip_attribute(p, "/", "config"),
+                     lambda impl: "attribute 'config' on / does not match its sha256 checksum"),
+    "a numpy rng bit": (None, lambda p, impl: _flip_attribute(p, "rng", "numpy"),
+                        lambda impl: "attribute 'numpy' on /rng does not match its sha256 checksum"),
+    "a numpy rng state numpy refuses, resealed": (
+        None, lambda p, impl: _edit(p, lambda f: f["rng"].attrs.__setitem__("numpy", np.bytes_(RNG_REFUSED))),
+        lambda impl: "attribute 'numpy' on /rng: the numpy generator state is malformed"),
+    "a missing group": (None, lambda p, impl: _edit(p, lambda f: f.__delitem__("optimizer"), seal=False),
+                        lambda impl: "/ does not hold the members it was written with: missing ['optimizer']"),
+}
+
+
+def _edit_bytes(path: Path, offset: int, data: bytes) -> None:
+    with open(path, "r+b") as handle:
+        handle.seek(offset)
+        handle.write(data)
+
+
+def _as_float32(f, name):
+    _replace(f, name, f[name][()].astype(np.float32))
+
+
+def _files(root: Path) -> dict:
+    return {p: p.read_bytes() if p.is_file() else None for p in root.rglob("*")}
+
+
+@pytest.mark.parametrize(("trainer", "impl", "corruption"), [
+    (trainer, impl, name) for trainer in ("mini_batch", "full_batch") for impl in ("numpy", "torch")
+    for name, (where, _, _) in CORRUPTIONS.items() if where is None or trainer in where or (trainer, impl) in where])
+def test_every_corrupt_checkpoint_is_one_error_line_on_resume_and_writes_nothing(
+        reference, full_batch_reference, tmp_path, capsys, trainer, impl, corruption):
+    """``run --resume`` of each class of damage (and of an intact file that does not fit its run:
+    "resealed"), on both sides of both trainers: status 2, one "error:" line naming the file and
+    the dataset or attribute, no traceback, and not one byte written under the log directory."""
+    source, run = (reference[impl], ("optimisers", "adam")) if trainer == "mini_batch" else \
+        (full_batch_reference, ("initialisation", "he"))
+    logdir = tmp_path / "logdir"
+    shutil.copytree(source, logdir)
+    run_dir = logdir.joinpath(*run, impl)
+    path = run_dir / checkpoint.FILE_NAME
+    _, spoil, says = CORRUPTIONS[corruption]
+    spoil(path, impl)
+    before = _files(logdir)
+    capsys.readouterr()
+    assert cli.main(["run", "--resume", str(run_dir)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1, err
+    assert err.startswith(f"error: {path}: ") and says(impl) in err, err
+    assert _files(logdir) == before
+
+
 # --- atomic writes ---------------------------------------------------------------------------------------
 
 
@@ -330,9 +491,9 @@ def test_a_crash_mid_write_leaves_the_previous_checkpoint_intact(saved, monkeypa
         raise OSError("simulated crash before the rename")
 
     if crash == "mid-write":
-        monkeypatch.setattr(checkpoint, "_write", half_written)
+        monkeypatch.setattr(checkpoint_format, "_write", half_written)
     else:
-        monkeypatch.setattr(checkpoint.os, "replace", no_rename)
+        monkeypatch.setattr(checkpoint_format.os, "replace", no_rename)
     with pytest.raises(OSError, match="simulated crash"):
         checkpoint.save(saved, snapshot)
     assert saved.read_bytes() == before and checkpoint.load(saved).epoch == 4
@@ -362,7 +523,7 @@ def _fb_side(impl: str, run: str, dtype="float64"):
     X, Y = _data(dtype)
     data = datasets.Dataset("toy", datasets.Split(X[:, :30], Y[:, :30]), datasets.Split(X[:, 30:], Y[:, 30:]),
                             "test data")
-    trial = SimpleNamespace(settings=SimpleNamespace(dtype=dtype), impl=impl, device="cpu")
+    trial = SimpleNamespace(settings=SimpleNamespace(dtype=dtype, seed=0), impl=impl, device="cpu")
     spec = FB_RUNS[run]
     if spec is None:
         return sides.logistic(trial, data)
@@ -468,17 +629,23 @@ def test_an_incompatible_full_batch_checkpoint_is_a_clear_error(full_batch_saved
     assert all(np.array_equal(value, side.state()[key]) for key, value in before.items())   # untouched
 
 
-def test_a_version_1_checkpoint_still_resumes_a_mini_batch_run(saved, tmp_path):
-    """Files written before full-batch runs were checkpointed: no trainer attribute, version 1."""
-    params, history, _ = _train("numpy", tmp_path / "full.h5", "adam-inverse_sqrt_step")
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_checkpoint_older_than_its_checksums_is_refused_saying_so(saved, version):
+    """Files of versions 1 and 2 carry no checksums: refused (not read unverified), with the way on."""
+    def as_old(f):
+        f.attrs.modify("format_version", version)
+        for obj in [f, *(f[name] for name in _names(f))]:
+            del obj.attrs[checkpoint.CHECKSUMS]
+    _edit(saved, as_old, seal=False)
+    with pytest.raises(CheckpointError, match=f"^{saved}: format version {version} predates integrity checks "
+                                              r"\(checksums, format version 3\): .* start the run again"):
+        checkpoint.load(saved)
 
-    def as_version_1(f):
-        f.attrs.modify("format_version", 1)
-        del f.attrs["trainer"]
-    _edit(saved, as_version_1)
-    assert checkpoint.load(saved).trainer == "mini_batch"
-    resumed, resumed_history, _ = _train("numpy", saved, "adam-inverse_sqrt_step", resume=True)
-    assert all(np.array_equal(resumed[k], params[k]) for k in params) and resumed_history == history
+
+def _names(f: h5py.File) -> list:
+    names = []
+    f.visit(names.append)
+    return names
 
 
 def test_full_batch_ctrl_c_finishes_the_chunk_saves_and_resumes_bitwise(tmp_path):
@@ -499,7 +666,7 @@ FB_DIR = ("batch_norm", "batch_norm")   # <logdir>/<experiment>/<variant>
 def test_full_batch_sigkill_at_a_random_iteration_then_resume_ends_bitwise_equal(tmp_path):
     """A deep batch-norm network (running statistics in the checkpoint) on both sides at once,
     each killed once its checkpoint reaches a seeded random iteration and resumed; the
-    uninterrupted run goes in process meanwhile (through the same cli.main)."""
+    uninterrupted runs go in process meanwhile (through the same cli.main)."""
     popen = {"cwd": REPO, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
     runs = {}
     for impl in ("numpy", "torch"):
@@ -527,13 +694,17 @@ def test_full_batch_sigkill_at_a_random_iteration_then_resume_ends_bitwise_equal
         assert kill_at <= killed_at < 250
         print(f"\n{impl}: killed with the checkpoint at iteration {killed_at} (aimed at >= {kill_at})")
         resumes[impl] = subprocess.Popen(_cli("run", "--resume", path.parent), **popen)
-    assert cli.main(["run", *FB_RUN, "--logdir", str(tmp_path / "reference")]) == 0
+    for impl in runs:   # the killed runs' very command, so their whole checkpoints compare
+        assert cli.main(["run", *FB_RUN, "--impl", impl, "--logdir", str(tmp_path / "reference" / impl),
+                         "--checkpoint-every", "20"]) == 0
     for impl, proc in resumes.items():
         assert proc.wait(timeout=300) == 0, proc.communicate()[1][-3000:]
-        ours, theirs = (_final(logdir.joinpath(*FB_DIR, impl), 250) for logdir in (tmp_path / impl,
-                                                                                  tmp_path / "reference"))
+        reference = tmp_path / "reference" / impl
+        ours, theirs = (_final(logdir.joinpath(*FB_DIR, impl), 250) for logdir in (tmp_path / impl, reference))
         assert any("running_mean" in key for key in theirs["params"])
         for key, value in theirs["params"].items():   # floats in float64; torch's num_batches_tracked an int64
             assert value.dtype in (np.float64, np.int64) and np.array_equal(ours["params"][key], value), (impl, key)
         assert ours["costs"] == theirs["costs"]
-        assert _metrics(tmp_path / impl, impl, "batch_norm") == _metrics(tmp_path / "reference", impl, "batch_norm")
+        assert _metrics(tmp_path / impl, impl, "batch_norm") == _metrics(reference, impl, "batch_norm")
+        assert_same_checkpoint(*(logdir.joinpath(*FB_DIR, impl, checkpoint.FILE_NAME)
+                                 for logdir in (tmp_path / impl, reference)))

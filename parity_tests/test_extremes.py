@@ -26,12 +26,16 @@ from reference_torch import bridge
 from reference_torch import logistic as th_log
 from reference_torch import losses as th_losses
 from reference_torch import models as th_models
+from reference_torch import normalization as th_norm
+from reference_torch import optim as th_optim
 from reference_torch import signals as th_sig
 from scratch_numpy import activations as np_act
 from scratch_numpy import batchnorm as np_bn
 from scratch_numpy import logistic as np_log
 from scratch_numpy import losses as np_losses
 from scratch_numpy import models as np_models
+from scratch_numpy import normalization as np_norm
+from scratch_numpy import optim as np_optim
 from scratch_numpy import signals as np_sig
 
 DTYPES = ["float64", "float32"]
@@ -461,3 +465,57 @@ def test_signal_norms_are_finite_where_the_norms_are(c, depth, dtype, side):
         np_sig.signal_norms(net, params, X, Y)
     for name, a, b in zip(signals._fields, signals, other):
         agree(a, b, dtype, name, rtol=1e-9 if dtype == "float64" else 1e-4)
+
+
+# Extremes where the mathematics is finite but a square is not (CONVENTIONS.md, "Extreme scales"):
+# RMSprop and Adam square the gradient and feature normalisation squares the deviations. Both sides
+# compute wherever the squared quantity they keep is a float -- gradients up to sqrt(max float) / 2,
+# variances up to max float (normalisation works on each feature divided by a power of two) -- and
+# refuse beyond, with the same ValueError. Before: Adam with gradients of 1e200 raised NumPy's
+# overflow warning and left torch's weights where they were (exp_avg_sq = inf); normalising +-1e200
+# overflowed on the NumPy side, and +-1.2e154 (variance 1.44e308, finite) overflowed the sum of squares.
+
+def _adam_steps(side, name, dtype, scale):
+    """One step of ``name`` on both a (2, 3, 1) network's parameters, every gradient entry = scale
+    (alternating signs): the parameters' moves."""
+    net = np_models.Network([2, 3, 1], "relu", "sigmoid")
+    params = net.init_params(rng=0, dtype=dtype)
+    grads = {"d" + k: np.where(np.indices(v.shape).sum(0) % 2 == 0, scale, -scale).astype(dtype)
+             for k, v in params.items()}
+    if side == "numpy":
+        before = {k: v.copy() for k, v in params.items()}
+        np_optim.make_optimizer(name, params, lr=0.01).step(params, grads)
+        return {k: params[k] - before[k] for k in params}
+    model = th_models.Network([2, 3, 1], "relu", "sigmoid", dtype=getattr(torch, dtype))
+    bridge.params_to_module(params, model)
+    optimizer = th_optim.make_optimizer(name, model, lr=0.01)
+    for key, p in bridge.course_parameters(model):
+        p.grad = torch.from_numpy(grads["d" + key]).reshape(p.shape)
+    optimizer.step()
+    return {k: v - params[k] for k, v in bridge.params_from_module(model).items()}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", ["adam", "rmsprop"])
+def test_squaring_optimisers_move_by_the_rate_up_to_the_limit_and_refuse_beyond(name, dtype):
+    limit = np_optim.squarable_limit(dtype)
+    moves = {side: _adam_steps(side, name, dtype, limit / 2) for side in ("numpy", "torch")}
+    for key, move in moves["numpy"].items():
+        # Adam's first step is lr sign(g); RMSprop's is lr g / sqrt(0.01 g^2) = 10 lr sign(g)
+        expected = 0.01 * (1 if name == "adam" else 10)
+        assert np.allclose(np.abs(move), expected, rtol=1e-3), (key, move)
+        agree(move, moves["torch"][key], dtype, key)
+    for side in ("numpy", "torch"):
+        with pytest.raises(ValueError, match="RMSprop and Adam square the gradient"):
+            _adam_steps(side, name, dtype, 4 * limit)
+
+
+@pytest.mark.parametrize("side", ["numpy", "torch"])
+def test_normalisation_computes_every_finite_variance_and_refuses_beyond(side):
+    def fit(X):   # X (n_x, m), the NumPy layout
+        return np_norm.fit(X) if side == "numpy" else [t.numpy()[:, None] for t in th_norm.fit(torch.tensor(X.T))]
+    mu, sigma2 = fit(np.array([[1.2e154, -1.2e154], [1e308, 1e308]]))
+    agree(mu, [[0.0], [1e308]], "float64", "mu")
+    agree(sigma2, [[1.44e308], [0.0]], "float64", "sigma2", rtol=1e-15)
+    with pytest.raises(ValueError, match="X_train has a feature whose variance exceeds the largest float64"):
+        fit(np.array([[1e200, -1e200]]))

@@ -10,7 +10,9 @@ read-only; contiguous, non-contiguous, requires_grad), and with probability 2/3 
 spoiled by a spoiler of ``parity_tests/strategies.py`` (rank-1/rank-3, empty, mismatched size,
 int/bool/float16/complex/object/str dtype, float32 mixed with float64, NaN/inf, labels out of
 range, fractional, huge or of the wrong dtype, zero/negative/NaN/huge hyperparameters, unknown
-choices, non-bool flags, bad seeds and index batches, a wrong model, lists, None). ``execute``
+choices, non-bool flags, bad seeds and index batches, a wrong model or network, lists, None; since
+issue 21: np.matrix and masked arrays, counts and layer sizes past MAX_COUNT, negative running
+variances, non-finite directions, extreme scales). ``execute``
 then holds the call to the contract:
 
 * no spoiled argument: the call must succeed, and ``check`` compares the answer with the other
@@ -32,9 +34,11 @@ session (the terminal summary).
 from __future__ import annotations
 
 import collections
+import copy
 import os
 import re
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,8 +50,8 @@ from torch import nn
 
 from parity_tests.strategies import (
     HUGE_INT, NAN, Bad, arg, as_tensor, np_floats, np_labels, positive, seeded_rng, size, spoil_array,
-    spoil_choice, spoil_count, spoil_flag, spoil_np_labels, spoil_positive, spoil_tensor, spoil_th_labels,
-    spoil_unit, th_labels,
+    spoil_choice, spoil_count, spoil_extreme, spoil_flag, spoil_negative, spoil_np_labels, spoil_positive,
+    spoil_tensor, spoil_th_labels, spoil_unit, th_labels,
 )
 from reference_torch import activations as th_act
 from reference_torch import augmentation as th_aug
@@ -269,6 +273,11 @@ def spoil_model(draw, name: str = "model") -> Bad:
     """Not the model (or module, optimizer) the function takes: None, a bare nn.Linear, a string."""
     kind = draw(st.sampled_from(["None", "nn.Linear", "str"]))
     return Bad({"None": None, "nn.Linear": nn.Linear(2, 1), "str": name}[kind], f"{name} {kind}", (name,))
+
+
+def spoil_network(draw) -> Bad:
+    """Not the scratch_numpy.models.Network a NumPy function takes (None, an nn.Linear, a string)."""
+    return spoil_model(draw, "network")
 
 
 def spoil_cache(draw, name: str, valid_cache) -> Bad:
@@ -509,7 +518,8 @@ for _penalty in ("l2_penalty", "l1_penalty"):
 
 def _spoil_layer_dims(draw, name="layer_dims") -> Bad:
     value = draw(st.sampled_from([[], [3], [2, 0, 1], [2, -1], [2, 1.5], [2.0, 3], "23", None, 3, [2, None],
-                                  [2, True], np.array([[2, 3]]), [2, "3"], [2, 2 ** 70]]))
+                                  [2, True], np.array([[2, 3]]), [2, "3"], [2, 2 ** 70], [2 ** 40, 2 ** 40, 1],
+                                  [2, 2 ** 21, 2 ** 21]]))
     return Bad(value, f"layer_dims={value!r}"[:40], (name,))
 
 
@@ -865,7 +875,7 @@ def _np_train_gd(draw):
             close(params[k], v, k, dtype=c.dtype, scale=max(1.0, np.abs(v).max()), rtol=10 * tol(c.dtype))
     spoilers = c.spoilers()
     spoilers.update(learning_rate=lambda d: spoil_positive(d, "learning_rate"),
-                    num_iterations=lambda d: spoil_count(d, "num_iterations"),
+                    num_iterations=lambda d: spoil_count(d, "num_iterations"), network=spoil_network,
                     masks=lambda d: Bad(d(st.sampled_from([{}, [], "masks", [None] * (iterations + 1)])),
                                         "masks not one per iteration", ("masks",)))
     return make_case(draw, np_models.train_gd, valid, spoilers, check)
@@ -876,7 +886,9 @@ def _np_train_gd(draw):
 # =====================================================================================
 
 def _spoil_running(draw, running, n) -> Bad:
-    kind = draw(st.sampled_from(["entry", "entry", "keys", "not a dict"]))
+    kind = draw(st.sampled_from(["entry", "entry", "negative var", "keys", "not a dict"]))
+    if kind == "negative var":
+        return Bad({**running, "var": spoil_negative("running['var']", running["var"]).value}, kind, ("var",))
     if kind == "entry":
         key = draw(st.sampled_from(["mean", "var"]))
         bad = spoil_array(draw, f"running['{key}']", running[key], fixed=(0, 1))
@@ -1257,8 +1269,12 @@ def _grads_like(draw, params, dtype):
     return {"d" + k: np_floats(draw, v.shape, dtype, scale=1.0, layouts=("C", "F")) for k, v in params.items()}
 
 
-def _spoil_grads(draw, grads) -> Bad:
-    kind = draw(st.sampled_from(["entry", "entry", "missing", "not a dict"]))
+def _spoil_grads(draw, grads, *, squared: bool = False) -> Bad:
+    """Bad gradients; with ``squared`` (RMSprop, Adam) also finite ones too large to square."""
+    kind = draw(st.sampled_from(["entry", "entry", "missing", "not a dict"] + ["extreme"] * squared))
+    if kind == "extreme":
+        key = draw(st.sampled_from(sorted(grads)))
+        return Bad({**grads, key: spoil_extreme(key, grads[key]).value}, f"grads[{key}] +-max/4", (key,))
     if kind == "entry":
         key = draw(st.sampled_from(sorted(grads)))
         bad = spoil_array(draw, key, grads[key], fixed=(0, 1))
@@ -1339,7 +1355,8 @@ def _np_optimizer_step(draw):
             close(params[k], v, k, dtype=dtype, scale=max(1.0, np.abs(v).max()), rtol=10 * tol(dtype))
             same_dtype(params[k], dtype)
     return make_case(draw, opt.step, valid, {
-        "params": lambda d: _spoil_step_params(d, params), "grads": lambda d: _spoil_grads(d, steps[-1])}, check)
+        "params": lambda d: _spoil_step_params(d, params),
+        "grads": lambda d: _spoil_grads(d, steps[-1], squared=opt.squares_gradients)}, check)
 
 
 def _spoil_step_params(draw, params) -> Bad:
@@ -1509,7 +1526,8 @@ def _np_train(draw):
                 "optimizer": lambda d: Bad(d(st.sampled_from([None, "adam", toptimizer])), "optimizer",
                                            ("optimizer",)),
                 "callback": lambda d: Bad("print", "callback not callable", ("callback",)),
-                "early_stopping": lambda d: Bad(3, "early_stopping not callable", ("early_stopping",))}
+                "early_stopping": lambda d: Bad(3, "early_stopping not callable", ("early_stopping",)),
+                "network": spoil_network}
     if "X_dev" in valid:
         spoilers["X_dev"] = lambda d: spoil_array(d, "X_dev", valid["X_dev"], fixed=(0,), also=("Y_dev",))
         spoilers["Y_dev"] = lambda d: spoil_np_labels(d, "Y_dev", valid["Y_dev"], c.net.num_classes, also=("X_dev",))
@@ -1537,12 +1555,14 @@ def _np_norm_fit(draw):
 
     def check(out, kw):
         mu, sigma2 = out
+        X = kw["X_train"]   # the valid one, or extreme values of a single example
         tmu, tsigma2 = th_norm.fit(th(X).T)
         close(mu[:, 0], tmu, "mu", dtype=dtype, scale=max(1e-300, np.abs(X).max()))
-        close(sigma2[:, 0], tsigma2, "sigma2", dtype=dtype, scale=max(1e-300, np.abs(X).max() ** 2))
+        close(sigma2[:, 0], tsigma2, "sigma2", dtype=dtype, scale=max(1e-300, min(float(np.abs(X).max()), 1e150) ** 2))
         assert (sigma2 >= 0).all()
-    return make_case(draw, np_norm.fit, {"X_train": X}, {"X_train": lambda d: spoil_array(d, "X_train", X,
-                                                                                          pinned=False)}, check)
+    return make_case(draw, np_norm.fit, {"X_train": X}, {
+        "X_train": lambda d: spoil_extreme("X_train", X, must_fail=X.shape[1] > 1) if d(st.integers(0, 4)) == 0
+        else spoil_array(d, "X_train", X, pinned=False)}, check)
 
 
 @fuzz("np.normalization.apply", 40)
@@ -1607,7 +1627,7 @@ def _np_part_sizes(draw):
 def _np_shuffled(draw):
     m = size(draw, 1, 30)
     return make_case(draw, np_splits.shuffled, {"m": m, "seed": draw(st.integers(0, 99))}, {
-        "m": lambda d: spoil_count(d, "m"), "seed": lambda d: spoil_count(d, "seed", minimum=0)},
+        "m": lambda d: spoil_count(d, "m"), "seed": lambda d: spoil_count(d, "seed", minimum=0, maximum=None)},
         lambda p, kw: sorted(p.tolist()) == list(range(m)) or pytest.fail(str(p)))
 
 
@@ -1622,7 +1642,7 @@ def _np_split_indices(draw):
                                          None if labels is None else labels_row(labels))
         assert all(np.array_equal(a, b.numpy()) for a, b in zip(parts, tparts))
     spoilers = {"m": lambda d: spoil_count(d, "m"), "ratios": lambda d: _spoil_ratios(d),
-                "seed": lambda d: spoil_count(d, "seed", minimum=0)}
+                "seed": lambda d: spoil_count(d, "seed", minimum=0, maximum=None)}
     if labels is not None:
         spoilers["labels"] = lambda d: spoil_np_labels(d, "labels", labels, 2, also=("m",), exclude=(
             "label C", "label 2**40", "None"))   # any number of classes; None: not stratified
@@ -1765,8 +1785,8 @@ def _np_dev_cost(draw):
     return make_case(draw, call, {"network": c.net, "X_dev": c.X, "Y_dev": c.Y, "params": c.params}, {
         "params": lambda d: _spoil_net_params(d, c.params),
         "X_dev": lambda d: spoil_array(d, "X_dev", c.X, fixed=(0,), also=("Y_dev",)),
-        "Y_dev": lambda d: spoil_np_labels(d, "Y_dev", c.Y, c.net.num_classes, also=("X_dev",))},
-        check)
+        "Y_dev": lambda d: spoil_np_labels(d, "Y_dev", c.Y, c.net.num_classes, also=("X_dev",)),
+        "network": spoil_network}, check)
 
 
 @fuzz("np.signals.identity_params", 30)
@@ -1794,7 +1814,7 @@ def _np_signal_norms(draw):
             assert a.shape == (c.net.L,)
             close(a, e, field_name, dtype=c.dtype, rtol=10 * tol(c.dtype))
     return make_case(draw, np_sig.signal_norms, {"network": c.net, "params": c.params, "X": c.X, "Y": c.Y},
-                     c.spoilers(), check)
+                     {**c.spoilers(), "network": spoil_network}, check)
 
 
 def _spoil_error(draw, name) -> Bad:
@@ -1829,7 +1849,7 @@ def _np_diagnose_network(draw):
         "Y_train": lambda d: spoil_np_labels(d, "Y_train", c.Y, c.net.num_classes, also=("X_train",)),
         "X_dev": lambda d: spoil_array(d, "X_dev", c.X, fixed=(0,), also=("Y_dev",)),
         "Y_dev": lambda d: spoil_np_labels(d, "Y_dev", c.Y, c.net.num_classes, also=("X_dev",)),
-        "bayes_error": lambda d: _spoil_error(d, "bayes_error")}, check)
+        "bayes_error": lambda d: _spoil_error(d, "bayes_error"), "network": spoil_network}, check)
 
 
 def _gradcheck_case(draw):
@@ -2269,7 +2289,18 @@ def _th_bn_apply(draw):
         close(out.T, expected, "Z_tilde", dtype=dtype, scale=max(1.0, np.abs(expected).max()), rtol=3 * tol(dtype))
     return make_case(draw, th_bn.apply, {"module": module, "Z": Zt}, {
         "Z": lambda d: spoil_tensor(d, "Z", Zt, fixed=(1,)),
-        "module": lambda d: Bad(d(st.sampled_from([None, nn.Linear(n, n), "bn"])), "module", ("module",))}, check)
+        "module": lambda d: _spoil_bn_module(d, module)}, check)
+
+
+def _spoil_bn_module(draw, module) -> Bad:
+    """Not an nn.BatchNorm1d, or one whose running variance is negative (refused in eval mode, where it is
+    used)."""
+    if draw(st.booleans()):
+        return Bad(draw(st.sampled_from([None, nn.Linear(2, 2), "bn"])), "module", ("module",))
+    bad = copy.deepcopy(module)
+    with torch.no_grad():
+        bad.running_var[0] = -1.0
+    return Bad(bad, "a negative running_var", ("running_var",), must_fail=not module.training)
 
 
 @fuzz("th.dropout.dropout", 50)
@@ -2300,7 +2331,8 @@ def _th_dropout(draw):
                                                             else torch.ones(1), D, "mask"])), "mask", ("mask",),
                                          must_fail=train and keep_prob < 1)
     else:
-        spoilers["seed"] = lambda d: named_if(spoil_count(d, "seed", minimum=0), must_fail=train and keep_prob < 1)
+        spoilers["seed"] = lambda d: named_if(spoil_count(d, "seed", minimum=0, maximum=None),
+                                              must_fail=train and keep_prob < 1)
     return make_case(draw, th_drop.dropout, valid, spoilers, check)
 
 
@@ -2314,7 +2346,7 @@ def _th_recover_mask(draw):
                                                   "dtype": torch.float64, "device": "cpu"}, {
         "shape": lambda d: Bad(d(st.sampled_from([(0, 2), (-1, 2), "ab", None, (2.5, 1)])), "shape",
                                ("shape", "shape[0]")),
-        "keep_prob": _spoil_keep_prob, "seed": lambda d: spoil_count(d, "seed", minimum=0),
+        "keep_prob": _spoil_keep_prob, "seed": lambda d: spoil_count(d, "seed", minimum=0, maximum=None),
         "dtype": _spoil_th_dtype, "device": _spoil_device}, check)
 
 
@@ -2569,11 +2601,13 @@ def _th_norm_fit(draw):
     Xt = as_tensor(draw, X.T.copy())
 
     def check(out, kw):
+        X = to_np(kw["X_train"]).T   # the valid one, or extreme values of a single example
         mu, sigma2 = np_norm.fit(X)
         close(out[0], mu[:, 0], "mu", dtype=dtype, scale=max(1e-300, np.abs(X).max()))
-        close(out[1], sigma2[:, 0], "sigma2", dtype=dtype, scale=max(1e-300, np.abs(X).max() ** 2))
+        close(out[1], sigma2[:, 0], "sigma2", dtype=dtype, scale=max(1e-300, min(float(np.abs(X).max()), 1e150) ** 2))
     return make_case(draw, th_norm.fit, {"X_train": Xt}, {
-        "X_train": lambda d: spoil_tensor(d, "X_train", Xt, pinned=False)}, check)
+        "X_train": lambda d: spoil_extreme("X_train", Xt, must_fail=Xt.shape[0] > 1) if d(st.integers(0, 4)) == 0
+        else spoil_tensor(d, "X_train", Xt, pinned=False)}, check)
 
 
 @fuzz("th.normalization.apply", 30)
@@ -2620,7 +2654,7 @@ def _th_split_indices(draw):
                                                                 permutation.numpy()])), "permutation", ("permutation",))}
     if labels is not None:
         spoilers["labels"] = lambda d: spoil_th_labels(d, "labels", labels, 2, also=("m",),
-                                                       exclude=("label C", "label 2**40"))
+                                                       exclude=("label C", "label 2**40", "None"))   # None: valid
     return make_case(draw, th_splits.split_indices, {"permutation": permutation, "ratios": ratios, "labels": labels},
                      spoilers, check)
 
@@ -2638,7 +2672,7 @@ def _th_split(draw):
         "X": lambda d: spoil_tensor(d, "X", Xt, pinned=False, also=("y",)),
         "y": lambda d: spoil_th_labels(d, "y", y, 3, also=("X",), exclude=("label C", "label 2**40")),
         "ratios": lambda d: _spoil_ratios(d), "stratify": lambda d: spoil_flag(d, "stratify"),
-        "seed": lambda d: spoil_count(d, "seed", minimum=0)}, check)
+        "seed": lambda d: spoil_count(d, "seed", minimum=0, maximum=None)}, check)
 
 
 def _spoil_th_images(draw, timages) -> Bad:
@@ -2762,9 +2796,18 @@ def _th_directional_check(draw):
     net, params, model, Xt, yt = _th_gradcheck_case(draw)
     direction = np_gc.random_direction({k: v.shape for k, v in params.items()}, rng=1)
     return make_case(draw, th_gc.directional_check, {"model": model, "X": Xt, "y": yt, "direction": direction}, {
-        "direction": lambda d: Bad(d(st.sampled_from([{}, None, {"W1": 1}])), "direction", ("direction",)),
+        "direction": lambda d: _spoil_direction(d, direction),
         "epsilon": lambda d: spoil_positive(d, "epsilon"), "model": spoil_model},
         lambda report, kw: report.overall.difference < 1e-5 or pytest.fail(str(report)))
+
+
+def _spoil_direction(draw, direction) -> Bad:
+    """Not a direction dict, or one with a NaN or inf entry (its slopes would be NaN)."""
+    if draw(st.booleans()):
+        return Bad(draw(st.sampled_from([{}, None, {"W1": 1}])), "direction", ("direction",))
+    key = draw(st.sampled_from(sorted(direction)))
+    bad = spoil_array(draw, f"direction['{key}']", direction[key], kinds=["NaN", "inf", "-inf", "matrix", "masked"])
+    return Bad({**direction, key: bad.value}, f"direction[{key}] {bad.kind}", (key,))
 
 
 @fuzz("th.gradcheck.autograd_gradcheck", 20)
@@ -2968,11 +3011,39 @@ def _np_random_direction(draw):
     return make_case(draw, np_gc.random_direction, {"shapes": shapes, "rng": 0}, {"rng": _spoil_rng}, check)
 
 
-@fuzz("np.gradcheck.relative_difference", 20)
+@fuzz("np.gradcheck.relative_difference", 30)
 def _np_relative_difference(draw):
-    a, b = np_floats(draw, (3, 2), "float64"), np_floats(draw, (3, 2), "float64")
-    return make_case(draw, np_gc.relative_difference, {"a": a, "b": b}, {},
-                     lambda out, kw: 0 <= out <= 1 or pytest.fail(str(out)))
+    shape = (size(draw, 2, 4), 1)
+    a, b = np_floats(draw, shape, "float64"), np_floats(draw, shape, "float64")
+    any_rank = ("rank-down", "rank-up", "NaN", "inf", "-inf", "other float")   # accepted: any rank, values
+    return make_case(draw, np_gc.relative_difference, {"a": a, "b": b}, {
+        "a": lambda d: spoil_array(d, "a", a, fixed=(0, 1), pinned=False, also=("b",), exclude=any_rank),
+        "b": lambda d: Bad(a.T.copy(), "(1, n) for (n, 1): broadcastable, not the same shape", ("a", "b"))
+        if d(st.booleans()) else spoil_array(d, "b", b, fixed=(0, 1), pinned=False, also=("a",), exclude=any_rank)},
+        lambda out, kw: 0 <= out <= 1 or pytest.fail(str(out)))
+
+
+def _frobenius_case(draw):
+    dtype = draw(st.sampled_from(DTYPES))
+    x = np_floats(draw, (size(draw), size(draw)), dtype)
+    return x, lambda out, kw: close(np.float64(out), np.linalg.norm(x.astype(np.float64)), "||x||", dtype=dtype)
+
+
+@fuzz("np.signals.frobenius_norm", 25)
+def _np_frobenius_norm(draw):
+    x, check = _frobenius_case(draw)
+    return make_case(draw, np_sig.frobenius_norm, {"x": x}, {
+        "x": lambda d: spoil_array(d, "x", x, pinned=False, exclude=("rank-down", "rank-up", "NaN", "inf", "-inf"))},
+        check)
+
+
+@fuzz("th.signals.frobenius_norm", 25)
+def _th_frobenius_norm(draw):
+    x, check = _frobenius_case(draw)
+    xt = as_tensor(draw, x)
+    return make_case(draw, th_sig.frobenius_norm, {"x": xt}, {
+        "x": lambda d: spoil_tensor(d, "x", xt, pinned=False, exclude=("rank-down", "rank-up", "NaN", "inf", "-inf"))},
+        check)
 
 
 # =====================================================================================
@@ -3039,6 +3110,64 @@ def _np_train_with_dev(X_dev, Y_dev):
 NOT_A_MODEL = None   # the simplest wrong object; nn.Linear(2, 1) fails the same way
 
 
+def _matrix(a):
+    """``a`` as an np.matrix (without NumPy's PendingDeprecationWarning about the class)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        return np.asmatrix(a)
+
+
+def _np_stopper():
+    """A NumPy EarlyStopping that has recorded one epoch of _np_net()'s parameters."""
+    stopper = np_es.EarlyStopping(1, monitor="dev_cost", dev_cost=lambda params: 1.0)
+    stopper.callback(0, None, _np_net().init_params())
+    return stopper
+
+
+def _th_stopper():
+    stopper = th_es.EarlyStopping(1, monitor="dev_cost", dev_cost=lambda model: 1.0)
+    stopper.callback(0, None, _th_net())
+    return stopper
+
+
+def _np_relu_backward(dA):
+    _, cache = np_act.relu_forward(_xn())
+    return np_act.relu_backward(dA, cache)
+
+
+def _np_adam_step(scale):
+    params = _np_net().init_params()
+    grads = {"d" + k: np.full_like(v, scale) for k, v in params.items()}
+    return np_optim.make_optimizer("adam", params, lr=0.01).step(params, grads)
+
+
+def _th_adam_step(scale):
+    model = _th_net()
+    optimizer = th_optim.make_optimizer("adam", model, lr=0.01)
+    for p in model.parameters():
+        p.grad = torch.full_like(p, scale)
+    return optimizer.step()
+
+
+def _np_bn_predict_with_var(running_var):
+    net = _np_net(batch_norm=True)
+    params = net.init_params()   # (and a fresh state)
+    net.state["running_var1"] = np.full((3, 1), running_var)
+    return net.predict(params, _xn())
+
+
+def _th_bn_net_with_var(running_var):
+    model = _th_net(batch_norm=True).eval()
+    model.norms[0].running_var.fill_(running_var)
+    return model
+
+
+def _th_eval_bn(running_var):
+    module = th_bn.batch_norm(2).eval()
+    module.running_var.fill_(running_var)
+    return th_bn.apply(module, _xt())
+
+
 FIXED_GAPS = [
     # ---------------------------------------------------------------- scratch_numpy
     fixed("draw_masks-dtype", lambda: _np_net(keep_probs=0.5).draw_masks(4, rng=0, dtype="float16"), "dtype"),
@@ -3095,6 +3224,60 @@ FIXED_GAPS = [
     fixed("bridge-state_to_module-module",
           lambda: bridge.state_to_module({"running_mean1": np.zeros((3, 1))}, NOT_A_MODEL), "module"),
     fixed("bridge-to_numpy", lambda: bridge.to_numpy(np.ones(2)), "tensor"),
+    # ---------------------------------------------------------------- issue 21, item 4: the classes
+    # NumPy subclasses: np.matrix (* is a matrix product) and masked arrays (a NaN under the mask)
+    fixed("np.matrix-dA", lambda: _np_relu_backward(_matrix(_xn())), "dA"),
+    fixed("np.matrix-l2_penalty", lambda: np_losses.l2_penalty({"W1": _matrix(np.ones((2, 2)))}, 0.1, 4), "W1"),
+    fixed("np.matrix-dropout-mask", lambda: np_drop.dropout_forward(_xn(), 0.5, _matrix(np.ones((2, 4)))), "mask"),
+    fixed("masked-array-NaN", lambda: np_act.sigmoid_forward(np.ma.masked_invalid([[1.0, np.nan]])), "Z"),
+    # wrong objects
+    fixed("train_gd-network", lambda: np_models.train_gd(NOT_A_MODEL, _np_net().init_params(), _xn(), _yn(), 0.1, 1),
+          "network"),
+    fixed("train-network", lambda: np_train.train("net", {}, _xn(), _yn(), np_optim.make_optimizer(
+        "gd", _np_net().init_params(), lr=0.1), epochs=1, batch_size=2, seed=0), "network"),
+    fixed("dev_cost-network", lambda: np_es.dev_cost(NOT_A_MODEL, _xn(), _yn()), "network"),
+    fixed("signal_norms-network", lambda: np_sig.signal_norms(NOT_A_MODEL, {}, _xn(), _yn()), "network"),
+    fixed("diagnose_network-network",
+          lambda: np_diag.diagnose_network(NOT_A_MODEL, {}, _xn(), _yn(), _xn(), _yn()), "network"),
+    fixed("EarlyStopping.restore-missing", lambda: _np_stopper().restore({"W1": np.zeros((3, 2))}), "params"),
+    fixed("EarlyStopping.restore-shape",
+          lambda: _np_stopper().restore({k: np.zeros((5, 5)) for k in _np_net().init_params()}), "W1"),
+    fixed("th-EarlyStopping.restore-other",
+          lambda: _th_stopper().restore(th_models.Network([2, 4, 1], "relu", "sigmoid")), "model"),
+    fixed("th-EarlyStopping.restore-None-model", lambda: _th_stopper().restore("model"), "model"),
+    fixed("bridge-state_to_module-extra",
+          lambda: bridge.state_to_module({"running_mean1": np.zeros((3, 1))}, _th_net()), "running_mean1"),
+    fixed("th-train-other-optimizer",
+          lambda: th_train.train(_th_net(), _xt(), _yt(), torch.optim.SGD(_th_net().parameters(), lr=0.1),
+                                 epochs=1, batch_size=2, seed=0), "optimizer"),
+    # sizes past the limit (MAX_COUNT = 2**40), empty arrays, shapes that broadcast
+    fixed("Network-layer_dims-2**40", lambda: np_models.Network([2 ** 40, 2 ** 40, 1]), "layer_dims"),
+    fixed("th-Network-layer_dims-2**40", lambda: th_models.Network([2 ** 40, 2 ** 40, 1]), "layer_dims"),
+    fixed("th-batch_norm-n-2**62", lambda: th_bn.batch_norm(2 ** 62), "n"),
+    fixed("course_permutation-m-2**62", lambda: np_mb.course_permutation(2 ** 62, 0), "m"),
+    fixed("sample_with_replacement-m-2**62", lambda: np_mb.sample_with_replacement(2 ** 62, 2, 1, 0), "m"),
+    fixed("frobenius_norm-empty", lambda: np_sig.frobenius_norm(np.zeros((0, 3))), "x"),
+    fixed("th-frobenius_norm-empty", lambda: th_sig.frobenius_norm(torch.zeros(0, 3)), "x"),
+    fixed("relative_difference-broadcast", lambda: np_gc.relative_difference(np.ones((3, 1)), np.ones((1, 3))), "b"),
+    # values
+    fixed("batchnorm_forward-negative-var", lambda: np_bn.batchnorm_forward(
+        _xn(), np.ones((2, 1)), np.zeros((2, 1)), {"mean": np.zeros((2, 1)), "var": -np.ones((2, 1))}, train=False),
+        "running['var']"),
+    fixed("th-batchnorm-negative-var", lambda: _th_eval_bn(-1.0), "running_var"),
+    fixed("Network-state-negative-var", lambda: _np_bn_predict_with_var(-1.0), "state['running_var1']"),
+    fixed("th-Network-negative-var", lambda: _th_bn_net_with_var(-1.0).scores(_xt()), "norms[0].running_var"),
+    fixed("bridge-state_to_module-negative-var", lambda: bridge.state_to_module(
+        {"running_mean1": np.zeros((3, 1)), "running_var1": -np.ones((3, 1))}, _th_bn_net_with_var(1.0)),
+        "running_var1"),
+    fixed("th-directional_check-NaN", lambda: th_gc.directional_check(
+        _th_net(), _xt(), _yt(), {k: np.full(v.shape, np.nan) for k, v in _np_net().init_params().items()}),
+        "direction['W1']"),
+    fixed("Schedule.lr-count-10**400", lambda: np_sched.make_schedule("inverse_time").lr(0.1, 10 ** 400), "count"),
+    # extremes whose mathematics is finite: refused, with the same reason, on both sides (CONVENTIONS.md)
+    fixed("adam-gradient-1e200", lambda: _np_adam_step(1e200), "grads['dW1']"),
+    fixed("th-adam-gradient-1e200", lambda: _th_adam_step(1e200), "p.grad"),
+    fixed("normalization-fit-1e200", lambda: np_norm.fit(np.array([[1e200, -1e200]])), "X_train"),
+    fixed("th-normalization-fit-1e200", lambda: th_norm.fit(torch.tensor([[1e200], [-1e200]])), "X_train"),
 ]
 
 

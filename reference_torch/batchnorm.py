@@ -36,11 +36,20 @@ def batch_norm(n: int, *, beta_momentum: float = 0.9, eps: float = 1e-5, dtype=t
 def apply(module: nn.BatchNorm1d, Z: torch.Tensor) -> torch.Tensor:
     """Z_tilde = module(Z) for a checked (m, n) Z, in the module's own mode (``module.training``).
 
-    A training batch of one is refused here, naming Z (torch's own error does not name it).
+    A training batch of one is refused here, naming Z (torch's own error does not name it), and so is a
+    negative running variance in eval mode (it would normalise with sqrt(var + eps) = NaN).
     """
     if not isinstance(module, nn.BatchNorm1d):
         raise ValueError(f"module must be an nn.BatchNorm1d, got {type(module).__name__}")
+    check_running_var("module.running_var", module)
     return _apply(module, check_tensor("Z", Z, shape=(None, module.num_features), dtype=module.weight.dtype))
+
+
+def check_running_var(name: str, module: nn.BatchNorm1d) -> None:
+    """In eval mode ``module`` normalises with its running variance, which must then be >= 0 (a
+    corrupted or hand-made one would give sqrt(var + eps) = NaN); in training mode it is not used."""
+    if not module.training and module.running_var is not None:
+        check_tensor(name, module.running_var, ndim=1, minimum=0)
 
 
 def _apply(module, Z):

@@ -15,7 +15,8 @@ from torch import nn
 
 import sys
 
-from scratch_numpy.validation import check_choice, check_finite_number, check_float_array, check_labels
+from scratch_numpy.validation import (check_choice, check_finite_number, check_float_array, check_labels,
+                                     check_plain_array)
 
 from .logistic import LogisticRegression
 from .validation import check_device
@@ -61,6 +62,7 @@ def data_to_torch(X: np.ndarray, Y: np.ndarray | None = None, device="cpu"):
 
 
 def _copy_into(name: str, target: torch.Tensor, value: np.ndarray):
+    check_plain_array(name, value)
     if not isinstance(value, np.ndarray):
         raise ValueError(f"{name} must be a numpy array, got {type(value).__name__}")
     if value.dtype != np.dtype(str(target.dtype).removeprefix("torch.")):
@@ -138,9 +140,10 @@ def _norms(module):
     return enumerate(getattr(module, "norms", ()), start=1)
 
 
-def _column(name: str, value) -> np.ndarray:
-    """The (n,) vector torch keeps for a NumPy (n, 1) column, after checking it is one."""
-    return check_float_array(name, value, shape=(None, 1))[:, 0]
+def _column(name: str, value, *, minimum=None) -> np.ndarray:
+    """The (n,) vector torch keeps for a NumPy (n, 1) column, after checking it is one (with entries
+    >= ``minimum``, if given)."""
+    return check_float_array(name, value, shape=(None, 1), minimum=minimum)[:, 0]
 
 
 def course_parameters(module):
@@ -182,16 +185,23 @@ def grads_from_module(module) -> dict:
 
 def state_to_module(state: dict, module) -> None:
     """Copy the NumPy running statistics {running_mean1, running_var1, ...} (n_l, 1) into
-    ``module.norms[l - 1]``'s running_mean and running_var buffers (n_l,)."""
+    ``module.norms[l - 1]``'s running_mean and running_var buffers (n_l,). A key the module has no
+    buffer for (another layer, or any statistic for a module without batch norm) is an error, not
+    ignored: it means the state belongs to another network."""
     if not isinstance(state, dict):
         raise ValueError(f"state must be a dict {{running_mean1, running_var1, ...}}, got {type(state).__name__}")
     _check_network(module)
+    expected = [f"{stat}{l}" for l, _ in _norms(module) for stat in ("running_mean", "running_var")]
+    extra = [key for key in state if key not in expected]
+    if extra:
+        raise ValueError(f"state has {extra}, which the module has no running statistics for; expected the keys "
+                         f"{expected}")
     for l, norm in _norms(module):
         for stat in ("running_mean", "running_var"):
             key = f"{stat}{l}"
             if key not in state:
                 raise ValueError(f"state is missing {key}")
-            _copy_into(key, getattr(norm, stat), _column(key, state[key]))
+            _copy_into(key, getattr(norm, stat), _column(key, state[key], minimum=0 if stat == "running_var" else None))
 
 
 def state_from_module(module) -> dict:
@@ -207,6 +217,7 @@ def masks_to_torch(masks: dict, device="cpu") -> dict:
         raise ValueError(f"masks must be a dict {{D1: (n_1, m), ...}}, got {type(masks).__name__}")
     device = check_device(device)
     for key, mask in masks.items():
+        check_plain_array(f"masks[{key!r}]", mask)
         if not isinstance(mask, np.ndarray) or mask.ndim != 2:
             raise ValueError(f"masks[{key!r}] must be a 2-D numpy array (n, m), got {getattr(mask, 'shape', mask)!r}")
     return {key: to_tensor(np.ascontiguousarray(mask.T), device) for key, mask in masks.items()}

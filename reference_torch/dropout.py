@@ -21,7 +21,7 @@ import torch
 from torch.nn import functional as F
 
 from scratch_numpy.dropout import check_keep_prob
-from scratch_numpy.validation import check_count, check_shape
+from scratch_numpy.validation import check_count, check_flag, check_shape
 
 from .validation import check_device, check_dtype, check_tensor
 
@@ -29,7 +29,7 @@ from .validation import check_device, check_dtype, check_tensor
 @contextlib.contextmanager
 def seeded(seed: int, device="cpu"):
     """torch's generators seeded with ``seed`` inside the block, restored afterwards."""
-    seed = check_count("seed", seed, minimum=0)
+    seed = check_count("seed", seed, minimum=0, maximum=None)
     device = check_device(device)
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
@@ -57,8 +57,7 @@ def dropout(A: torch.Tensor, keep_prob: float, *, mask=None, seed=None, train: b
     """
     check_tensor("A", A)
     keep_prob = check_keep_prob("keep_prob", keep_prob)
-    if not isinstance(train, bool):
-        raise ValueError(f"train must be True or False, got {train!r}")
+    check_flag("train", train)
     if train and keep_prob < 1 and mask is not None:
         mask = check_mask("mask", mask, A.shape, A.dtype)
     return _dropout(A, keep_prob, mask=mask, seed=seed, train=train)

@@ -15,7 +15,7 @@ import torch
 from scratch_numpy import early_stopping
 
 from .models import OUTPUTS, Network
-from .validation import check_model
+from .validation import check_model, check_state_dict
 
 
 def dev_cost(X_dev, y_dev):
@@ -51,4 +51,6 @@ class EarlyStopping(early_stopping.EarlyStopping):
         """Load the best epoch's state_dict into ``model`` (default: the one the callback saw)."""
         if self.best is None:
             raise ValueError("nothing to restore: no epoch has been recorded yet")
-        (self._live if model is None else model).load_state_dict(self.best)
+        model = self._live if model is None else check_model("model", model, Network)
+        check_state_dict("model", model, self.best)
+        model.load_state_dict(self.best)

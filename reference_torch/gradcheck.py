@@ -27,7 +27,7 @@ from torch import nn
 from torch.autograd.gradcheck import GradcheckError
 
 from scratch_numpy.gradcheck import DirectionalReport, GradCheckReport, Slope, build_report, split_direction
-from scratch_numpy.validation import check_count, check_positive
+from scratch_numpy.validation import check_count, check_flag, check_float_array, check_positive
 
 from . import bridge
 from .bridge import to_numpy, to_tensor
@@ -113,6 +113,8 @@ def directional_check(model, X, y, direction: dict, *, epsilon: float = 1e-6) ->
     epsilon = check_positive("epsilon", epsilon)
     if not isinstance(direction, dict) or set(direction) != set(params):
         raise ValueError(f"direction must be a dict with the keys {list(params)}")
+    for key, value in direction.items():   # a NaN or inf step gives NaN slopes, not a check
+        check_float_array(f"direction[{key!r}]", value, ndim=None)
     with _buffers_kept(model):
         grads = _gradients(model, params, X, y)
         slopes = {}
@@ -157,8 +159,7 @@ def autograd_gradcheck(model, X, y, *, fast_mode: bool = False, eps: float = 1e-
                        rtol: float = 1e-3) -> AutogradCheck:
     """torch.autograd.gradcheck on the cost as a function of the parameters (defaults are torch's)."""
     params = _checked(model, X, y)
-    if not isinstance(fast_mode, bool):
-        raise ValueError(f"fast_mode must be True or False, got {fast_mode!r}")
+    check_flag("fast_mode", fast_mode)
     # torch takes them unchecked: eps < 0 reports a false mismatch, a NaN tolerance torch's RuntimeError
     eps = check_positive("eps", eps)
     atol, rtol = check_positive("atol", atol, allow_zero=True), check_positive("rtol", rtol, allow_zero=True)

@@ -123,6 +123,8 @@ class Network(nn.Module):
             raise ValueError(f"{names[0]} is on {X.device} but the network is on {self.linears[0].weight.device}")
         if y is not None:
             check_labels(names[1], y, m=X.shape[0], num_classes=self.num_classes)
+        for i, norm in enumerate(self.norms):   # used in eval mode: >= 0
+            batchnorm.check_running_var(f"norms[{i}].running_var", norm)
 
     def _check_masks(self, masks, m: int) -> dict:
         if masks is None:

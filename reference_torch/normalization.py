@@ -6,13 +6,16 @@ The same rule as scratch_numpy.normalization (fitted on the training set only, t
     mu = X_train.mean(dim=0)            sigma^2 = X_train.var(dim=0, correction=0)
     x_norm = (x - mu) / sqrt(sigma^2 + eps),  divisor 1 where sqrt(sigma^2 + eps) = 0
 
-A feature constant on the training set gets mu = the constant and sigma^2 = 0 exactly.
+A feature constant on the training set gets mu = the constant and sigma^2 = 0 exactly. Extreme
+values as there: computed on the feature divided by a power of two, a sigma^2 past the largest
+float refused, with the same message.
 """
 
 from __future__ import annotations
 
 import torch
 
+from scratch_numpy.normalization import scale_exponents, too_spread_message
 from scratch_numpy.validation import check_positive
 
 from .validation import check_tensor
@@ -22,9 +25,14 @@ def fit(X_train):
     """(mu, sigma2), each (n_x,), of X_train (m, n_x)."""
     X_train = check_tensor("X_train", X_train)
     constant = (X_train == X_train[:1]).all(dim=0)
-    mu = torch.where(constant, X_train[0], X_train.mean(dim=0))
-    sigma2 = torch.where(constant, 0, X_train.var(dim=0, correction=0))
-    return mu, sigma2
+    _, exponent = torch.frexp(X_train.detach().abs().amax(dim=0))
+    low, high = scale_exponents(str(X_train.dtype).removeprefix("torch."))
+    s = torch.ldexp(torch.ones_like(X_train[0]), (exponent - 1).clamp(low, high))   # as scratch_numpy's fit
+    scaled = X_train / s
+    sigma2 = torch.where(constant, 0, scaled.var(dim=0, correction=0) * s * s)
+    if not bool(torch.isfinite(sigma2).all()):
+        raise ValueError(too_spread_message("X_train", str(X_train.dtype).removeprefix("torch.")))
+    return torch.where(constant, X_train[0], scaled.mean(dim=0) * s), sigma2
 
 
 def apply(X, mu, sigma2, eps: float = 0.0):

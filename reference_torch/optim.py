@@ -24,10 +24,13 @@ cost it records. ``foreach=False``: the single-tensor loop on every device.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from scratch_numpy.ewa import check_beta
-from scratch_numpy.validation import check_choice, check_count, check_positive, unchecked
+from scratch_numpy.optim import check_squarable
+from scratch_numpy.validation import check_choice, check_count, check_flag, check_positive, unchecked
 
 from .bridge import course_parameters, to_numpy
 from .losses import l2_penalty
@@ -99,8 +102,7 @@ def make_optimizer(name: str, model, *, lr: float, l2_lambda: float = 0.0, m: in
                 optimizer.state[p]["momentum_buffer"] = torch.zeros_like(p)   # v_0 = 0
         return _record_velocity(optimizer) if hp["beta"] == 0 else optimizer
     if name == "cs231n_momentum":
-        if not isinstance(hp["nesterov"], bool):
-            raise ValueError(f"nesterov must be True or False, got {hp['nesterov']!r}")
+        check_flag("nesterov", hp["nesterov"])
         # torch refuses Nesterov without momentum; at mu = 0 both forms are the plain step anyway
         optimizer = torch.optim.SGD(groups, lr=lr, momentum=hp["mu"], nesterov=hp["nesterov"] and hp["mu"] > 0,
                                     foreach=False)
@@ -108,8 +110,50 @@ def make_optimizer(name: str, model, *, lr: float, l2_lambda: float = 0.0, m: in
             group["momentum_form"] = "cs231n"
         return _record_velocity(optimizer) if hp["mu"] == 0 else optimizer
     if name == "rmsprop":
-        return torch.optim.RMSprop(groups, lr=lr, alpha=hp["beta"], eps=hp["eps"], foreach=False)
-    return torch.optim.Adam(groups, lr=lr, betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"], foreach=False)
+        return _refuse_unsquarable(torch.optim.RMSprop(groups, lr=lr, alpha=hp["beta"], eps=hp["eps"], foreach=False))
+    return _refuse_unsquarable(torch.optim.Adam(groups, lr=lr, betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"],
+                                                foreach=False))
+
+
+GRADIENTS = "p.grad (the model's gradients)"
+
+
+def _refuse_unsquarable(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
+    """Before each step, scratch_numpy.optim.check_squarable on the gradients' largest magnitude: read
+    at once (one host read per step), or, while a training loop defers it (``defer_squarable_check``),
+    kept on the device in ``optimizer.largest_gradient`` for the loop's read once per epoch."""
+    def check(optimizer, args, kwargs):
+        grads = [p.grad.detach() for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        if not grads:
+            return
+        largest = torch.stack([g.abs().amax() for g in grads]).amax()
+        if optimizer.largest_gradient is None:
+            check_squarable(GRADIENTS, largest, str(largest.dtype).removeprefix("torch."))
+        else:
+            optimizer.largest_gradient = torch.maximum(optimizer.largest_gradient.to(largest), largest)
+    optimizer.largest_gradient = None
+    optimizer.register_step_pre_hook(check)
+    return optimizer
+
+
+@contextlib.contextmanager
+def defer_squarable_check(optimizer: torch.optim.Optimizer):
+    """For a training loop, which reads the device once per epoch, not per batch: within the block,
+    RMSprop's and Adam's step hook (make_optimizer) records the gradients' largest magnitude on the
+    device; the yielded function, called once per epoch, reads it, refuses it as the NumPy side's
+    step does (check_squarable) and starts a new record. Other optimisers: a function that does nothing."""
+    if not hasattr(optimizer, "largest_gradient"):
+        yield lambda: None
+        return
+
+    def check_epoch():
+        largest, optimizer.largest_gradient = optimizer.largest_gradient, torch.zeros(())
+        check_squarable(GRADIENTS, float(largest), str(largest.dtype).removeprefix("torch."))
+    optimizer.largest_gradient = torch.zeros(())
+    try:
+        yield check_epoch
+    finally:
+        optimizer.largest_gradient = None
 
 
 def _record_velocity(optimizer: torch.optim.SGD) -> torch.optim.SGD:

@@ -16,7 +16,7 @@ import torch
 from scratch_numpy.signals import Signals
 
 from .models import OUTPUTS, Network
-from .validation import check_model
+from .validation import check_model, check_tensor
 
 
 def signal_norms(model, X, y) -> Signals:
@@ -55,7 +55,8 @@ def signal_norms(model, X, y) -> Signals:
 
 def frobenius_norm(x: torch.Tensor) -> float:
     """||x||_F as s ||x / s||_F with s = max |x| (in x's dtype), as scratch_numpy.signals.frobenius_norm:
-    torch.linalg.norm squares first, so it overflows and underflows where the norm is finite."""
-    x = x.detach()
+    torch.linalg.norm squares first, so it overflows and underflows where the norm is finite.
+    ``x``: a non-empty float tensor of any rank."""
+    x = check_tensor("x", x, ndim=None, finite=False).detach()
     s = x.abs().max()
     return float(s if s == 0 else s * torch.linalg.norm(x / s))

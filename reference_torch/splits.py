@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import Subset, TensorDataset
 
 from scratch_numpy.splits import PART_NAMES, check_ratios, part_sizes, shuffled
+from scratch_numpy.validation import check_flag
 
 from .validation import check_labels, check_tensor
 
@@ -46,8 +47,7 @@ def split(X, y, ratios=(0.6, 0.2, 0.2), *, seed: int = 0, stratify: bool = False
     """[Subset(TensorDataset(X, y), indices), ...] in the order of ``ratios``; X (m, n_x), y (m,) int64."""
     X = check_tensor("X", X)
     check_labels("y", y, m=X.shape[0], num_classes=ANY)
-    if not isinstance(stratify, bool):
-        raise ValueError(f"stratify must be True or False, got {stratify!r}")
+    check_flag("stratify", stratify)
     permutation = torch.from_numpy(shuffled(X.shape[0], seed)).to(X.device)
     parts = split_indices(permutation, ratios, y if stratify else None)
     dataset = TensorDataset(X, y)

@@ -31,9 +31,9 @@ from scratch_numpy.training import History, Resume, check_loop_arguments, check_
 
 from .minibatch import epoch_loader
 from .models import Network
-from .optim import penalty_terms
+from .optim import defer_squarable_check, penalty_terms
 from .schedules import as_scheduler
-from .validation import check_model
+from .validation import check_model, check_optimizer
 
 
 def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer, *, epochs: int,
@@ -53,9 +53,8 @@ def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimi
     """
     epochs, batch_size = check_loop_arguments(epochs, batch_size, callback, early_stopping, (X_dev, y_dev),
                                               checkpoint)
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise ValueError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     check_model("model", model, Network)
+    check_optimizer("optimizer", optimizer, model)
     model.check_data(X, y)
     if X_dev is not None:
         model.check_data(X_dev, y_dev, names=("X_dev", "y_dev"))
@@ -67,35 +66,37 @@ def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimi
     if resume is not None and scheduler is not None:
         _restore_scheduler(optimizer, scheduler, resume.scheduler)
     start = history.epochs_run
-    for epoch, epoch_batches in enumerate(batches[start:] if not history.stopped_early else [], start):
-        terms, sizes = [], []   # each batch's cost and L2 terms, kept on the device until the epoch ends
-        for X_b, y_b in epoch_loader(X, y, epoch_batches, sampling=sampling, batch_size=batch_size):
-            history.learning_rates.append(float(optimizer.param_groups[0]["lr"]))
-            optimizer.zero_grad()
-            cost = model.cost(X_b, y_b, check=False)   # X and y were checked above; a batch is a subset
-            cost.backward()
-            terms.append(torch.stack([cost.detach(), *penalty_terms(optimizer, check=False)]))
-            sizes.append(len(y_b))
-            optimizer.step()
-            if scheduler is not None and scheduler.unit == "iteration":
+    with defer_squarable_check(optimizer) as check_gradients:   # read once per epoch, not per batch
+        for epoch, epoch_batches in enumerate(batches[start:] if not history.stopped_early else [], start):
+            terms, sizes = [], []   # each batch's cost and L2 terms, kept on the device until the epoch ends
+            for X_b, y_b in epoch_loader(X, y, epoch_batches, sampling=sampling, batch_size=batch_size):
+                history.learning_rates.append(float(optimizer.param_groups[0]["lr"]))
+                optimizer.zero_grad()
+                cost = model.cost(X_b, y_b, check=False)   # X and y were checked above; a batch is a subset
+                cost.backward()
+                terms.append(torch.stack([cost.detach(), *penalty_terms(optimizer, check=False)]))
+                sizes.append(len(y_b))
+                optimizer.step()
+                if scheduler is not None and scheduler.unit == "iteration":
+                    scheduler.step()
+            if scheduler is not None and scheduler.unit == "epoch":
                 scheduler.step()
-        if scheduler is not None and scheduler.unit == "epoch":
-            scheduler.step()
-        costs = [_batch_cost(*row) for row in torch.stack(terms).tolist()]   # the epoch's one host read
-        history.costs += costs
-        history.epoch_costs.append(sum(c * n for c, n in zip(costs, sizes)) / sum(sizes))
-        history.train_accuracy.append(model.accuracy(X, y))
-        if X_dev is not None:
-            history.dev_accuracy.append(model.accuracy(X_dev, y_dev))
-        history.epochs_run = epoch + 1
-        if callback is not None:
-            callback(epoch, history, model)
-        if early_stopping is not None and early_stopping(history):
-            history.stopped_early = True
-        if checkpoint is not None:
-            checkpoint(Resume(history, scheduler and scheduler.scheduler.state_dict()), model)
-        if history.stopped_early:
-            break
+            costs = [_batch_cost(*row) for row in torch.stack(terms).tolist()]   # the epoch's one host read
+            check_gradients()   # RMSprop, Adam: no gradient too large to square (scratch_numpy.optim)
+            history.costs += costs
+            history.epoch_costs.append(sum(c * n for c, n in zip(costs, sizes)) / sum(sizes))
+            history.train_accuracy.append(model.accuracy(X, y))
+            if X_dev is not None:
+                history.dev_accuracy.append(model.accuracy(X_dev, y_dev))
+            history.epochs_run = epoch + 1
+            if callback is not None:
+                callback(epoch, history, model)
+            if early_stopping is not None and early_stopping(history):
+                history.stopped_early = True
+            if checkpoint is not None:
+                checkpoint(Resume(history, scheduler and scheduler.scheduler.state_dict()), model)
+            if history.stopped_early:
+                break
     if hasattr(early_stopping, "finish"):  # e.g. EarlyStopping puts the best epoch's parameters back
         early_stopping.finish()
     return history

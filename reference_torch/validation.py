@@ -7,16 +7,18 @@ broadcast.
 
 from __future__ import annotations
 
-import sys
-
 import torch
+
+from scratch_numpy.validation import check_model  # noqa: F401 (the shared check, re-exported)
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
 
 
-def check_tensor(name: str, x, *, ndim: int = 2, shape=None, dtype=None, finite: bool = True):
+def check_tensor(name: str, x, *, ndim: int | None = 2, shape=None, dtype=None, finite: bool = True,
+                 minimum: float | None = None):
     """Return ``x`` after checking it is a float32/float64 tensor of the given rank and shape
-    (``None`` in ``shape`` is a free dimension) and, if given, ``dtype``."""
+    (``ndim`` None: any rank; ``None`` in ``shape`` is a free dimension) and, if given, ``dtype``;
+    ``minimum``: every entry must be at least this (a variance >= 0)."""
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if x.dtype not in FLOAT_DTYPES:
@@ -25,7 +27,7 @@ def check_tensor(name: str, x, *, ndim: int = 2, shape=None, dtype=None, finite:
         raise ValueError(f"{name} must have dtype {dtype} like the other operands, got {x.dtype} "
                          "(float32 and float64 are never mixed)")
     shown = "" if shape is None else " (" + ", ".join("*" if e is None else str(e) for e in shape) + ")"
-    if x.dim() != ndim:
+    if ndim is not None and x.dim() != ndim:
         hint = " (a rank-1 tensor is not a batch: use shape (m, n))" if x.dim() == 1 and ndim == 2 else ""
         raise ValueError(f"{name} must be {ndim}-D{shown}, got shape {tuple(x.shape)}{hint}")
     if shape is not None and (len(shape) != x.dim() or not all(e is None or e == g for g, e in zip(x.shape, shape))):
@@ -34,6 +36,8 @@ def check_tensor(name: str, x, *, ndim: int = 2, shape=None, dtype=None, finite:
         raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
     if finite and not _finite(x):
         raise ValueError(f"{name} contains NaN or inf values")
+    if minimum is not None and x.min() < minimum:
+        raise ValueError(f"{name} must hold values >= {minimum}, got {x.min().item()}")
     return x
 
 
@@ -84,19 +88,29 @@ def check_generator(generator):
     return generator
 
 
-def check_model(name: str, model, cls):
-    """``model`` is an instance of ``cls`` (a class or a tuple of classes): None, an nn.Linear or
-    any other object in its place is a TypeError naming the argument and the expected type, not an
-    AttributeError from deep inside."""
-    if not isinstance(model, cls):
-        expected = " or ".join(_class_name(c) for c in (cls if isinstance(cls, tuple) else (cls,)))
-        raise TypeError(f"{name} must be a {expected}, got {type(model).__name__}")
-    return model
+def check_state_dict(name: str, module: torch.nn.Module, state: dict) -> None:
+    """``state`` fits ``module`` exactly (the same keys, each of the same shape), so that
+    load_state_dict can only succeed: another model's state is a ValueError naming ``name`` and
+    the first difference, not load_state_dict's RuntimeError."""
+    own = module.state_dict()
+    missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    if missing or extra:
+        raise ValueError(f"{name} does not match the saved state (another model?): keys only in its state_dict "
+                         f"{missing}, only in the saved one {extra}")
+    for key, value in state.items():
+        if own[key].shape != value.shape:
+            raise ValueError(f"{name} does not match the saved state: {key} has shape {tuple(own[key].shape)}, "
+                             f"the saved one {tuple(value.shape)}")
 
 
-def _class_name(cls) -> str:
-    """The shortest public path of a class: torch.optim.SGD rather than torch.optim.sgd.SGD."""
-    parts = cls.__module__.split(".")
-    while len(parts) > 1 and getattr(sys.modules.get(".".join(parts[:-1])), cls.__name__, None) is cls:
-        parts.pop()
-    return ".".join(parts + [cls.__qualname__])
+def check_optimizer(name: str, optimizer, model: torch.nn.Module):
+    """``optimizer`` is a torch.optim.Optimizer over ``model``'s own parameters: one built over
+    another model's (an easy slip when a model is rebuilt) would step those and train nothing,
+    silently."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise ValueError(f"{name} must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    own = {id(p) for p in model.parameters()}
+    if any(id(p) not in own for group in optimizer.param_groups for p in group["params"]):
+        raise ValueError(f"{name} holds parameters that are not the model's: build it over this model "
+                         "(e.g. make_optimizer(name, model, lr=...))")
+    return optimizer

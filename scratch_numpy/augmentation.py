@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .init import as_rng
-from .validation import check_count
+from .validation import check_count, check_plain_array
 
 IMAGE_DTYPES = (np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.float64))
 
@@ -36,6 +36,7 @@ class Draws(NamedTuple):
 
 def check_images(name: str, images) -> np.ndarray:
     """A non-empty (m, H, W, C) array of uint8, float32 or float64 (finite)."""
+    check_plain_array(name, images)
     if not isinstance(images, np.ndarray) or images.dtype not in IMAGE_DTYPES:
         got = f"dtype {images.dtype}" if isinstance(images, np.ndarray) else type(images).__name__
         raise ValueError(f"{name} must be a numpy array of uint8, float32 or float64, got {got}")
@@ -47,6 +48,7 @@ def check_images(name: str, images) -> np.ndarray:
 
 
 def check_flip(flip, m: int) -> np.ndarray:
+    check_plain_array("flip", flip)
     if not isinstance(flip, np.ndarray) or flip.dtype != bool or flip.shape != (m,):
         got = f"{flip.dtype} array of shape {flip.shape}" if isinstance(flip, np.ndarray) else type(flip).__name__
         raise ValueError(f"flip must be a bool array of shape ({m},), one flag per image, got {got}")
@@ -54,6 +56,7 @@ def check_flip(flip, m: int) -> np.ndarray:
 
 
 def check_offsets(offsets, m: int, padding: int) -> np.ndarray:
+    check_plain_array("offsets", offsets)
     if not isinstance(offsets, np.ndarray) or offsets.dtype.kind not in "iu" or offsets.shape != (m, 2):
         got = f"{offsets.dtype} array of shape {offsets.shape}" if isinstance(offsets, np.ndarray) \
             else type(offsets).__name__

@@ -39,7 +39,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .ewa import check_beta
-from .validation import check_count, check_float_array, check_float_dtype, check_positive
+from .validation import check_count, check_flag, check_float_array, check_float_dtype, check_positive
 
 
 class BatchNormCache(NamedTuple):
@@ -64,8 +64,9 @@ def _check_running(running, n: int, dtype) -> None:
     if not isinstance(running, dict) or set(running) != {"mean", "var"}:
         raise ValueError(f"running must be a dict with the keys 'mean' and 'var' (see init_running), "
                          f"got {running if not isinstance(running, dict) else sorted(running)!r}"[:200])
-    for key in ("mean", "var"):
-        check_float_array(f"running[{key!r}]", running[key], shape=(n, 1), dtype=dtype)
+    check_float_array("running['mean']", running["mean"], shape=(n, 1), dtype=dtype)
+    # a negative variance (a corrupted or hand-made state) would normalise with sqrt(var + eps) = NaN
+    check_float_array("running['var']", running["var"], shape=(n, 1), dtype=dtype, minimum=0)
 
 
 def batchnorm_forward(Z, gamma, beta, running: dict, *, train: bool, beta_momentum: float = 0.9,
@@ -83,8 +84,7 @@ def batchnorm_forward(Z, gamma, beta, running: dict, *, train: bool, beta_moment
     check_float_array("beta", beta, shape=(n, 1), dtype=Z.dtype)
     _check_running(running, n, Z.dtype)
     for name, flag in (("train", train), ("unbiased_running_var", unbiased_running_var)):
-        if not isinstance(flag, bool):
-            raise ValueError(f"{name} must be True or False, got {flag!r}")
+        check_flag(name, flag)
     beta_momentum = check_beta("beta_momentum", beta_momentum)
     eps = check_positive("eps", eps)
     return _batchnorm_forward(Z, gamma, beta, running, train=train, beta_momentum=beta_momentum, eps=eps,

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .validation import check_positive, finite_float
+from .models import Network
+from .validation import check_model, check_positive, finite_float
 
 HIGH_VARIANCE = "high variance"
 HIGH_BIAS = "high bias"
@@ -85,6 +86,7 @@ def diagnose_network(network, params, X_train, Y_train, X_dev, Y_dev, bayes_erro
 
     Shapes: X_train (n_x, m_train), Y_train (1, m_train), X_dev (n_x, m_dev), Y_dev (1, m_dev).
     """
+    check_model("network", network, Network)
     # checked under their own names first: accuracy's messages would call both sets X and Y
     network._check_labelled(params, X_train, Y_train, names=("X_train", "Y_train"))
     network._check_labelled(params, X_dev, Y_dev, names=("X_dev", "Y_dev"))

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .init import as_rng
-from .validation import check_float_array, check_same_shape, check_shape, finite_float
+from .validation import check_flag, check_float_array, check_plain_array, check_same_shape, check_shape, finite_float
 
 MASK_DTYPES = (np.dtype(bool), np.dtype(np.float32), np.dtype(np.float64))
 
@@ -50,6 +50,7 @@ def check_keep_prob(name: str, value) -> float:
 
 def check_mask(name: str, mask, shape: tuple, dtype) -> np.ndarray:
     """A keep mask of ``shape``: bool, or numbers that are all 0 or 1. Returned as ``dtype`` 0./1."""
+    check_plain_array(name, mask)
     if not isinstance(mask, np.ndarray) or mask.dtype.kind not in "biuf":
         got = f"dtype {mask.dtype}" if isinstance(mask, np.ndarray) else type(mask).__name__
         raise ValueError(f"{name} must be a numpy array of 0/1 (or bool) keep flags, got {got}")
@@ -95,8 +96,7 @@ def dropout_forward(A, keep_prob: float, mask=None, rng=None, train: bool = True
     """
     A = check_float_array("A", A)
     keep_prob = check_keep_prob("keep_prob", keep_prob)
-    if not isinstance(train, bool):
-        raise ValueError(f"train must be True or False, got {train!r}")
+    check_flag("train", train)
     if train and keep_prob < 1 and mask is not None:
         mask = check_mask("mask", mask, A.shape, A.dtype)
     return _dropout_forward(A, keep_prob, mask, rng, train)

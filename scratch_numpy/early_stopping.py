@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .models import OUTPUTS
-from .validation import check_choice, check_count, check_positive
+from .models import OUTPUTS, Network
+from .validation import (check_choice, check_count, check_flag, check_float_array, check_model, check_params,
+                         check_positive)
 
 MONITORS = ("dev_error", "dev_cost")
 
@@ -36,6 +37,8 @@ MONITORS = ("dev_error", "dev_cost")
 def dev_cost(network, X_dev, Y_dev):
     """params -> the dev set's data cost J (no L2/L1 term) from a test-time pass (no dropout,
     batch norm's running statistics). Shapes: X_dev (n_x, m_dev), Y_dev (1, m_dev)."""
+    check_model("network", network, Network)
+
     def cost(params):
         _, Y = network._check_labelled(params, X_dev, Y_dev, names=("X_dev", "Y_dev"))
         _, caches = network.forward(params, X_dev)
@@ -59,8 +62,7 @@ class EarlyStopping:
             raise ValueError("dev_cost= is only used with monitor='dev_cost'")
         self.dev_cost = dev_cost
         self.min_delta = check_positive("min_delta", min_delta, allow_zero=True)
-        if not isinstance(restore_best, bool):
-            raise ValueError(f"restore_best must be True or False, got {restore_best!r}")
+        check_flag("restore_best", restore_best)
         self.restore_best = restore_best
         self.network = network
         self.values: list[float] = []
@@ -102,7 +104,9 @@ class EarlyStopping:
         """Copy the best parameters into ``params`` (default: the ones the callback saw), in place."""
         if self.best is None:
             raise ValueError("nothing to restore: no epoch has been recorded yet")
-        params = self._live if params is None else params
+        params = self._live if params is None else check_params("params", params, keys=self.best["params"])
+        for k, v in self.best["params"].items():
+            check_float_array(f"params[{k!r}]", params[k], ndim=v.ndim, shape=v.shape, dtype=v.dtype, finite=False)
         for k, v in self.best["params"].items():
             np.copyto(params[k], v)
         if self.best["state"]:

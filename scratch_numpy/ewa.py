@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_flag, check_float_array, finite_float
+from .validation import check_count, check_flag, check_float_array, check_plain_array, finite_float
 
 
 def check_beta(name: str, value) -> float:
@@ -73,6 +73,7 @@ def ewa(thetas: np.ndarray, beta: float = 0.9, *, bias_correction: bool = False)
 
     Shapes: thetas (T, ...) -> averages (T, ...), same dtype.
     """
+    check_plain_array("thetas", thetas)
     if not isinstance(thetas, np.ndarray) or thetas.ndim < 1:
         raise ValueError(f"thetas must be a numpy array with the time steps along axis 0, got {thetas!r}"[:160])
     check_float_array("thetas", thetas, ndim=thetas.ndim)
@@ -84,7 +85,6 @@ def direct_weights(t: int, beta: float, *, bias_correction: bool = False) -> np.
     """The weights (1 - beta) beta^(t-k) of theta_1, ..., theta_t in v_t (float64, shape (t,)),
     divided by 1 - beta^t when ``bias_correction`` (they then sum to 1)."""
     beta = check_beta("beta", beta)
-    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1:
-        raise ValueError(f"t must be an integer >= 1, got {t!r}")
+    t = check_count("t", t)
     weights = (1 - beta) * beta ** np.arange(t - 1, -1, -1, dtype=np.float64)
     return weights / (1 - beta ** t) if bias_correction else weights

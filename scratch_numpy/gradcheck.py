@@ -38,7 +38,7 @@ import numpy as np
 
 from .init import as_rng
 from .losses import l2_penalty
-from .validation import check_count, check_positive
+from .validation import check_count, check_float_array, check_plain_array, check_positive, check_same_shape
 
 GOOD, CAREFUL = 1e-7, 1e-3  # the course's reading: < 1e-7 good, >= 1e-3 bug, "careful" between
 
@@ -49,7 +49,11 @@ def verdict(difference: float) -> str:
 
 
 def relative_difference(a, b) -> float:
-    """||a - b||_2 / (||a||_2 + ||b||_2), and 0 when both are 0."""
+    """||a - b||_2 / (||a||_2 + ||b||_2), and 0 when both are 0. ``a`` and ``b``: non-empty float arrays of
+    one shape (any rank): a (3, 1) and a (1, 3) would broadcast to a (3, 3) difference, a wrong number."""
+    a = check_float_array("a", a, ndim=None, finite=False)
+    b = check_float_array("b", b, ndim=None, finite=False)
+    check_same_shape("b", b, "a", a)
     denominator = np.linalg.norm(a) + np.linalg.norm(b)
     return float(np.linalg.norm(a - b) / denominator) if denominator > 0 else 0.0
 
@@ -59,6 +63,7 @@ def check_params(params, what: str = "params") -> dict:
     if not isinstance(params, Mapping) or not params:
         raise ValueError(f"{what} must be a non-empty dict of arrays (W1, b1, ...), got {type(params).__name__}")
     for name, value in params.items():
+        check_plain_array(f"{what}[{name!r}]", value)
         if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
             raise ValueError(f"{what}[{name!r}] must be a float numpy array, got {type(value).__name__}")
         if value.dtype != np.float64:

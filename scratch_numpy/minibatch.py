@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .init import as_rng
-from .validation import check_choice, check_count
+from .validation import check_choice, check_count, check_plain_array
 
 SAMPLING = ("shuffle", "replacement")
 
@@ -37,12 +37,13 @@ def check_batch_size(batch_size) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be an integer >= 1 (1: stochastic, m: batch gradient descent), "
                          f"got {batch_size!r}")
-    return int(batch_size)
+    return check_count("batch_size", batch_size)   # and at most MAX_COUNT, as every count
 
 
 def check_permutation(permutation, m: int | None, name: str = "permutation") -> np.ndarray:
     """A 1-D integer array holding each of 0, ..., m - 1 exactly once (m None: its own length);
     returned as int64."""
+    check_plain_array(name, permutation)
     if not isinstance(permutation, np.ndarray) or permutation.ndim != 1 or permutation.dtype.kind not in "iu":
         got = (f"array of shape {permutation.shape} and dtype {permutation.dtype}"
                if isinstance(permutation, np.ndarray) else type(permutation).__name__)
@@ -128,8 +129,10 @@ def check_index_batches(batches, m: int, name: str = "index_batches") -> list[np
 
 
 def _check_columns(X, Y) -> int:
+    check_plain_array("X", X)
     if not isinstance(X, np.ndarray) or X.ndim != 2:
         raise ValueError(f"X must be a 2-D numpy array (n_x, m), got {getattr(X, 'shape', type(X).__name__)}")
+    check_plain_array("Y", Y)
     if not isinstance(Y, np.ndarray) or Y.shape != (1, X.shape[1]):
         raise ValueError(f"Y must have shape (1, {X.shape[1]}), got {getattr(Y, 'shape', type(Y).__name__)}")
     return X.shape[1]

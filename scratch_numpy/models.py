@@ -55,7 +55,7 @@ from .dropout import DropoutCache, check_keep_probs, check_mask, draw_mask, drop
 from .ewa import check_beta
 from .layers import FirstLayerCache, LinearCache, affine, linear_backward
 from .validation import (check_choice, check_count, check_flag, check_float_array, check_labels, check_layer_dims,
-                         check_positive, unchecked)
+                          check_model, check_positive, unchecked)
 
 OUTPUTS = {
     "sigmoid": ("sigmoid", losses.binary_cross_entropy_with_logits),
@@ -206,7 +206,8 @@ class Network:
             for key in (f"running_mean{l}", f"running_var{l}"):
                 if key not in self.state:
                     raise ValueError(f"state is missing {key}; call init_state()")
-                check_float_array(f"state[{key!r}]", self.state[key], shape=(self.layer_dims[l], 1), dtype=dtype)
+                check_float_array(f"state[{key!r}]", self.state[key], shape=(self.layer_dims[l], 1), dtype=dtype,
+                                  minimum=0 if key.startswith("running_var") else None)
         return self.state
 
     def draw_masks(self, m: int, rng=None, dtype: str = "float64") -> dict:
@@ -356,6 +357,7 @@ def train_gd(network: Network, params, X, Y, learning_rate: float, num_iteration
     caller's params are left untouched; ``network.state`` (batch norm's running
     statistics) is updated by every iteration.
     """
+    check_model("network", network, Network)
     learning_rate = check_positive("learning_rate", learning_rate)
     num_iterations = check_count("num_iterations", num_iterations)
     X, Y = network._check_labelled(params, X, Y)

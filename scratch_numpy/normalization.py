@@ -19,6 +19,12 @@ wherever sqrt(sigma^2 + eps) is 0. The training set maps it to exactly 0; dev an
 test keep their offset from the constant at its original scale instead of
 dividing it by 0 (NaN/inf) or by a tiny sqrt(eps) (a blow-up by 1/sqrt(eps)).
 reference_torch.normalization does the same with torch ops, batch-first.
+
+Extreme values (the rule, both sides): mu and sigma^2 are computed on each feature
+divided by a power of two s >= its largest magnitude / 2 (exact: only the exponent
+changes) and scaled back, so that entries up to the largest float neither overflow
+the sum nor the squares; a sigma^2 that itself exceeds the largest float (features
+of +-1e200 in float64: 1e400) is refused, naming X_train, on both sides.
 """
 
 from __future__ import annotations
@@ -36,9 +42,28 @@ def fit(X_train):
     """
     X_train = check_float_array("X_train", X_train)
     constant = (X_train == X_train[:, :1]).all(axis=1, keepdims=True)
-    mu = np.where(constant, X_train[:, :1], X_train.mean(axis=1, keepdims=True))
-    sigma2 = np.where(constant, 0, ((X_train - mu) ** 2).mean(axis=1, keepdims=True))
-    return mu, sigma2
+    _, exponent = np.frexp(np.abs(X_train).max(axis=1, keepdims=True))
+    s = np.ldexp(np.ones_like(constant, dtype=X_train.dtype), (exponent - 1).clip(*scale_exponents(X_train.dtype)))
+    scaled = X_train / s
+    mu_scaled = scaled.mean(axis=1, keepdims=True)
+    with np.errstate(over="ignore"):   # an overflow is the refusal below
+        sigma2 = np.where(constant, 0, ((scaled - mu_scaled) ** 2).mean(axis=1, keepdims=True) * s * s)
+    if not np.isfinite(sigma2).all():
+        raise ValueError(too_spread_message("X_train", X_train.dtype))
+    return np.where(constant, X_train[:, :1], mu_scaled * s), sigma2
+
+
+def scale_exponents(dtype) -> tuple[int, int]:
+    """The exponents e of the scales s = 2**e (``fit``): e = (that of the largest magnitude) - 1, kept
+    where 2**e is a normal, finite float (a subnormal feature is scaled up, not divided by 0)."""
+    info = np.finfo(dtype)
+    return info.minexp, info.maxexp - 1
+
+
+def too_spread_message(name: str, dtype) -> str:
+    """Why a variance past the largest float is refused (shared with reference_torch.normalization)."""
+    return (f"{name} has a feature whose variance exceeds the largest {dtype} ({np.finfo(dtype).max:.3g}): "
+            "rescale the data (e.g. divide by its largest magnitude) before normalising")
 
 
 def apply(X, mu, sigma2, eps: float = 0.0):

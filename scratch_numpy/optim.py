@@ -26,7 +26,7 @@ import numpy as np
 
 from .ewa import check_beta
 from .losses import l2_penalty
-from .validation import check_choice, check_count, check_float_array, check_positive, unchecked
+from .validation import check_choice, check_count, check_flag, check_float_array, check_positive, unchecked
 
 
 class Optimizer:
@@ -40,6 +40,7 @@ class Optimizer:
     """
 
     state_names: tuple[str, ...] = ()
+    squares_gradients = False   # RMSprop and Adam: see check_squarable
 
     def __init__(self, params: dict, lr: float, *, l2_lambda: float = 0.0, m: int | None = None):
         if not isinstance(params, dict) or not params:
@@ -86,6 +87,9 @@ class Optimizer:
         if self.l2_lambda:
             _, decay = unchecked(l2_penalty)(params, self.l2_lambda, self.m)
             grads = {k: g + decay[k] if k in decay else g for k, g in grads.items()}
+        if self.squares_gradients:
+            for key in self.shapes:
+                check_squarable(f"grads['d{key}']", np.abs(grads["d" + key]).max(), grads["d" + key].dtype)
         self.t += 1
         for key in self.shapes:
             arrays = (params[key], grads["d" + key], self.scratch[key],
@@ -107,6 +111,24 @@ class Optimizer:
                 raise ValueError(f"grads is missing d{key}")
             check_float_array(f"params[{key!r}]", params[key], ndim=len(shape), shape=shape, dtype=dtype)
             check_float_array(f"grads['d{key}']", grads["d" + key], ndim=len(shape), shape=shape, dtype=dtype)
+
+
+def squarable_limit(dtype) -> float:
+    """The largest gradient magnitude RMSprop and Adam accept in ``dtype``: sqrt(max float) / 2."""
+    return float(np.sqrt(np.finfo(dtype).max)) / 2
+
+
+def check_squarable(name: str, largest, dtype) -> None:
+    """RMSprop and Adam square the gradient: one whose largest magnitude ``largest`` exceeds
+    sqrt(max float) / 2 (6.7e153 in float64, 9.2e18 in float32) is refused, on both sides
+    (reference_torch.optim.make_optimizer), rather than overflowing s to inf -- NumPy's overflow
+    warning and a step of 0, torch's silent step of 0 -- although Adam's ideal step, invariant to the
+    gradient's scale, is about lr (CONVENTIONS.md)."""
+    limit = squarable_limit(dtype)
+    if float(largest) > limit:
+        raise ValueError(f"{name} has entries of magnitude up to {float(largest):.3g}: RMSprop and Adam square "
+                         f"the gradient, which overflows {np.dtype(dtype)} past {limit:.3g}; rescale the cost "
+                         "or clip the gradients")
 
 
 class GradientDescent(Optimizer):
@@ -162,8 +184,7 @@ class CS231nMomentum(Optimizer):
     def __init__(self, params, lr, mu: float = 0.9, *, nesterov: bool = False, **kw):
         super().__init__(params, lr, **kw)
         self.mu = check_beta("mu", mu)
-        if not isinstance(nesterov, bool):
-            raise ValueError(f"nesterov must be True or False, got {nesterov!r}")
+        check_flag("nesterov", nesterov)
         self.nesterov = nesterov
 
     def update(self, W, dW, work, v):
@@ -189,6 +210,7 @@ class RMSprop(Optimizer):
 
     state_names = ("s",)
     extra_hyperparameters = ("beta", "eps")
+    squares_gradients = True
 
     def __init__(self, params, lr, beta: float = 0.99, eps: float = 1e-8, **kw):
         super().__init__(params, lr, **kw)
@@ -222,6 +244,7 @@ class Adam(Optimizer):
 
     state_names = ("v", "s")
     extra_hyperparameters = ("beta1", "beta2", "eps")
+    squares_gradients = True
 
     def __init__(self, params, lr, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, **kw):
         super().__init__(params, lr, **kw)

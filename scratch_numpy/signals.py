@@ -26,8 +26,8 @@ import numpy as np
 from . import activations
 from .init import DTYPES
 from .layers import linear_backward
-from .models import OUTPUTS
-from .validation import check_choice, check_layer_dims, finite_float
+from .models import OUTPUTS, Network
+from .validation import check_choice, check_float_array, check_layer_dims, check_model, finite_float
 
 
 class Signals(NamedTuple):
@@ -58,7 +58,8 @@ def signal_norms(network, params, X, Y) -> Signals:
     Shapes: X (n_x, m), Y (1, m). ``network`` is a scratch_numpy.models.Network without batch norm
     (dropout is off at test time).
     """
-    if getattr(network, "batch_norm", False):
+    check_model("network", network, Network)
+    if network.batch_norm:
         raise ValueError("signal_norms measures plain networks: build the network with batch_norm=False")
     _, Y = network.check_data(params, X, Y)
     _, caches = network.forward(params, X)
@@ -78,6 +79,7 @@ def frobenius_norm(x: np.ndarray):
     """||x||_F as s ||x / s||_F with s = max |x| (in x's dtype): np.linalg.norm squares first, so it
     overflows to inf once an entry passes sqrt(max float) (1.3e154 in float64, 1.8e19 in float32) and
     underflows to 0 below sqrt(tiny), where the norm itself is finite and non-zero -- exactly the
-    exploding and vanishing signals this module measures."""
+    exploding and vanishing signals this module measures. ``x``: a non-empty float array of any rank."""
+    x = check_float_array("x", x, ndim=None, finite=False)
     s = np.abs(x).max()
     return s if s == 0 else s * np.linalg.norm(x / s)

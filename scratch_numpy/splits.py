@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_count, check_float_array, check_labels, finite_float
+from .validation import check_count, check_flag, check_float_array, check_labels, finite_float
 
 PART_NAMES = ("train", "dev", "test")
 ANY = np.iinfo(np.int64).max  # labels may name any number of classes
@@ -55,7 +55,7 @@ def part_sizes(m: int, ratios) -> tuple[int, ...]:
 
 def shuffled(m: int, seed: int = 0) -> np.ndarray:
     """The shared permutation of 0..m-1, ``default_rng(seed).permutation(m)`` as int64."""
-    m, seed = check_count("m", m), check_count("seed", seed, minimum=0)
+    m, seed = check_count("m", m), check_count("seed", seed, minimum=0, maximum=None)
     return np.random.default_rng(seed).permutation(m).astype(np.int64)
 
 
@@ -88,7 +88,6 @@ def split(X, Y, ratios=(0.6, 0.2, 0.2), *, seed: int = 0, stratify: bool = False
     X = check_float_array("X", X)
     m = X.shape[1]
     check_labels("Y", Y, m=m, num_classes=ANY)
-    if not isinstance(stratify, bool):
-        raise ValueError(f"stratify must be True or False, got {stratify!r}")
+    check_flag("stratify", stratify)
     parts = split_indices(m, ratios, seed=seed, labels=Y if stratify else None)
     return [(X[:, idx], Y[:, idx]) for idx in parts]

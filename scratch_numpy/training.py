@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from .minibatch import check_batch_size, epoch_index_batches
 from .optim import Optimizer
 from .schedules import as_schedule
-from .validation import check_count
+from .models import Network
+from .validation import check_count, check_model
 
 
 @dataclass
@@ -122,6 +123,7 @@ def train(network, params: dict, X, Y, optimizer: Optimizer, *, epochs: int, bat
                                               checkpoint)
     if not isinstance(optimizer, Optimizer):
         raise ValueError(f"optimizer must be a scratch_numpy.optim.Optimizer, got {type(optimizer).__name__}")
+    check_model("network", network, Network)
     X, Y = network.check_data(params, X, Y)
     if X_dev is not None:
         network.check_data(params, X_dev, Y_dev, names=("X_dev", "Y_dev"))

@@ -8,12 +8,17 @@ are needed or a NaN in the data is an error, not a guess.
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Mapping
 
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-_LARGEST_AXIS = np.iinfo(np.intp).max   # no array axis (NumPy's or torch's) can be longer
+# The library's limit on any count (examples, units, epochs, steps) and on the entries of any array it
+# allocates: 2**40 (8 TiB of float64). Past it NumPy fails with "array is too big", torch with "Storage size
+# calculation overflowed" (or float(count) overflows): neither names the argument.
+MAX_COUNT = 2 ** 40
 
 
 def _describe(x) -> str:
@@ -22,13 +27,31 @@ def _describe(x) -> str:
     return f"{type(x).__name__} {x!r}"[:120]
 
 
-def check_float_array(name: str, x, *, ndim: int = 2, shape=None, dtype=None,
-                      finite: bool = True) -> np.ndarray:
-    """Return ``x`` unchanged after checking it is a float32/float64 ndarray.
+def check_plain_array(name: str, x):
+    """``x`` (whatever it is) is not an ``np.matrix`` or a masked array:
+    ``*`` is a matrix product for a matrix and every reduction skips a masked array's hidden
+    entries (a NaN under the mask included), so either would give silently wrong numbers. They are
+    refused with a TypeError rather than converted, since which conversion is meant (``np.asarray``
+    keeps the masked values, ``x.filled(v)`` replaces them) is the caller's choice."""
+    if isinstance(x, np.matrix):
+        raise TypeError(f"{name} must be a plain numpy array, got np.matrix of shape {x.shape} "
+                        f"(* is a matrix product for it): pass np.asarray({name})")
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{name} must be a plain numpy array, got a masked array of shape {x.shape} "
+                        f"(its masked entries would be used or skipped silently): pass {name}.filled(value)")
+    return x
 
-    ``shape`` may hold ``None`` for a free dimension, e.g. ``(3, None)``.
-    ``dtype`` pins the dtype (so float32 is never mixed with float64).
+
+def check_float_array(name: str, x, *, ndim: int | None = 2, shape=None, dtype=None,
+                      finite: bool = True, minimum: float | None = None) -> np.ndarray:
+    """Return ``x`` unchanged after checking it is a float32/float64 ndarray (not a matrix or a
+    masked array: ``check_plain_array``).
+
+    ``ndim`` None: any rank. ``shape`` may hold ``None`` for a free dimension, e.g. ``(3, None)``.
+    ``dtype`` pins the dtype (so float32 is never mixed with float64). ``minimum``: every entry must be
+    at least this (a variance >= 0).
     """
+    check_plain_array(name, x)
     if not isinstance(x, np.ndarray):
         raise ValueError(f"{name} must be a numpy array, got {_describe(x)}")
     if x.dtype not in FLOAT_DTYPES:
@@ -36,7 +59,7 @@ def check_float_array(name: str, x, *, ndim: int = 2, shape=None, dtype=None,
     if dtype is not None and x.dtype != np.dtype(dtype):
         raise ValueError(f"{name} must have dtype {np.dtype(dtype)} like the other operands, "
                          f"got {x.dtype} (float32 and float64 are never mixed)")
-    if x.ndim != ndim:
+    if ndim is not None and x.ndim != ndim:
         hint = " (a rank-1 array is not a column: use shape (n, 1) or (1, m))" if x.ndim == 1 else ""
         raise ValueError(f"{name} must be {ndim}-D, got shape {x.shape}{hint}")
     if shape is not None:
@@ -45,6 +68,8 @@ def check_float_array(name: str, x, *, ndim: int = 2, shape=None, dtype=None,
         raise ValueError(f"{name} must not be empty, got shape {x.shape}")
     if finite and not np.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or inf values")
+    if minimum is not None and x.min() < minimum:
+        raise ValueError(f"{name} must hold values >= {minimum}, got {x.min()}")
     return x
 
 
@@ -73,6 +98,7 @@ def check_labels(name: str, Y, *, m: int, num_classes: int) -> np.ndarray:
     Integer or float arrays holding whole numbers are accepted (the course
     stores binary labels as floats and as int64); the result is int64.
     """
+    check_plain_array(name, Y)
     if not isinstance(Y, np.ndarray):
         raise ValueError(f"{name} must be a numpy array of labels, got {_describe(Y)}")
     if Y.ndim != 2 or Y.shape[0] != 1:
@@ -136,9 +162,14 @@ def _as_float(value) -> float | None:
         return None
 
 
-def check_count(name: str, value, *, minimum: int = 1) -> int:
+def check_count(name: str, value, *, minimum: int = 1, maximum: int | None = MAX_COUNT) -> int:
+    """An integer (not a bool) >= ``minimum`` and, unless ``maximum`` is None (seeds), at most
+    ``maximum`` (MAX_COUNT: no size, count of examples, epochs or steps is larger)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}"[:200])
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum} (2**40, the library's limit on any size or count), "
+                         f"got {value}"[:200])
     return int(value)
 
 
@@ -150,15 +181,23 @@ def check_flag(name: str, value) -> bool:
 
 
 def check_shape(name: str, shape) -> tuple[int, ...]:
-    """An array shape: a tuple or list of sizes >= 1, none longer than the longest possible axis."""
+    """An array shape: a tuple or list of sizes >= 1 with at most MAX_COUNT entries in all."""
+    sizes = _sizes(name, shape)
+    check_entries(name, sizes)
+    return sizes
+
+
+def _sizes(name: str, shape) -> tuple[int, ...]:
     if not isinstance(shape, (tuple, list)) or not shape:
         raise ValueError(f"{name} must be a tuple of sizes such as (n, m), got {shape!r}"[:200])
-    sizes = tuple(check_count(f"{name}[{i}]", s) for i, s in enumerate(shape))
-    for i, s in enumerate(sizes):
-        if s > _LARGEST_AXIS:
-            raise ValueError(f"{name}[{i}] must be at most {_LARGEST_AXIS} (the longest possible array axis), "
-                             f"got {s}")
-    return sizes
+    return tuple(check_count(f"{name}[{i}]", s) for i, s in enumerate(shape))
+
+
+def check_entries(name: str, sizes: tuple) -> None:
+    """An array of shape ``sizes`` would hold at most MAX_COUNT entries."""
+    if math.prod(sizes) > MAX_COUNT:
+        raise ValueError(f"{name} asks for an array of shape {sizes}, {math.prod(sizes)} entries: at most "
+                         f"{MAX_COUNT} (2**40, the library's limit on any array) are allowed")
 
 
 def check_choice(name: str, value, choices) -> str:
@@ -175,11 +214,15 @@ def check_float_dtype(name: str, dtype) -> str:
 
 
 def check_layer_dims(layer_dims) -> tuple[int, ...]:
-    """Layer sizes [n_x, n_1, ..., n_L]: a list, tuple or 1-D array of at least two positive ints."""
+    """Layer sizes [n_x, n_1, ..., n_L]: a list, tuple or 1-D array of at least two positive ints, each
+    W_l (n_l, n_{l-1}) within MAX_COUNT entries."""
     is_row = isinstance(layer_dims, (list, tuple)) or (isinstance(layer_dims, np.ndarray) and layer_dims.ndim == 1)
     if not is_row or len(layer_dims) < 2:
         raise ValueError(f"layer_dims must be a list of at least two sizes [n_x, ..., n_L], got {layer_dims!r}")
-    return check_shape("layer_dims", list(layer_dims))
+    sizes = _sizes("layer_dims", list(layer_dims))
+    for l in range(1, len(sizes)):
+        check_entries(f"layer_dims (W{l})", (sizes[l], sizes[l - 1]))
+    return sizes
 
 
 def check_params(name: str, params, *, keys) -> Mapping[str, np.ndarray]:
@@ -190,3 +233,21 @@ def check_params(name: str, params, *, keys) -> Mapping[str, np.ndarray]:
     if missing:
         raise ValueError(f"{name} is missing {missing}; expected keys {list(keys)}")
     return params
+
+
+def check_model(name: str, model, cls):
+    """``model`` is an instance of ``cls`` (a class or a tuple of classes): None, a string or
+    any other object in its place is a TypeError naming the argument and the expected type, not an
+    AttributeError from deep inside."""
+    if not isinstance(model, cls):
+        expected = " or ".join(_class_name(c) for c in (cls if isinstance(cls, tuple) else (cls,)))
+        raise TypeError(f"{name} must be a {expected}, got {type(model).__name__}")
+    return model
+
+
+def _class_name(cls) -> str:
+    """The shortest public path of a class: torch.optim.SGD rather than torch.optim.sgd.SGD."""
+    parts = cls.__module__.split(".")
+    while len(parts) > 1 and getattr(sys.modules.get(".".join(parts[:-1])), cls.__name__, None) is cls:
+        parts.pop()
+    return ".".join(parts + [cls.__qualname__])
