@@ -101,7 +101,7 @@ def torch_model(batch: int, dtype: str, device, layers=LAYERS):
 def torch_step(batch: int, dtype: str, optimizer: str, device="cpu", *, check: bool = True, autocast=None,
                layers=LAYERS):
     """A zero-argument callable running one torch training step. ``check=False`` skips the cost's
-    input validation and reads no gradient magnitude per step (each check is a host
+    input validation and reads no gradient magnitude per step (its reductions still run; each read is a host
     synchronisation on a GPU; a training loop reads them once per epoch); ``autocast`` (a dtype)
     runs the forward pass and the cost under torch.autocast."""
     model, X, y = torch_model(batch, dtype, device, layers)
@@ -125,10 +125,10 @@ def torch_step(batch: int, dtype: str, optimizer: str, device="cpu", *, check: b
             for p, start in zip(model.parameters(), initial):
                 p.copy_(start)
         opt = torch_optimizer(optimizer, model)
-        if not check and hasattr(opt, "largest_gradient"):
+        if not check and hasattr(opt, "squarable_deferred"):
             # as inside training.train (t_optim.defer_squarable_check): the step hook records the
-            # largest gradient on the device instead of reading it; nothing reads it here
-            opt.largest_gradient = torch.zeros((), device=device)
+            # largest gradient on the device (its reductions still run) instead of reading it
+            opt.squarable_deferred = True
     reset()
     step.reset = reset
     return step

@@ -7,7 +7,7 @@ CheckpointError, Snapshot, FILE_NAME, CHECKSUMS) is re-exported here.
 
 The mini-batch order is not in the file: it is the run's given permutations, or the same seed's
 draws again, so the resumed run replays the very same batches. The torch side seeds torch's
-generators from the run's seed before building its model (experiments.sides.seed_torch), so the
+generators from the run's seed before building its model (experiments.runner.run_trial), so the
 saved generator state, like everything else in the file, repeats from run to run.
 
 ``Checkpointer`` connects checkpoints to the experiments: a training loop's per-epoch hook

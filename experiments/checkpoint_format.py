@@ -35,8 +35,8 @@ What a checkpoint holds (FORMAT_VERSION 3; h5py, NumPy arrays and JSON text, no 
 
 Integrity: every dataset and every attribute (config, libraries, optimiser hyperparameters and
 param_groups, scheduler, the numpy generator state, the counts) is covered by a sha256, and every
-group by its list of members; ``load`` recomputes them all, so one flipped bit anywhere is a
-CheckpointError naming the file and the dataset or attribute. (HDF5's own Fletcher-32 covers only
+group by its list of members; ``load`` recomputes them all, so one flipped bit in any dataset or
+attribute is a CheckpointError naming the file and the dataset or attribute. (HDF5's own Fletcher-32 covers only
 chunked datasets, never attributes.) Files of format versions 1 and 2 carry no checksums: they
 are refused, saying so (start the run again, or resume it with the Twinprop that wrote it), not
 read unverified: a resumed run that silently continues from damaged weights is worse than a rerun.

@@ -37,24 +37,27 @@ def figure_match(result: dict, row: dict, metric: str) -> tuple[str, bool]:
     variant (row "chaos", runner.Chaos) "chaotic (±slack)" when every side ends within the slack,
     with "parts at N" when the two sides' costs measurably parted (README: not a miss); "NO
     (disputed)" for a figure the variant declares disputed (the course's own code does not give
-    it; README: shown, not counted as a miss); else "NO", a miss. "n/a" (not judged) for a quick
-    budget or data that is not the course's; "" without a figure."""
+    it; README: shown, not counted as a miss) when every side gives the value the variant records
+    for it; else "NO", a miss. "n/a" (not judged) for a quick
+    budget, a float32 run or data that is not the course's; "" without a figure."""
     text = row["published"].get(metric)
     if text is None:
         return "", False
-    if result["settings"]["quick"] or not result["course_data"]:
-        return "n/a", False
+    if result["settings"]["quick"] or not result["course_data"] or result["settings"].get("dtype") == "float32":
+        return "n/a", False   # the course computes in float64: a float32 run is not its run
     figure = published.parse(text)
     ours = [m.get(metric) for m in row["metrics"].values()]
-    if all(v is not None and figure.reproduced_by(v) for v in ours):
+    if ours and all(v is not None and figure.reproduced_by(v) for v in ours):
         return "yes", False
     chaos = row.get("chaos")
-    if chaos and all(v is not None and figure.reproduced_by(v, chaos["slack"]) for v in ours):
+    if chaos and ours and all(v is not None and figure.reproduced_by(v, chaos["slack"]) for v in ours):
         parted = row["divergence"].get("parted_at")
         return f"chaotic (±{figure.show(chaos['slack'])}" + (f", parts at {parted})" if parted is not None
                                                              else ")"), False
     if metric in row.get("disputed", {}):
-        return "NO (disputed)", False
+        recorded = published.parse(row["disputed"][metric][0])
+        if ours and all(v is not None and recorded.reproduced_by(v) for v in ours):
+            return "NO (disputed)", False
     return "NO", True
 
 

@@ -360,16 +360,7 @@ def network(trial, spec: NetSpec, params0: dict, dataset, masks=None):
     None, or iteration -> the dropout masks {D_l: (n_l, m)} both sides apply (see fixed_masks)."""
     if trial.impl == "numpy":
         return NumpyNet(spec, params0, dataset, trial.settings.dtype, masks)
-    seed_torch(trial)
     return TorchNet(spec, params0, dataset, trial.settings.dtype, trial.device, masks)
-
-
-def seed_torch(trial) -> None:
-    """Seed torch's generators (CPU and CUDA) from the run's seed before the torch side builds a
-    module: building one draws from them before the shared weights are copied in, and dropout
-    draws during training, so without it the run's generator state (saved in its checkpoints)
-    would differ from process to process."""
-    torch.manual_seed(trial.settings.seed)
 
 
 def course_dropout_masks(spec: NetSpec, m: int, seed: int, dtype: str) -> dict:
@@ -389,5 +380,4 @@ def logistic(trial, dataset):
     """Logistic regression from zeros on the trial's side, dtype and device."""
     if trial.impl == "numpy":
         return NumpyLogistic(dataset, trial.settings.dtype)
-    seed_torch(trial)
     return TorchLogistic(dataset, trial.settings.dtype, trial.device)

@@ -519,3 +519,24 @@ def test_normalisation_computes_every_finite_variance_and_refuses_beyond(side):
     agree(sigma2, [[1.44e308], [0.0]], "float64", "sigma2", rtol=1e-15)
     with pytest.raises(ValueError, match="X_train has a feature whose variance exceeds the largest float64"):
         fit(np.array([[1e200, -1e200]]))
+
+
+@pytest.mark.parametrize("side", ["numpy", "torch"])
+def test_the_l2_term_counts_in_what_the_squaring_optimisers_square(side):
+    """Adam squares dW + (lambda/m) W: one weight past the limit (1e154 > 6.7e153; its square, the L2
+    cost, is still finite) with lambda/m = 1 is refused on both sides although dW is 1 (torch adds
+    weight_decay * p inside its step, after its pre-hook sees p.grad)."""
+    net = np_models.Network([2, 3, 1], "relu", "sigmoid")
+    params = {k: np.zeros(v.shape) for k, v in net.init_params(rng=0).items()}
+    params["W1"][0, 0] = 1e154
+    grads = {"d" + k: np.ones_like(v) for k, v in params.items()}
+    with pytest.raises(ValueError, match="RMSprop and Adam square the gradient"):
+        if side == "numpy":
+            np_optim.make_optimizer("adam", params, lr=0.01, l2_lambda=1.0, m=1).step(params, grads)
+        else:
+            model = th_models.Network([2, 3, 1], "relu", "sigmoid", dtype=torch.float64)
+            bridge.params_to_module(params, model)
+            optimizer = th_optim.make_optimizer("adam", model, lr=0.01, l2_lambda=1.0, m=1)
+            for key, p in bridge.course_parameters(model):
+                p.grad = torch.from_numpy(grads["d" + key]).reshape(p.shape)
+            optimizer.step()

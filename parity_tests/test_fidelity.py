@@ -59,7 +59,7 @@ def test_variants_declare_judgeable_figures_and_dispute_only_published_ones():
     with pytest.raises(ValueError, match="published figure 'ninety'"):
         Variant("v", published={"train_accuracy": "ninety"})
     with pytest.raises(ValueError, match="disputed .* must be published figures"):
-        Variant("v", published={"train_accuracy": "90 %"}, disputed={"test_accuracy": "why"})
+        Variant("v", published={"train_accuracy": "90 %"}, disputed={"test_accuracy": ("90 %", "why")})
     for experiment in EXPERIMENTS.values():   # the catalog's figures all parse (Variant checks at creation)
         experiment.variants(dataclasses.replace(_settings(), quick=False))
 
@@ -85,11 +85,11 @@ def test_parted_at_is_the_first_cost_beyond_rounding():
 # --- a report row --------------------------------------------------------------------------------
 
 
-def _result(numpy, torch, *, chaos=None, disputed=None, parted=None, quick=False, course=True):
+def _result(numpy, torch, *, chaos=None, disputed=None, parted=None, quick=False, course=True, dtype="float64"):
     row = {"variant": "v", "published": {"train_accuracy": "90.75 %"}, "chaos": chaos,
            "disputed": disputed or {}, "divergence": {"parted_at": parted},
            "metrics": {"numpy": {"train_accuracy": numpy}, "torch": {"train_accuracy": torch}}}
-    return {"settings": {"quick": quick}, "course_data": course, "variants": [row]}, row
+    return {"settings": {"quick": quick, "dtype": dtype}, "course_data": course, "variants": [row]}, row
 
 
 ONE_OF_400 = {"reason": "rate 1.2", "slack": 1 / 400}
@@ -101,9 +101,11 @@ ONE_OF_400 = {"reason": "rate 1.2", "slack": 1 / 400}
     ({"numpy": 0.9075, "torch": 0.9050, "chaos": ONE_OF_400, "parted": 7741}, "chaotic (±0.25 %, parts at 7741)", False),
     ({"numpy": 0.9050, "torch": 0.9050, "chaos": ONE_OF_400}, "chaotic (±0.25 %)", False),   # one side on two CPUs
     ({"numpy": 0.9075, "torch": 0.9025, "chaos": ONE_OF_400, "parted": 7741}, "NO", True),   # beyond the slack
-    ({"numpy": 0.9050, "torch": 0.9050, "disputed": {"train_accuracy": "why"}}, "NO (disputed)", False),
+    ({"numpy": 0.9050, "torch": 0.9050, "disputed": {"train_accuracy": ("90.50 %", "why")}}, "NO (disputed)", False),
+    ({"numpy": 0.8000, "torch": 0.9050, "disputed": {"train_accuracy": ("90.50 %", "why")}}, "NO", True),   # regressed
     ({"numpy": 0.5, "torch": 0.5, "quick": True}, "n/a", False),
     ({"numpy": 0.5, "torch": 0.5, "course": False}, "n/a", False),
+    ({"numpy": 0.5, "torch": 0.5, "dtype": "float32"}, "n/a", False),
 ])
 def test_a_report_row_is_reproduced_chaotic_disputed_or_missed(kwargs, cell, missed):
     result, row = _result(**kwargs)

@@ -3266,6 +3266,13 @@ FIXED_GAPS = [
     fixed("th-batchnorm-negative-var", lambda: _th_eval_bn(-1.0), "running_var"),
     fixed("Network-state-negative-var", lambda: _np_bn_predict_with_var(-1.0), "state['running_var1']"),
     fixed("th-Network-negative-var", lambda: _th_bn_net_with_var(-1.0).scores(_xt()), "norms[0].running_var"),
+    # torch.manual_seed takes seeds up to 2**64 - 1; past that its overflow message named no argument
+    fixed("th-dropout-seed-2**70", lambda: th_drop.recover_mask((2, 3), 0.5, 2**70), "seed"),
+    # predict and accuracy switch to eval mode themselves: a model left in training mode is checked too
+    fixed("th-Network-negative-var-predict-in-train-mode",
+          lambda: _th_bn_net_with_var(-1.0).train().predict(_xt()), "norms[0].running_var"),
+    fixed("th-Network-negative-var-accuracy-in-train-mode",
+          lambda: _th_bn_net_with_var(-1.0).train().accuracy(_xt(), _yt()), "norms[0].running_var"),
     fixed("bridge-state_to_module-negative-var", lambda: bridge.state_to_module(
         {"running_mean1": np.zeros((3, 1)), "running_var1": -np.ones((3, 1))}, _th_bn_net_with_var(1.0)),
         "running_var1"),

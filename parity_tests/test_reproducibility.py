@@ -72,7 +72,7 @@ def test_the_same_seed_gives_the_same_metrics_bitwise_on_each_side(twice):
 def test_the_same_seed_gives_the_same_whole_checkpoint_in_three_processes(tmp_path):
     """A mini-batch run (Adam, a checkpoint every 100 epochs) in three processes at once: each
     side's last checkpoint is the same bit for bit, torch's generator state included (the torch
-    side seeds it from --seed before building its model: experiments.sides.seed_torch)."""
+    side seeds it from --seed before building its model: experiments.runner.run_trial)."""
     run = ["optimisers", "--quick", "--variant", "adam", "--device", "cpu", "--seed", "3", "--checkpoint-every", "100"]
     logdirs = [tmp_path / f"run{i}" for i in (1, 2, 3)]
     procs = [subprocess.Popen([sys.executable, "-m", "experiments", "run", *run, "--logdir", str(d)], cwd=REPO,

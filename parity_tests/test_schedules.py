@@ -82,7 +82,6 @@ def test_a_delayed_schedule_is_the_course_loop_on_both_sides(name, hp):
     expected = [0.1 if e == 0 else FORMULAS[name](0.1, e - 1, full_hp) for e in range(40)]
     np.testing.assert_allclose(rates, expected, rtol=5e-16, atol=0)
     assert rates == t_schedules.learning_rates(name, 0.1, 40, delay=1, **hp)
-    assert rates == n_schedules.course_loop_rates(n_schedules.make_schedule(name, **hp), 0.1, 40)
 
 
 def test_the_course_decay_section_rates():

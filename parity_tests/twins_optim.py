@@ -207,24 +207,28 @@ def _trajectory_tolerance(dtype):
     return FLOAT32_TRAJECTORY if dtype == "float32" else FLOAT64_TRAJECTORY
 
 
-def moment_scales(rows: dict) -> dict:
-    """{row: scale} for the optimiser-moment rows ("v_db3 after 200 steps", "s_dW1 ..."): the largest
-    entry of that moment over all parameters. A bias's gradient is a sum over the batch whose terms
-    cancel, and its moment an average of such sums over the steps: its rounding is the size of the
-    layer's other gradients, not of the small result (float32, 200 Adam steps: v_db3 = -3.0e-5 moved
-    by 1.1e-8 on one CPU's kernels, where v_dW3 is 5e-3)."""
-    family = {name: name.split("_")[0] for name in rows if re.match(r"^[vs]_d", name)}
-    largest = {f: max(float(np.abs(rows[n]).max(initial=0.0)) for n in family if family[n] == f)
-               for f in set(family.values())}
-    return {name: largest[f] for name, f in family.items()}
+def moment_scales(rows: dict, dtype) -> dict:
+    """{row: scale} for the float32 optimiser-moment rows ("v_db3 after 200 steps", "s_dW3 ..."): the
+    largest entry of that moment in that layer (v_dW3 and v_db3 share one). A bias's gradient is a
+    sum over the batch whose terms cancel, and its moment an average of such sums over the steps:
+    its rounding is the size of the layer's other gradients, not of the small result (float32, 200
+    Adam steps: v_db3 = -3.0e-5 moved by 1.1e-8 on one CPU's kernels). float64: none (its rounding
+    stays far inside the tolerance)."""
+    if dtype != "float32":
+        return {}
+    layer = {name: m.groups() for name in rows if (m := re.match(r"^([vs])_d[A-Za-z]+(\d+) ", name))}
+    largest = {}
+    for name, key in layer.items():
+        largest[key] = max(largest.get(key, 0.0), float(np.abs(rows[name]).max(initial=0.0)))
+    return {name: largest[key] for name, key in layer.items()}
 
 
 def trajectory(variant: str = "adam", dtype="float64", device="cpu", **kw):
     schedule = kw.get("schedule")
     what = f", schedule {schedule['name'] if isinstance(schedule, dict) else schedule}" if schedule else ""
     numpy_rows, torch_rows = trajectory_pair(variant, dtype=dtype, device=device, **kw)
-    return compare(numpy_rows, torch_rows, tolerance=_trajectory_tolerance(dtype), scales=moment_scales(torch_rows),
-                   label=f"{OPTIMIZER_LABELS[variant]}{what}, {kw.get('steps', 200)} mini-batch steps")
+    return compare(numpy_rows, torch_rows, tolerance=_trajectory_tolerance(dtype),
+                   scales=moment_scales(torch_rows, dtype), label=f"{OPTIMIZER_LABELS[variant]}{what}, {kw.get('steps', 200)} mini-batch steps")
 
 
 def schedule_rates_pair(name: str, *, alpha0=0.1, n=50, **hyperparameters):
@@ -243,7 +247,7 @@ def schedule(name: str, dtype="float64", device="cpu", *, variant="adam", steps=
                                              schedule={"name": name, **SCHEDULES[name]})
     return compare({"learning rates over 50 counts": rates, **numpy_rows},
                    {"learning rates over 50 counts": rates_t, **torch_rows},
-                   tolerance=_trajectory_tolerance(dtype), scales=moment_scales(torch_rows),
+                   tolerance=_trajectory_tolerance(dtype), scales=moment_scales(torch_rows, dtype),
                    label=f"LR decay {name}: 50 rates, {OPTIMIZER_LABELS[variant]} {steps} steps")
 
 

@@ -45,10 +45,12 @@ def apply(module: nn.BatchNorm1d, Z: torch.Tensor) -> torch.Tensor:
     return _apply(module, check_tensor("Z", Z, shape=(None, module.num_features), dtype=module.weight.dtype))
 
 
-def check_running_var(name: str, module: nn.BatchNorm1d) -> None:
+def check_running_var(name: str, module: nn.BatchNorm1d, used: bool | None = None) -> None:
     """In eval mode ``module`` normalises with its running variance, which must then be >= 0 (a
-    corrupted or hand-made one would give sqrt(var + eps) = NaN); in training mode it is not used."""
-    if not module.training and module.running_var is not None:
+    corrupted or hand-made one would give sqrt(var + eps) = NaN); in training mode it is not used.
+    ``used``: whether the caller is about to use it (default: the module is in eval mode), e.g. a
+    prediction that switches to eval mode itself."""
+    if (not module.training if used is None else used) and module.running_var is not None:
         check_tensor(name, module.running_var, ndim=1, minimum=0)
 
 

@@ -29,7 +29,7 @@ from .validation import check_device, check_dtype, check_tensor
 @contextlib.contextmanager
 def seeded(seed: int, device="cpu"):
     """torch's generators seeded with ``seed`` inside the block, restored afterwards."""
-    seed = check_count("seed", seed, minimum=0, maximum=None)
+    seed = check_count("seed", seed, minimum=0, maximum=2**64 - 1)   # torch.manual_seed's range
     device = check_device(device)
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):

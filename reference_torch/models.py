@@ -116,15 +116,16 @@ class Network(nn.Module):
             norm.reset_parameters()
         return self
 
-    def check_data(self, X, y=None, *, names=("X", "y")):
-        """``names``: what the messages call X and y (e.g. X_dev, y_dev for a dev set)."""
+    def check_data(self, X, y=None, *, names=("X", "y"), predicting: bool = False):
+        """``names``: what the messages call X and y (e.g. X_dev, y_dev for a dev set); ``predicting``:
+        an eval-mode pass follows whatever the current mode (its running variances are used)."""
         check_tensor(names[0], X, shape=(None, self.layer_dims[0]), dtype=self.dtype)
         if X.device != self.linears[0].weight.device:
             raise ValueError(f"{names[0]} is on {X.device} but the network is on {self.linears[0].weight.device}")
         if y is not None:
             check_labels(names[1], y, m=X.shape[0], num_classes=self.num_classes)
         for i, norm in enumerate(self.norms):   # used in eval mode: >= 0
-            batchnorm.check_running_var(f"norms[{i}].running_var", norm)
+            batchnorm.check_running_var(f"norms[{i}].running_var", norm, used=predicting or None)
 
     def _check_masks(self, masks, m: int) -> dict:
         if masks is None:
@@ -188,7 +189,7 @@ class Network(nn.Module):
     @torch.no_grad()
     def predict(self, X):
         """Labels (m,) int64 from an eval-mode pass: Z_L > 0 for a sigmoid output, else the arg max class."""
-        self.check_data(X)
+        self.check_data(X, predicting=True)
         return self._predict(X)
 
     @torch.no_grad()
@@ -204,7 +205,7 @@ class Network(nn.Module):
     def accuracy(self, X, y) -> float:
         if y is None:
             raise ValueError("y must be the (m,) int64 labels to score against, got None")
-        self.check_data(X, y)
+        self.check_data(X, y, predicting=True)
         return float((self._predict(X) == y).double().mean())
 
 

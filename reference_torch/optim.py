@@ -115,23 +115,27 @@ def make_optimizer(name: str, model, *, lr: float, l2_lambda: float = 0.0, m: in
                                                 foreach=False))
 
 
-GRADIENTS = "p.grad (the model's gradients)"
+GRADIENT_NAME = "p.grad (the model's gradients, L2's weight_decay * p included)"
 
 
 def _refuse_unsquarable(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
-    """Before each step, scratch_numpy.optim.check_squarable on the gradients' largest magnitude: read
-    at once (one host read per step), or, while a training loop defers it (``defer_squarable_check``),
-    kept on the device in ``optimizer.largest_gradient`` for the loop's read once per epoch."""
+    """Before each step, scratch_numpy.optim.check_squarable on the largest magnitude of what the step
+    squares, the gradient plus weight_decay * p (the NumPy side checks dW + (lambda/m) W): read at
+    once (one host read per step), or, while a training loop defers it (``defer_squarable_check``),
+    kept on the device in ``optimizer.largest_gradient`` for the loop's read at the end of the epoch."""
     def check(optimizer, args, kwargs):
-        grads = [p.grad.detach() for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        grads = [p.grad.detach() + group["weight_decay"] * p.detach() if group["weight_decay"] else p.grad.detach()
+                 for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
         if not grads:
             return
         largest = torch.stack([g.abs().amax() for g in grads]).amax()
-        if optimizer.largest_gradient is None:
-            check_squarable(GRADIENTS, largest, str(largest.dtype).removeprefix("torch."))
+        if not optimizer.squarable_deferred:
+            check_squarable(GRADIENT_NAME, largest, str(largest.dtype).removeprefix("torch."))
+        elif optimizer.largest_gradient is None:
+            optimizer.largest_gradient = largest
         else:
-            optimizer.largest_gradient = torch.maximum(optimizer.largest_gradient.to(largest), largest)
-    optimizer.largest_gradient = None
+            optimizer.largest_gradient = torch.maximum(optimizer.largest_gradient, largest)
+    optimizer.squarable_deferred, optimizer.largest_gradient = False, None
     optimizer.register_step_pre_hook(check)
     return optimizer
 
@@ -140,20 +144,23 @@ def _refuse_unsquarable(optimizer: torch.optim.Optimizer) -> torch.optim.Optimiz
 def defer_squarable_check(optimizer: torch.optim.Optimizer):
     """For a training loop, which reads the device once per epoch, not per batch: within the block,
     RMSprop's and Adam's step hook (make_optimizer) records the gradients' largest magnitude on the
-    device; the yielded function, called once per epoch, reads it, refuses it as the NumPy side's
-    step does (check_squarable) and starts a new record. Other optimisers: a function that does nothing."""
-    if not hasattr(optimizer, "largest_gradient"):
+    device; the yielded function, called once per epoch, reads it (one scalar), refuses it as the
+    NumPy side's step does (check_squarable) and starts a new record. The NumPy side refuses before
+    the offending update; torch, inside the loop, after the epoch's steps (CONVENTIONS.md). Other
+    optimisers: a function that does nothing."""
+    if not hasattr(optimizer, "squarable_deferred"):
         yield lambda: None
         return
 
     def check_epoch():
-        largest, optimizer.largest_gradient = optimizer.largest_gradient, torch.zeros(())
-        check_squarable(GRADIENTS, float(largest), str(largest.dtype).removeprefix("torch."))
-    optimizer.largest_gradient = torch.zeros(())
+        largest, optimizer.largest_gradient = optimizer.largest_gradient, None
+        if largest is not None:
+            check_squarable(GRADIENT_NAME, float(largest), str(largest.dtype).removeprefix("torch."))
+    optimizer.squarable_deferred = True
     try:
         yield check_epoch
     finally:
-        optimizer.largest_gradient = None
+        optimizer.squarable_deferred, optimizer.largest_gradient = False, None
 
 
 def _record_velocity(optimizer: torch.optim.SGD) -> torch.optim.SGD:

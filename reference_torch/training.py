@@ -81,8 +81,8 @@ def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimi
                     scheduler.step()
             if scheduler is not None and scheduler.unit == "epoch":
                 scheduler.step()
-            costs = [_batch_cost(*row) for row in torch.stack(terms).tolist()]   # the epoch's one host read
-            check_gradients()   # RMSprop, Adam: no gradient too large to square (scratch_numpy.optim)
+            costs = [_batch_cost(*row) for row in torch.stack(terms).tolist()]   # the epoch's host read
+            check_gradients()   # RMSprop, Adam: no gradient too large to square (one more scalar)
             history.costs += costs
             history.epoch_costs.append(sum(c * n for c, n in zip(costs, sizes)) / sum(sizes))
             history.train_accuracy.append(model.accuracy(X, y))

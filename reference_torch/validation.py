@@ -107,7 +107,7 @@ def check_optimizer(name: str, optimizer, model: torch.nn.Module):
     """``optimizer`` is a torch.optim.Optimizer over ``model``'s own parameters: one built over
     another model's (an easy slip when a model is rebuilt) would step those and train nothing,
     silently."""
-    if not isinstance(optimizer, torch.optim.Optimizer):
+    if not isinstance(optimizer, torch.optim.Optimizer):   # a ValueError, as the NumPy loop's check
         raise ValueError(f"{name} must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     own = {id(p) for p in model.parameters()}
     if any(id(p) not in own for group in optimizer.param_groups for p in group["params"]):

@@ -87,9 +87,10 @@ class Optimizer:
         if self.l2_lambda:
             _, decay = unchecked(l2_penalty)(params, self.l2_lambda, self.m)
             grads = {k: g + decay[k] if k in decay else g for k, g in grads.items()}
-        if self.squares_gradients:
+        if self.squares_gradients:   # |g| into the scratch block: no temporary array per step
             for key in self.shapes:
-                check_squarable(f"grads['d{key}']", np.abs(grads["d" + key]).max(), grads["d" + key].dtype)
+                largest = np.abs(grads["d" + key], out=self.scratch[key]).max()
+                check_squarable(f"grads['d{key}']", largest, grads["d" + key].dtype)
         self.t += 1
         for key in self.shapes:
             arrays = (params[key], grads["d" + key], self.scratch[key],
@@ -124,9 +125,11 @@ def check_squarable(name: str, largest, dtype) -> None:
     (reference_torch.optim.make_optimizer), rather than overflowing s to inf -- NumPy's overflow
     warning and a step of 0, torch's silent step of 0 -- although Adam's ideal step, invariant to the
     gradient's scale, is about lr (CONVENTIONS.md)."""
-    limit = squarable_limit(dtype)
-    if float(largest) > limit:
-        raise ValueError(f"{name} has entries of magnitude up to {float(largest):.3g}: RMSprop and Adam square "
+    limit, largest = squarable_limit(dtype), float(largest)
+    if largest != largest:   # NaN: no comparison below would catch it
+        raise ValueError(f"{name} has NaN entries")
+    if largest > limit:
+        raise ValueError(f"{name} has entries of magnitude up to {largest:.3g}: RMSprop and Adam square "
                          f"the gradient, which overflows {np.dtype(dtype)} past {limit:.3g}; rescale the cost "
                          "or clip the gradients")
 

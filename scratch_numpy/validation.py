@@ -168,8 +168,8 @@ def check_count(name: str, value, *, minimum: int = 1, maximum: int | None = MAX
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}"[:200])
     if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be at most {maximum} (2**40, the library's limit on any size or count), "
-                         f"got {value}"[:200])
+        why = " (2**40, the library's limit on any size or count)" if maximum == MAX_COUNT else ""
+        raise ValueError(f"{name} must be at most {maximum}{why}, got {value}"[:200])
     return int(value)
 
 

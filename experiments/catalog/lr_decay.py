@@ -48,6 +48,8 @@ COURSE = {
 DISPUTED = ("the course's summary table; its model() with its schedule_lr_decay gives one example of 300 "
             "fewer here, on both sides, while the same loop reproduces every figure the notebook prints "
             "for its update_lr run")
+# what our runs give for the disputed figures (measured, both sides): a disputed figure is still judged
+OURS = {"course-gd-staircase": "94.33 %", "course-momentum-staircase": "95.33 %"}
 
 
 def variants(settings):
@@ -58,7 +60,7 @@ def variants(settings):
             for name, hp in SCHEDULES.items()]
     course = [Variant(name, {"optimizer": optimizer, **hp, "lr": lr, "batch_size": 64,
                              "epochs": settings.budget(5000, 100), **schedule, "delay": 1}, figures,
-                      disputed={"train_accuracy": DISPUTED} if figures["train_accuracy"].startswith(">") else {})
+                      disputed={"train_accuracy": (OURS[name], DISPUTED)} if name in OURS else {})
               for name, (optimizer, hp, lr, schedule, figures) in COURSE.items()]
     return ours + course
 

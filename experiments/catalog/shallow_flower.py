@@ -27,7 +27,9 @@ HIDDEN = ("tanh-1", "tanh-2", "tanh-3", "tanh-4", "tanh-5", "tanh-20", "tanh-50"
 def variants(settings):
     hp = {"lr": 1.2, "iterations": settings.budget(10000, 1000)}
     published = {"tanh-4": {"train_accuracy": "90.75 %"}, "logistic": {"train_accuracy": "47 %"}}
-    return [Variant(name, {**hp, "model": name}, published.get(name, {}), chaos=CHAOS if name != "logistic" else None)
+    # the chaos is measured on the variant with a published figure; the others' pairs show their own
+    # parting in the report ("parts at N") and have no figure to judge
+    return [Variant(name, {**hp, "model": name}, published.get(name, {}), chaos=CHAOS if name == "tanh-4" else None)
             for name in (*HIDDEN, "logistic")]
 
 
