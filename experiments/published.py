@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 FORM = re.compile(r"^(>)?(-?\d+(?:\.(\d+))?)( %)?$")
-SIGNIFICANT = 5e-11   # relative: figures printed in full are compared to about 10 significant digits
+FULL_PRECISION_RTOL = 5e-11   # relative: figures printed in full are compared to about 10 significant digits
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,9 @@ class Figure:
         """Whether ``ours`` prints as this figure (rounded, or truncated for "> x"), or lies within
         ``slack`` (absolute, in the metric's units) of what would."""
         if self.truncated:
-            margin = SIGNIFICANT * abs(self.value)
+            margin = FULL_PRECISION_RTOL * abs(self.value)
             return self.value - margin - slack <= ours < self.value + self.unit - margin + slack
-        return abs(ours - self.value) <= (max(self.unit / 2, SIGNIFICANT * abs(self.value)) + slack) * (1 + 1e-12)
+        return abs(ours - self.value) <= (max(self.unit / 2, FULL_PRECISION_RTOL * abs(self.value)) + slack) * (1 + 1e-12)
 
     def show(self, ours: float | None) -> str:
         """``ours`` at this figure's precision (percent with the same decimals, or the same decimals;

@@ -37,6 +37,7 @@ from scratch_numpy import models as np_models
 from scratch_numpy import normalization as np_norm
 from scratch_numpy import optim as np_optim
 from scratch_numpy import signals as np_sig
+from scratch_numpy import validation as np_validation
 
 DTYPES = ["float64", "float32"]
 TH = {"float64": torch.float64, "float32": torch.float32}
@@ -498,7 +499,7 @@ def _adam_steps(side, name, dtype, scale):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("name", ["adam", "rmsprop"])
 def test_squaring_optimisers_move_by_the_rate_up_to_the_limit_and_refuse_beyond(name, dtype):
-    limit = np_optim.squarable_limit(dtype)
+    limit = np_validation.squarable_limit(dtype)
     moves = {side: _adam_steps(side, name, dtype, limit / 2) for side in ("numpy", "torch")}
     for key, move in moves["numpy"].items():
         # Adam's first step is lr sign(g); RMSprop's is lr g / sqrt(0.01 g^2) = 10 lr sign(g)

@@ -13,10 +13,11 @@ float refused, with the same message.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from scratch_numpy.normalization import scale_exponents, too_spread_message
-from scratch_numpy.validation import check_positive
+from scratch_numpy.validation import check_positive, too_spread_message
 
 from .validation import check_tensor
 
@@ -26,7 +27,8 @@ def fit(X_train):
     X_train = check_tensor("X_train", X_train)
     constant = (X_train == X_train[:1]).all(dim=0)
     _, exponent = torch.frexp(X_train.detach().abs().amax(dim=0))
-    low, high = scale_exponents(str(X_train.dtype).removeprefix("torch."))
+    info = torch.finfo(X_train.dtype)   # 2**e a normal, finite float: e in [log2(tiny), log2(max)]
+    low, high = int(math.log2(info.tiny)), int(math.log2(info.max))
     s = torch.ldexp(torch.ones_like(X_train[0]), (exponent - 1).clamp(low, high))   # as scratch_numpy's fit
     scaled = X_train / s
     sigma2 = torch.where(constant, 0, scaled.var(dim=0, correction=0) * s * s)

@@ -29,8 +29,7 @@ import contextlib
 import torch
 
 from scratch_numpy.ewa import check_beta
-from scratch_numpy.optim import check_squarable
-from scratch_numpy.validation import check_choice, check_count, check_flag, check_positive, unchecked
+from scratch_numpy.validation import check_choice, check_count, check_flag, check_positive, check_squarable, unchecked
 
 from .bridge import course_parameters, to_numpy
 from .losses import l2_penalty
@@ -119,7 +118,7 @@ GRADIENT_NAME = "p.grad (the model's gradients, L2's weight_decay * p included)"
 
 
 def _refuse_unsquarable(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
-    """Before each step, scratch_numpy.optim.check_squarable on the largest magnitude of what the step
+    """Before each step, scratch_numpy.validation.check_squarable on the largest magnitude of what the step
     squares, the gradient plus weight_decay * p (the NumPy side checks dW + (lambda/m) W): read at
     once (one host read per step), or, while a training loop defers it (``defer_squarable_check``),
     kept on the device in ``optimizer.largest_gradient`` for the loop's read at the end of the epoch."""

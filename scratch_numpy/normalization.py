@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_float_array, check_positive
+from .validation import check_float_array, check_positive, too_spread_message
 
 
 def fit(X_train):
@@ -58,12 +58,6 @@ def scale_exponents(dtype) -> tuple[int, int]:
     where 2**e is a normal, finite float (a subnormal feature is scaled up, not divided by 0)."""
     info = np.finfo(dtype)
     return info.minexp, info.maxexp - 1
-
-
-def too_spread_message(name: str, dtype) -> str:
-    """Why a variance past the largest float is refused (shared with reference_torch.normalization)."""
-    return (f"{name} has a feature whose variance exceeds the largest {dtype} ({np.finfo(dtype).max:.3g}): "
-            "rescale the data (e.g. divide by its largest magnitude) before normalising")
 
 
 def apply(X, mu, sigma2, eps: float = 0.0):

@@ -26,7 +26,8 @@ import numpy as np
 
 from .ewa import check_beta
 from .losses import l2_penalty
-from .validation import check_choice, check_count, check_flag, check_float_array, check_positive, unchecked
+from .validation import (check_choice, check_count, check_flag, check_float_array, check_positive, check_squarable,
+                         unchecked)
 
 
 class Optimizer:
@@ -112,26 +113,6 @@ class Optimizer:
                 raise ValueError(f"grads is missing d{key}")
             check_float_array(f"params[{key!r}]", params[key], ndim=len(shape), shape=shape, dtype=dtype)
             check_float_array(f"grads['d{key}']", grads["d" + key], ndim=len(shape), shape=shape, dtype=dtype)
-
-
-def squarable_limit(dtype) -> float:
-    """The largest gradient magnitude RMSprop and Adam accept in ``dtype``: sqrt(max float) / 2."""
-    return float(np.sqrt(np.finfo(dtype).max)) / 2
-
-
-def check_squarable(name: str, largest, dtype) -> None:
-    """RMSprop and Adam square the gradient: one whose largest magnitude ``largest`` exceeds
-    sqrt(max float) / 2 (6.7e153 in float64, 9.2e18 in float32) is refused, on both sides
-    (reference_torch.optim.make_optimizer), rather than overflowing s to inf -- NumPy's overflow
-    warning and a step of 0, torch's silent step of 0 -- although Adam's ideal step, invariant to the
-    gradient's scale, is about lr (CONVENTIONS.md)."""
-    limit, largest = squarable_limit(dtype), float(largest)
-    if largest != largest:   # NaN: no comparison below would catch it
-        raise ValueError(f"{name} has NaN entries")
-    if largest > limit:
-        raise ValueError(f"{name} has entries of magnitude up to {largest:.3g}: RMSprop and Adam square "
-                         f"the gradient, which overflows {np.dtype(dtype)} past {limit:.3g}; rescale the cost "
-                         "or clip the gradients")
 
 
 class GradientDescent(Optimizer):

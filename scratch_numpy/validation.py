@@ -251,3 +251,29 @@ def _class_name(cls) -> str:
     while len(parts) > 1 and getattr(sys.modules.get(".".join(parts[:-1])), cls.__name__, None) is cls:
         parts.pop()
     return ".".join(parts + [cls.__qualname__])
+
+
+def squarable_limit(dtype) -> float:
+    """The largest gradient magnitude RMSprop and Adam accept in ``dtype``: sqrt(max float) / 2."""
+    return float(np.sqrt(np.finfo(dtype).max)) / 2
+
+
+def check_squarable(name: str, largest, dtype) -> None:
+    """RMSprop and Adam square the gradient: one whose largest magnitude ``largest`` exceeds
+    sqrt(max float) / 2 (6.7e153 in float64, 9.2e18 in float32) is refused, on both sides
+    (reference_torch.optim.make_optimizer), rather than overflowing s to inf -- NumPy's overflow
+    warning and a step of 0, torch's silent step of 0 -- although Adam's ideal step, invariant to the
+    gradient's scale, is about lr (CONVENTIONS.md)."""
+    limit, largest = squarable_limit(dtype), float(largest)
+    if largest != largest:   # NaN: no comparison below would catch it
+        raise ValueError(f"{name} has NaN entries")
+    if largest > limit:
+        raise ValueError(f"{name} has entries of magnitude up to {largest:.3g}: RMSprop and Adam square "
+                         f"the gradient, which overflows {np.dtype(dtype)} past {limit:.3g}; rescale the cost "
+                         "or clip the gradients")
+
+
+def too_spread_message(name: str, dtype) -> str:
+    """Why a variance past the largest float is refused (both sides' normalisation)."""
+    return (f"{name} has a feature whose variance exceeds the largest {dtype} ({np.finfo(dtype).max:.3g}): "
+            "rescale the data (e.g. divide by its largest magnitude) before normalising")
