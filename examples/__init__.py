@@ -1,5 +1,5 @@
-"""Worked examples for the backward-pass checker (``parity_tests.harness.check_backward`` and
-``python -m parity_tests.check``).
+"""Worked examples for the backward-pass checker (``parity_tests.checker.harness.check_backward`` and
+``python -m parity_tests.checker``).
 
 Each module holds a small NumPy layer in the course's layout (examples are columns), written correctly,
 then the same layer with a classic bug, each as a ``Case`` that states which rows the check flags and

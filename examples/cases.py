@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from parity_tests.harness import ParityReport, check_backward
+from parity_tests.checker.harness import ParityReport, check_backward
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Train: out = A * D / keep_prob, D (n, m) with entries 1 (probability keep_prob) 
 backward dA = dout * D / keep_prob. Eval: out = A, dA = dout. The check draws D (``Mask``) and gives the
 same D to both sides: NumPy's and torch's generators never agree.
 
-    python -m parity_tests.check examples/dropout.py:forward_unscaled,backward_unscaled --inputs A=4x6 \\
+    python -m parity_tests.checker examples/dropout.py:forward_unscaled,backward_unscaled --inputs A=4x6 \\
         --mask D=4x6:0.8 --fixed keep_prob=0.8 --mode train \\
         --against "A * D / keep_prob if mode == 'train' else A"
 """
@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from examples.cases import Case
-from parity_tests.harness import Mask
+from parity_tests.checker.harness import Mask
 
 KEEP_PROB = 0.8
 

@@ -7,7 +7,7 @@ applied where the parameter gradients are formed,
 
 so the check runs with ``grad_convention="course"``.
 
-    python -m parity_tests.check examples/linear.py:forward,backward_missing_1_over_m \\
+    python -m parity_tests.checker examples/linear.py:forward,backward_missing_1_over_m \\
         --inputs A_prev=4x8 --params W=3x4,b=3x1 --against "W @ A_prev + b" --convention course
 """
 

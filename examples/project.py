@@ -9,7 +9,7 @@ and evaluation. The wrappers only adapt the calling conventions (mode=, state=) 
 import torch.nn.functional as F
 
 from examples.cases import Case
-from parity_tests.harness import Mask
+from parity_tests.checker.harness import Mask
 from reference_torch import activations as torch_activations
 from reference_torch import dropout as torch_dropout_module
 from scratch_numpy import activations, batchnorm, dropout, layers

@@ -2,9 +2,9 @@
 
 ReLU's derivative at 0 is a convention. The course (``dZ[Z <= 0] = 0``) and ``torch.relu`` take 0; a mask
 written ``dZ[Z < 0] = 0`` passes the gradient there. Random inputs are never exactly 0, so only the kink
-probe (``probe_kinks=True``; on by default in ``python -m parity_tests.check``) sees the difference.
+probe (``probe_kinks=True``; on by default in ``python -m parity_tests.checker``) sees the difference.
 
-    python -m parity_tests.check examples/relu.py:forward,backward_strict_mask --inputs Z=4x6 \\
+    python -m parity_tests.checker examples/relu.py:forward,backward_strict_mask --inputs Z=4x6 \\
         --against "torch.relu(Z)"
 """
 

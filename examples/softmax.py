@@ -6,7 +6,7 @@ Scores (C, m), one example per column; labels y (1, m) of ints in [0, C); Y the 
 
 dJ being the upstream gradient of the scalar cost (random in the check, as every upstream gradient).
 
-    python -m parity_tests.check examples/softmax.py:forward,backward_sign_error --inputs scores=3x6 \\
+    python -m parity_tests.checker examples/softmax.py:forward,backward_sign_error --inputs scores=3x6 \\
         --fixed "y=[[0, 2, 1, 2, 0, 1]]" --against "F.cross_entropy(scores.T, y[0])"
 """
 

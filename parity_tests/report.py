@@ -20,7 +20,7 @@ import torch
 from reference_torch.bridge import resolve_device
 
 from . import twins
-from .harness import KINDS, tensor_kind
+from .checker.harness import KINDS, tensor_kind
 
 from .twins_optim import CASES as OPTIM_CASES
 from .twins_practical import CASES as PRACTICAL_CASES

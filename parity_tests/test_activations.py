@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from parity_tests import twins
-from parity_tests.harness import check_backward
+from parity_tests.checker.harness import check_backward
 from scratch_numpy import activations
 
 SHAPES = [(1, 1), (3, 7), (10, 64)]

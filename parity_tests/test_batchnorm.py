@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from parity_tests import twins_practical
-from parity_tests.harness import check_backward, compare
+from parity_tests.checker.harness import check_backward, compare
 from reference_torch import batchnorm as t_bn
 from reference_torch import bridge
 from reference_torch import models as t_models

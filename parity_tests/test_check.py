@@ -1,5 +1,5 @@
 """The backward-pass checker: check_backward's report details, kink probe, injected randomness, modes and
-state; the command line (python -m parity_tests.check); the README section's examples."""
+state; the command line (python -m parity_tests.checker); the README section's examples."""
 
 import contextlib
 import io
@@ -13,9 +13,9 @@ import torch
 
 from examples import batchnorm, dropout, linear, relu, softmax
 
-from .check import main
+from .checker.cli import main
 from .conftest import REPO
-from .harness import Mask, Noise, assert_backward, check_backward, compare
+from .checker.harness import Mask, Noise, assert_backward, check_backward, compare
 
 LINEAR = dict(inputs={"A_prev": (4, 8)}, params={"W": (3, 4), "b": (3, 1)}, grad_convention="course")
 
@@ -187,7 +187,7 @@ def test_cli_exit_status_in_subprocesses():
         1: ["examples/linear.py:forward,backward_missing_1_over_m", *LINEAR_ARGS],
         2: ["examples/no_such_file.py:forward,backward", "--inputs", "x=2x2"],
     }
-    processes = {status: subprocess.Popen([sys.executable, "-m", "parity_tests.check", *args], cwd=REPO,
+    processes = {status: subprocess.Popen([sys.executable, "-m", "parity_tests.checker", *args], cwd=REPO,
                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for status, args in runs.items()}
     results = {status: (p.wait(timeout=120), *p.communicate()) for status, p in processes.items()}
@@ -250,10 +250,10 @@ def test_cli_exit_2_when_the_code_under_test_raises(run_main):
 
 
 def docstring_commands(module):
-    """The python -m parity_tests.check commands in a module's docstring, as argument lists."""
+    """The python -m parity_tests.checker commands in a module's docstring, as argument lists."""
     text = module.__doc__.replace("\\\n", " ")
-    return [shlex.split(line.split("python -m parity_tests.check", 1)[1])
-            for line in text.splitlines() if line.strip().startswith("python -m parity_tests.check")]
+    return [shlex.split(line.split("python -m parity_tests.checker", 1)[1])
+            for line in text.splitlines() if line.strip().startswith("python -m parity_tests.checker")]
 
 
 @pytest.mark.parametrize("module", [linear, relu, dropout, softmax], ids=lambda m: m.__name__)

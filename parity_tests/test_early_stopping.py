@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from parity_tests import twins_tools
-from parity_tests.harness import compare
+from parity_tests.checker.harness import compare
 from scratch_numpy import early_stopping as n_early_stopping
 from scratch_numpy import models as n_models
 from scratch_numpy import optim as n_optim

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from .harness import TOLERANCES, Tolerance, check_backward, compare, kink_free
+from .checker.harness import TOLERANCES, Tolerance, check_backward, compare, kink_free
 
 
 def rng_array(shape, seed=0, dtype="float64"):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from .comparison import compare
-from .hints import Evidence, hint, shape_hint
+from .checker.comparison import compare
+from .checker.hints import Evidence, hint, shape_hint
 
 # A (3, 8) layer output with examples in columns: m = 8.
 COLUMNS = Evidence(out_shape=(3, 8), batch_axis=1)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from parity_tests import twins
-from parity_tests.harness import check_backward
+from parity_tests.checker.harness import check_backward
 from scratch_numpy import layers
 
 SHAPES = [(1, 1, 1), (4, 3, 6), (20, 7, 33), (64, 10, 128)]

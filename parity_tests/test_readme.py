@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from parity_tests.comparison import TOLERANCES
+from parity_tests.checker.comparison import TOLERANCES
 from parity_tests.conftest import REPO
 
 # A decimal number with a fraction or an exponent ("4.44e-16", "-0.4862498533406661"), not part of a word

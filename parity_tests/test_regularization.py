@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from parity_tests import twins_practical
-from parity_tests.harness import compare
+from parity_tests.checker.harness import compare
 from reference_torch import bridge
 from reference_torch import models as t_models
 from reference_torch import optim as t_optim

@@ -30,7 +30,7 @@ from scratch_numpy import logistic as n_logistic
 from scratch_numpy import losses as n_losses
 from scratch_numpy import models as n_models
 
-from .harness import Tolerance, compare, kink_free
+from .checker.harness import Tolerance, compare, kink_free
 
 # A 100-step float32 trajectory accumulates rounding from every step; its
 # tolerance is float32's per-step one widened by the number of steps.

@@ -34,7 +34,7 @@ from scratch_numpy import optim as n_optim
 from scratch_numpy import schedules as n_schedules
 from scratch_numpy import training as n_training
 
-from .harness import Tolerance, compare
+from .checker.harness import Tolerance, compare
 
 EXACT = Tolerance(rtol=0.0, atol_scale=0.0)
 # 200 float32 steps accumulate one rounding per step (Adam and RMSprop divide by

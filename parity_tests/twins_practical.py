@@ -29,7 +29,7 @@ from scratch_numpy import batchnorm as n_bn
 from scratch_numpy import dropout as n_dropout
 from scratch_numpy import models as n_models
 
-from .harness import compare, kink_free
+from .checker.harness import compare, kink_free
 from .twins import FLOAT32_TRAJECTORY
 
 # options only the NumPy network has (torch's BatchNorm1d is always unbiased; torch draws its own masks)

@@ -41,7 +41,7 @@ from scratch_numpy import signals as n_signals
 from scratch_numpy import splits as n_splits
 from scratch_numpy import training as n_training
 
-from .harness import FINITE_DIFFERENCE_TOLERANCE, compare
+from .checker.harness import FINITE_DIFFERENCE_TOLERANCE, compare
 from .twins_optim import EXACT, FLOAT32_TRAJECTORY, FLOAT64_TRAJECTORY
 
 REFERENCE_NET = ((4, 5, 3, 1), "relu", "sigmoid")  # the course's gradient-checking network

@@ -1,11 +1,11 @@
 """Check a NumPy forward/backward pair from the command line.
 
-    python -m parity_tests.check FILE.py:FORWARD,BACKWARD --inputs NAME=SHAPE,... [--params NAME=SHAPE,...]
+    python -m parity_tests.checker FILE.py:FORWARD,BACKWARD --inputs NAME=SHAPE,... [--params NAME=SHAPE,...]
         [--against "TORCH EXPRESSION"] [options]
 
 Example (examples in columns, the course's 1/m on the parameter gradients):
 
-    python -m parity_tests.check examples/linear.py:forward,backward_missing_1_over_m \\
+    python -m parity_tests.checker examples/linear.py:forward,backward_missing_1_over_m \\
         --inputs A_prev=4x8 --params W=3x4,b=3x1 --against "W @ A_prev + b" --convention course
 
 The target is a file path or a dotted module (``scratch_numpy.layers:linear_forward,linear_backward``).
@@ -188,7 +188,7 @@ def floats(text: str) -> tuple[float, ...]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m parity_tests.check", description=__doc__.split("\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m parity_tests.checker", description=__doc__.split("\n")[0],
                                      epilog="exit status: 0 agree, 1 mismatch, 2 the check could not run")
     add = parser.add_argument
     add("target", help="FILE.py:FORWARD,BACKWARD or package.module:FORWARD,BACKWARD; forward(**arrays) returns "
@@ -224,6 +224,3 @@ def _parser() -> argparse.ArgumentParser:
     add("--label", help="the report's title (default: the target)")
     return parser
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,7 +10,7 @@ Entry points:
   differences); optionally probes the kinks, injects dropout masks or noise, passes a train/eval ``mode``
   and compares running statistics (``state``) after the step. ``assert_backward`` raises on a mismatch.
 
-The command line ``python -m parity_tests.check`` drives ``check_backward`` on a module's functions.
+The command line ``python -m parity_tests.checker`` drives ``check_backward`` on a module's functions.
 """
 
 from __future__ import annotations
