@@ -1,0 +1,69 @@
+"""Every test a document cites still exists where the document says it is.
+
+The documents (README, CONVENTIONS, RELIABILITY, PERFORMANCE, the data README) cite tests as
+``parity_tests/test_x.py::test_y``, ``test_x.py::test_y`` (a file found by its name under
+parity_tests/), ``::test_z`` (the file cited just before) or a bare ```test_y``` (defined somewhere
+under parity_tests/). A renamed or moved test leaves a document pointing at nothing; this test
+names each such citation.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DOCUMENTS = sorted([*REPO.glob("*.md"), *REPO.glob("experiments/**/*.md"), *REPO.glob("examples/**/*.md")])
+CITATION = re.compile(r"(?P<file>(?:[\w/]+/)?test_\w+\.py)?::(?P<name>test_\w+)|`(?P<bare>test_\w+)`")
+DEFINITION = re.compile(r"^\s*(?:async\s+)?def (test_\w+)\(", re.MULTILINE)
+
+
+def _defined() -> dict[Path, set[str]]:
+    return {path: set(DEFINITION.findall(path.read_text())) for path in REPO.glob("parity_tests/**/test_*.py")}
+
+
+def _resolve(cited: str, defined: dict[Path, set[str]]) -> list[Path]:
+    """The test files a cited file name stands for: the exact path, else every file of that name."""
+    exact = REPO / cited
+    if exact in defined:
+        return [exact]
+    return [path for path in defined if path.name == Path(cited).name] if "/" not in cited else []
+
+
+def citations(text: str):
+    """(cited file or None, test name) in order; ``::name`` inherits the file cited just before it."""
+    last_file = None
+    for match in CITATION.finditer(text):
+        if match["bare"]:
+            yield None, match["bare"]
+            continue
+        if match["file"]:
+            last_file = match["file"]
+        yield last_file, match["name"]
+
+
+def test_the_citation_reader_finds_each_form():
+    text = ("see `parity_tests/test_a.py::test_one`, `::test_two`, test_b.py::test_three "
+            "and `test_four`; ::test_five")
+    assert list(citations(text)) == [("parity_tests/test_a.py", "test_one"), ("parity_tests/test_a.py", "test_two"),
+                                     ("test_b.py", "test_three"), (None, "test_four"), ("test_b.py", "test_five")]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_cited_test_exists(document):
+    defined = _defined()
+    everywhere = set().union(*defined.values())
+    missing = []
+    for cited_file, name in citations(document.read_text()):
+        if cited_file is None:
+            if name not in everywhere:
+                missing.append(name)
+            continue
+        files = _resolve(cited_file, defined)
+        if not files:
+            missing.append(f"{cited_file} (no such test file)")
+        elif not any(name in defined[path] for path in files):
+            missing.append(f"{cited_file}::{name}")
+    assert not missing, f"{document.name} cites tests that do not exist: {missing}"
