@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from scratch_numpy.training import History, Resume
+from scratch_numpy.records import History, Resume
 
 from .checkpoint_format import (CHECKSUMS, FILE_NAME, CheckpointError, Snapshot, load,  # noqa: F401
                                 numpy_generator, save, seal)

@@ -68,7 +68,7 @@ import h5py
 import numpy as np
 import torch
 
-from scratch_numpy.training import History, Resume
+from scratch_numpy.records import History, Resume
 
 from .datasets import check_declared, member, open_hdf5, read_declared
 from .settings import library_versions

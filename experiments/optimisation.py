@@ -15,7 +15,7 @@ import numpy as np
 
 from reference_torch.optim import HYPERPARAMETERS
 from scratch_numpy.minibatch import course_permutation
-from scratch_numpy.schedules import SCHEDULES
+from scratch_numpy.contract import SCHEDULE_HYPERPARAMETERS
 
 from . import datasets, sides, trainers
 
@@ -37,7 +37,7 @@ def schedule(hp: dict):
     (delay 1: the course's loop, which sets the rate after each epoch)."""
     if "schedule" not in hp:
         return None
-    keys = (*SCHEDULES[hp["schedule"]][2], "delay")
+    keys = (*SCHEDULE_HYPERPARAMETERS[hp["schedule"]], "delay")
     return {"name": hp["schedule"], **{k: hp[k] for k in keys if k in hp}}
 
 

@@ -9,7 +9,8 @@ the checks of its claim. The runner does the rest, the same way for all:
     root = <logdir>/<experiment>[-N]                    (a fresh directory, tblog.claim_root)
     for each variant, for impl in numpy, torch:
         trial  = Trial(settings, variant, impl, data, logger for root/<variant>/<impl>,
-                       reference = the NumPy outcome when this is the torch run of a pair)
+                       reference = the NumPy outcome when this is the torch run of a pair,
+                       context = this run's dict for impl, shared by its variants in turn)
         outcome = experiment.run(trial)                 (metrics, cost trajectory, final parameters)
     divergence of each pair; the claims checked on each implementation's metrics;
     the result saved in <logdir>/results.json for ``python -m experiments report``.
@@ -119,7 +120,10 @@ class Claim:
 
 @dataclass
 class Trial:
-    """What ``Experiment.run`` gets for one variant on one implementation."""
+    """What ``Experiment.run`` gets for one variant on one implementation. ``context``: the one
+    dict the variants of this run of the experiment share on this implementation, in the order
+    they run (empty for the first; a resumed trial's starts empty): where a variant leaves what a
+    later one reads, so that nothing outlives the run in module-level state."""
 
     settings: Settings
     variant: Variant
@@ -129,6 +133,7 @@ class Trial:
     progress: tqdm
     reference: Outcome | None = None
     checkpoint: checkpoint.Checkpointer | None = None
+    context: dict = field(default_factory=dict)
 
     @property
     def device(self) -> str:
@@ -270,7 +275,8 @@ def _run(experiment: Experiment, settings: Settings, selected: list, data, resum
     source = getattr(data, "source", "none (no data set)")
     root = claim_root(settings.logdir, experiment.name) if resume is None else resume[0].parents[1]
     started = time.time()
-    rows = [_run_variant(experiment, settings, variant, data, source, root, resume) for variant in selected]
+    contexts = {impl: {} for impl in settings.impls}
+    rows = [_run_variant(experiment, settings, variant, data, source, root, contexts, resume) for variant in selected]
     metrics = {impl: {row["variant"]: row["metrics"][impl] for row in rows} for impl in settings.impls}
     result = {"experiment": experiment.name, "claim": experiment.claim, "dataset": experiment.dataset,
               "data_source": source, "course_data": getattr(data, "course_data", False),
@@ -315,8 +321,9 @@ def _checkpointer(experiment, variant, impl, settings, run_dir: Path, resume,
 
 
 def _run_variant(experiment: Experiment, settings: Settings, variant: Variant, data, source: str, root: Path,
-                 resume=None) -> dict:
-    """One variant on each implementation (NumPy first: it is the torch run's reference)."""
+                 contexts: dict, resume=None) -> dict:
+    """One variant on each implementation (NumPy first: it is the torch run's reference), each trial
+    with its implementation's context from ``contexts`` {impl: dict} (Trial.context)."""
     outcomes, seconds = {}, {}
     for impl in settings.impls:
         run_dir = root / variant.name / impl
@@ -326,7 +333,7 @@ def _run_variant(experiment: Experiment, settings: Settings, variant: Variant, d
             with tqdm(desc=f"{experiment.name}/{variant.name}/{impl}", disable=None, leave=False,
                       unit="it", dynamic_ncols=True) as progress:
                 trial = Trial(settings, variant, impl, data, logger, progress, reference=outcomes.get("numpy"),
-                              checkpoint=ckpt)
+                              checkpoint=ckpt, context=contexts[impl])
                 t0 = time.perf_counter()
                 outcome = run_trial(experiment, trial)
                 seconds[impl] = time.perf_counter() - t0

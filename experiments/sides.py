@@ -1,27 +1,10 @@
 """The NumPy and torch implementations behind one small interface, so that every trainer and
 experiment is written once and runs either side.
 
-    side.gd(k, lr) -> costs         k more full-batch gradient-descent iterations
-                                    (models.train_gd, logistic.optimize of that side)
-    side.fit(...) -> History        the shared mini-batch loop (training.train of that side)
-    side.params() -> {W1: ...}      current parameters in the NumPy layout (b as (n, 1))
-    side.grads() -> {dW1: ...}      gradients on the whole training set, NumPy layout
-    side.accuracy(split) -> float   split "train" or "test"
-    side.scores() -> (n_L, m)       the last layer's Z_L on the training set (networks only)
-    side.predict(X) -> (k,)         labels of points X (n_x, k) given in the NumPy layout
-    side.live                       what the training loop updates in place (networks): the NumPy
-                                    parameter dict or the torch module
-    side.signal_norms()             per-layer ||A_{l-1}||, ||dA_{l-1}||, ||dW_l|| on the training set
-                                    (the side's signals.signal_norms; networks only)
-    side.cost_function(split)       the side's early_stopping.dev_cost on a split (a name or a
-                                    datasets.Split): J of a live state, no L2 term (networks only)
-    side.EarlyStopping              the side's early_stopping.EarlyStopping class
-    side.impl                       "numpy" or "torch"
-    side.state() -> {name: array}   copies of what a full-batch checkpoint saves, in the side's
-                                    own layout (experiments.checkpoint: /params)
-    side.load_state(arrays, i)      put checked ``state()`` arrays back, i full-batch iterations done
-    side.resumable                  False for a network that draws its own dropout masks in gd
-                                    (they would not be drawn again the same after a resume)
+The interface is two Protocols, each method's contract in its docstring: Side, what every model
+offers (logistic regression: NumpyLogistic, TorchLogistic), and NetworkSide, a Side that is a
+network and also trains in the shared mini-batch loop (NumpyNet, TorchNet). ``network(trial, ...)``
+and ``logistic(trial, ...)`` build the one of the trial's implementation.
 
 Both sides start from the same parameters (drawn once with NumPy, copied into
 torch by reference_torch.bridge) and read the same data; the torch side holds
@@ -36,7 +19,9 @@ the masks of the next iteration and puts batch norm's running statistics back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -87,6 +72,91 @@ class NetSpec:
         return self.numpy().init_params(method, rng, dtype)
 
 
+@runtime_checkable
+class Side(Protocol):
+    """One implementation ("numpy" or "torch") of a model on one data set: what the trainers, the
+    checkpoints and the catalog call, the same on both sides. Unless a method says otherwise,
+    arrays come and go in the NumPy layout (examples in columns, b as (n, 1)) and the run's dtype."""
+
+    impl: str
+    """The implementation: "numpy" or "torch"."""
+    dtype: str
+    """The run's dtype ("float32" or "float64"), of the data and of the parameters."""
+    splits: dict
+    """{"train": datasets.Split, and "test" when the data has one}, in the run's dtype."""
+    resumable: bool
+    """Whether a full-batch run restored from ``state()`` continues as the uninterrupted run would
+    (False for a network that draws its own dropout masks: they would not be drawn again the same)."""
+
+    @property
+    def train(self):
+        """splits["train"]."""
+
+    def gd(self, k: int, lr: float) -> list:
+        """k more full-batch gradient-descent iterations at rate ``lr``, continuing from where the
+        side is (models.train_gd, logistic.optimize of that side); the k costs, costs[i] the cost
+        before update i."""
+
+    def params(self) -> dict:
+        """Copies of the current parameters in the NumPy layout ({W1, b1, ...}; batch norm's
+        gamma_l, beta_l; logistic regression {w (n_x, 1), b (1, 1)})."""
+
+    def state(self) -> dict:
+        """{name: array}: copies of what a full-batch checkpoint saves (experiments.checkpoint:
+        /params), in the side's own layout."""
+
+    def load_state(self, arrays: dict, iteration: int) -> None:
+        """Put checked ``state()`` arrays back, ``iteration`` full-batch iterations done."""
+
+    def grads(self) -> dict:
+        """The gradients of the training cost on the whole training set, {"d" + each params() key},
+        in the NumPy layout; a measurement: it changes nothing (no update, no running statistics)."""
+
+    def accuracy(self, split: str) -> float:
+        """The fraction of correct predictions on the split named ``split`` ("train" or "test")."""
+
+    def predict(self, X) -> np.ndarray:
+        """The labels (k,) the model gives points ``X`` (n_x, k), given in the NumPy layout."""
+
+
+@runtime_checkable
+class NetworkSide(Side, Protocol):
+    """A Side that is a network (NetSpec): it also trains in the shared mini-batch loop and gives
+    its scores, signal norms and costs."""
+
+    EarlyStopping: type
+    """The side's early_stopping.EarlyStopping class (the library's policy: its ``callback`` takes
+    ``live`` as its third argument, as fit's ``callback`` gets it)."""
+
+    @property
+    def live(self) -> Any:
+        """What the training loop updates in place: the NumPy parameter dict or the torch module
+        (the third argument of fit's ``callback``)."""
+
+    def fit(self, optimizer: str, lr: float, hyperparameters: dict, callback, checkpoint=None, **loop):
+        """The shared mini-batch loop (training.train of the side) with ``optimizer`` (a name of
+        scratch_numpy.optim.OPTIMIZERS) at initial rate ``lr`` and its ``hyperparameters``, the
+        "test" split (if any) as the dev set; ``loop``: the loop's own keywords (epochs, batch_size,
+        seed or permutations, schedule, early_stopping). ``callback(epoch, history, live)`` runs
+        after every epoch, as the loop calls it; ``checkpoint``: an experiments.checkpoint
+        .Checkpointer (restores a resumed run, saves per epoch) or None. Returns the loop's History.
+        A side given dropout masks refuses (the loop draws its own): ValueError."""
+
+    def scores(self) -> np.ndarray:
+        """The last layer's Z_L (n_L, m) on the training set."""
+
+    def signal_norms(self):
+        """Per-layer ||A_{l-1}||, ||dA_{l-1}||, ||dW_l|| on the training set (the side's
+        signals.signal_norms)."""
+
+    def cost_function(self, split="test") -> Callable:
+        """live state -> J on ``split`` (a name or a datasets.Split): the side's
+        early_stopping.dev_cost, no L2 term, a test-time pass."""
+
+    def cost(self, split="test") -> float:
+        """J of the network at its current parameters on ``split``: cost_function(split)(live)."""
+
+
 class _Side:
     """What every side holds: the data's splits ("train", and "test" when there is one) in the run's dtype."""
 
@@ -104,8 +174,8 @@ class _Side:
 
 
 class _MaskedSide(_Side):
-    """A network side that may get its dropout masks from ``masks`` (iteration -> {D_l: (n_l, m)},
-    NumPy layout) and counts the full-batch iterations done."""
+    """A network side (NetworkSide) that may get its dropout masks from ``masks`` (iteration ->
+    {D_l: (n_l, m)}, NumPy layout) and counts the full-batch iterations done."""
 
     def __init__(self, spec: NetSpec, dataset, dtype: str, masks):
         super().__init__(dataset, dtype)
@@ -123,6 +193,10 @@ class _MaskedSide(_Side):
         # the mini-batch loops draw their own masks: given ones would silently be ignored
         if self.masks is not None:
             raise ValueError("given dropout masks are for full-batch gd; the mini-batch loop draws its own")
+
+    def cost(self, split="test") -> float:
+        """NetworkSide.cost, through the side's own cost_function and live state."""
+        return float(self.cost_function(split)(self.live))
 
 
 class NumpyNet(_MaskedSide):
@@ -142,14 +216,13 @@ class NumpyNet(_MaskedSide):
         return costs
 
     def fit(self, optimizer: str, lr: float, hyperparameters: dict, callback, checkpoint=None, **loop):
-        """``checkpoint``: an experiments.checkpoint.Checkpointer (restores a resumed run, saves per epoch)."""
+        """NetworkSide.fit: scratch_numpy.training.train; ``live`` is the parameter dict."""
         self._refuse_masks_in_fit()
         opt = n_optim.make_optimizer(optimizer, self.params_, lr=lr, **hyperparameters)
         test = self.splits.get("test")
         hooks = checkpoint.attach_numpy(self.net, self.params_, opt) if checkpoint else {}
         return n_training.train(self.net, self.params_, self.train.X, self.train.Y, opt,
-                                X_dev=test and test.X, Y_dev=test and test.Y,
-                                callback=lambda epoch, history, _: callback(epoch, history), **hooks, **loop)
+                                X_dev=test and test.X, Y_dev=test and test.Y, callback=callback, **hooks, **loop)
 
     def params(self) -> dict:
         return {k: v.copy() for k, v in self.params_.items()}
@@ -221,13 +294,13 @@ class TorchNet(_MaskedSide):
                                  masks=None if masks is None else [self._torch_masks(d) for d in masks])
 
     def fit(self, optimizer: str, lr: float, hyperparameters: dict, callback, checkpoint=None, **loop):
-        """``checkpoint``: as NumpyNet.fit's."""
+        """NetworkSide.fit: reference_torch.training.train; ``live`` is the module."""
         self._refuse_masks_in_fit()
         opt = t_optim.make_optimizer(optimizer, self.model, lr=lr, **hyperparameters)
         X_dev, y_dev = self.tensors.get("test", (None, None))
         hooks = checkpoint.attach_torch(self.model, opt) if checkpoint else {}
         return t_training.train(self.model, *self.tensors["train"], opt, X_dev=X_dev, y_dev=y_dev,
-                                callback=lambda epoch, history, _: callback(epoch, history), **hooks, **loop)
+                                callback=callback, **hooks, **loop)
 
     def params(self) -> dict:
         return bridge.params_from_module(self.model)

@@ -11,7 +11,7 @@
     mini_batch(trial, side, optimizer=, lr=, ...)  the shared loop, training.train of the side, with a
                                                    per-epoch callback; checkpointed and resumable through
                                                    trial.checkpoint (experiments.checkpoint), unless an
-                                                   early_stopping hook is given
+                                                   early-stopping policy is given
 
 Both log through RunLog (tags in experiments.tblog) and return an Outcome with
 the metrics initial_cost, final_cost, train_accuracy (and test_accuracy when
@@ -119,18 +119,20 @@ def full_batch(trial, side, *, lr: float, iterations: int) -> Outcome:
 
 
 def mini_batch(trial, side, *, optimizer: str, lr: float, epochs: int, batch_size: int,
-               hyperparameters: dict | None = None, **loop) -> Outcome:
+               hyperparameters: dict | None = None, early_stopping=None, **loop) -> Outcome:
     """``epochs`` of the shared loop (``loop``: permutations or seed, schedule; see
     scratch_numpy.training.train) with ``optimizer`` (a name of scratch_numpy.optim.OPTIMIZERS)
-    at initial rate ``lr``. The final cost is the last epoch's mean cost."""
+    at initial rate ``lr``. The final cost is the last epoch's mean cost. ``early_stopping``: None,
+    or an instance of the side's EarlyStopping: after each epoch's logging its ``callback`` records
+    the epoch, then the loop asks it whether to stop, and ``finish()`` runs when the loop ends."""
     log = RunLog(trial, side, epochs * math.ceil(side.train.m / batch_size))
     per_epoch, evaluate = Cadence(epochs, SCALAR_POINTS), Cadence(epochs, EVALUATIONS)
     trial.progress.reset(total=epochs)
-    # an early-stopping hook's memory is not in a checkpoint: such runs are not checkpointed
-    ckpt = trial.checkpoint if loop.get("early_stopping") is None else None
+    # an early-stopping policy's memory is not in a checkpoint: such runs are not checkpointed
+    ckpt = trial.checkpoint if early_stopping is None else None
     logged = ckpt.start_iteration if ckpt else 0   # a resumed run logged these already
 
-    def callback(epoch, history):
+    def callback(epoch, history, live):
         nonlocal logged
         log.iterations(history.costs[logged:], history.learning_rates[logged:], start=logged)
         logged = len(history.costs)
@@ -139,11 +141,13 @@ def mini_batch(trial, side, *, optimizer: str, lr: float, epochs: int, batch_siz
             log.accuracies(epoch, history.train_accuracy[-1], test)
         if evaluate(epoch):
             log.evaluation(epoch, final=epoch == epochs - 1)
+        if early_stopping is not None:
+            early_stopping.callback(epoch, history, live)
         trial.progress.update(1)
 
     start = time.perf_counter()
     history = side.fit(optimizer, lr, hyperparameters or {}, callback, checkpoint=ckpt, epochs=epochs,
-                       batch_size=batch_size, **loop)
+                       batch_size=batch_size, early_stopping=early_stopping, **loop)
     return log.finish(history.costs, history.epoch_costs[-1], time.perf_counter() - start, history.epoch_costs)
 
 

@@ -19,46 +19,15 @@ import torch
 
 from reference_torch.bridge import resolve_device
 
-from . import twins
 from .checker.harness import KINDS, tensor_kind
-
-from .twins_optim import CASES as OPTIM_CASES
-from .twins_practical import CASES as PRACTICAL_CASES
-from .twins_tools import CASES as TOOLS_CASES
+from .twins import CASES
 
 DTYPES = ("float64", "float32")
 
 
-CORE_CASES = [
-    *((f"activation {name}", lambda dt, dev, name=name: twins.activation(name, dtype=dt, device=dev))
-      for name in twins.n_act.NAMES),
-    ("relu at exactly 0", lambda dt, dev: twins.activation("relu", dtype=dt, device=dev, at_kink=True)),
-    ("leaky relu at exactly 0",
-          lambda dt, dev: twins.activation("leaky_relu", dtype=dt, device=dev, at_kink=True)),
-    ("linear layer + 1 GD step", lambda dt, dev: twins.linear(dtype=dt, device=dev)),
-    *((f"loss {name}", lambda dt, dev, name=name: twins.loss(name, dtype=dt, device=dev))
-      for name in twins.LOSS_INPUTS),
-    *((f"{name} penalty", lambda dt, dev, name=name: twins.penalty(name, dtype=dt, device=dev))
-      for name in ("l2", "l1")),
-    ("logistic regression, 100 GD steps", lambda dt, dev: twins.logistic_trajectory(dtype=dt, device=dev)),
-    ("shallow net [2,4,1] tanh/sigmoid",
-          lambda dt, dev: twins.network((2, 4, 1), "tanh", "sigmoid", dtype=dt, device=dev)),
-    ("L-layer net [6,5,4,3,1] relu/sigmoid",
-          lambda dt, dev: twins.network((6, 5, 4, 3, 1), "relu", "sigmoid", dtype=dt, device=dev)),
-    ("two-layer net [6,10,4] relu/softmax",
-          lambda dt, dev: twins.network((6, 10, 4), "relu", "softmax", dtype=dt, device=dev)),
-    ("net [6,8,4] leaky_relu/SVM (linear out)",
-          lambda dt, dev: twins.network((6, 8, 4), "leaky_relu", "linear", dtype=dt, device=dev)),
-    ("net, zero init (ReLU kink)",
-          lambda dt, dev: twins.network((4, 5, 3, 1), "relu", "sigmoid", init="zeros", dtype=dt, device=dev)),
-    ("3-layer net, 100 GD steps", lambda dt, dev: twins.network_trajectory(dtype=dt, device=dev)),
-]
-
-
 def run(device: str = "cpu", dtypes=DTYPES):
     """[(label, dtype, ParityReport)] for every registered case."""
-    return [(label, dtype, case(dtype, device))
-            for label, case in [*CORE_CASES, *OPTIM_CASES, *PRACTICAL_CASES, *TOOLS_CASES] for dtype in dtypes]
+    return [(label, dtype, case(dtype, device)) for label, case in CASES for dtype in dtypes]
 
 
 def format_table(results) -> str:

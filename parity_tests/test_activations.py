@@ -19,13 +19,13 @@ SHAPES = [(1, 1), (3, 7), (10, 64)]
 @pytest.mark.parametrize("name", activations.NAMES)
 def test_activation_matches_torch(name, shape, dtype, device):
     for seed in range(3):
-        twins.activation(name, dtype=dtype, shape=shape, seed=seed, device=device).assert_passed()
+        twins.activations.activation(name, dtype=dtype, shape=shape, seed=seed, device=device).assert_passed()
 
 
 @pytest.mark.parametrize("name", ["relu", "leaky_relu"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_kink_at_exactly_zero_matches_torch(name, dtype, device):
-    report = twins.activation(name, dtype=dtype, shape=(6, 9), at_kink=True, device=device)
+    report = twins.activations.activation(name, dtype=dtype, shape=(6, 9), at_kink=True, device=device)
     report.assert_passed()
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from parity_tests import twins_tools
+from parity_tests import twins
 from reference_torch import augmentation as t_augmentation
 from scratch_numpy import augmentation as n_augmentation
 
@@ -53,7 +53,7 @@ def test_augment_is_crop_then_flip():
 @pytest.mark.parametrize("operation", ["flip", "crop", "augment"])
 @pytest.mark.parametrize("dtype", ["uint8", "float32", "float64"])
 def test_parity_bit_for_bit(operation, dtype, device):
-    report = twins_tools.augmentation(operation, dtype=dtype, device=device, padding=3)
+    report = twins.augmentation.augmentation(operation, dtype=dtype, device=device, padding=3)
     report.assert_passed()
     assert report.diffs[0].max_abs == 0
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from parity_tests import twins_practical
+from parity_tests import twins
 from parity_tests.checker.harness import check_backward, compare
 from reference_torch import batchnorm as t_bn
 from reference_torch import bridge
@@ -46,7 +46,7 @@ def _id(value):
 @pytest.mark.parametrize("n, m", [(5, 8), (1, 3), (16, 64), (3, 3)], ids=_id)
 def test_layer_parity_over_five_training_passes_and_test_time(n, m, dtype, device):
     for seed in range(3):
-        report = twins_practical.batchnorm_layer(dtype=dtype, n=n, m=m, seed=seed, device=device)
+        report = twins.batchnorm.batchnorm_layer(dtype=dtype, n=n, m=m, seed=seed, device=device)
         report.assert_passed()
     assert {"running_mean after 5 steps", "Z_tilde test after 5 steps", "dgamma test"} <= {d.name for d in
                                                                                             report.diffs}
@@ -54,7 +54,7 @@ def test_layer_parity_over_five_training_passes_and_test_time(n, m, dtype, devic
 
 @pytest.mark.parametrize("beta_momentum, eps", [(0.0, 1e-5), (0.99, 1e-3)], ids=["beta0", "beta.99-eps1e-3"])
 def test_layer_parity_with_other_hyperparameters(beta_momentum, eps, device):
-    twins_practical.batchnorm_layer(beta_momentum=beta_momentum, eps=eps, device=device).assert_passed()
+    twins.batchnorm.batchnorm_layer(beta_momentum=beta_momentum, eps=eps, device=device).assert_passed()
 
 
 ARCHITECTURES = [((5, 6, 4, 1), "relu", "sigmoid"), ((4, 10, 3), "tanh", "softmax"),
@@ -65,9 +65,9 @@ ARCHITECTURES = [((5, 6, 4, 1), "relu", "sigmoid"), ((4, 10, 3), "tanh", "softma
 @pytest.mark.parametrize("dims, hidden, output", ARCHITECTURES, ids=_id)
 def test_network_parity(dims, hidden, output, dtype, device):
     for seed in range(2):
-        twins_practical.network_step(dims, hidden, output, batch_norm=True, dtype=dtype, seed=seed,
+        twins.models.network_step(dims, hidden, output, batch_norm=True, dtype=dtype, seed=seed,
                                      device=device).assert_passed()
-    twins_practical.network_trajectory(dims, hidden, output, batch_norm=True, dtype=dtype, device=device,
+    twins.models.options_trajectory(dims, hidden, output, batch_norm=True, dtype=dtype, device=device,
                                        steps=5).assert_passed()
 
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from experiments import bench, bench_cuda, bench_step, bench_timing, cli
+from experiments import bench, cli
+from experiments.bench import cuda as bench_cuda, step as bench_step, timing as bench_timing
 from scratch_numpy import optim as n_optim
 
 REPO = Path(__file__).resolve().parents[1]

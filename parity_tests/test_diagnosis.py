@@ -3,7 +3,7 @@ errors measured by a NumPy network and its torch twin."""
 
 import pytest
 
-from parity_tests import twins_tools
+from parity_tests import twins
 from scratch_numpy import diagnosis
 
 
@@ -36,7 +36,7 @@ def test_threshold_moves_the_line():
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_parity_of_measured_errors(dtype, device):
-    twins_tools.diagnosis(dtype=dtype, device=device).assert_passed()
+    twins.diagnosis.diagnosis(dtype=dtype, device=device).assert_passed()
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -17,11 +17,13 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 DOCUMENTS = sorted([*REPO.glob("*.md"), *REPO.glob("experiments/**/*.md"), *REPO.glob("examples/**/*.md")])
 CITATION = re.compile(r"(?P<file>(?:[\w/]+/)?test_\w+\.py)?::(?P<name>test_\w+)|`(?P<bare>test_\w+)`")
-DEFINITION = re.compile(r"^\s*(?:async\s+)?def (test_\w+)\(", re.MULTILINE)
+DEFINITION = re.compile(r"^\s*(?:async\s+)?def (test_\w+)\(|^(test_\w+) = ", re.MULTILINE)
 
 
 def _defined() -> dict[Path, set[str]]:
-    return {path: set(DEFINITION.findall(path.read_text())) for path in REPO.glob("parity_tests/**/test_*.py")}
+    """{test file: the tests it defines, by ``def test_x(`` or bound by name, ``test_x = ...``}."""
+    return {path: {name for pair in DEFINITION.findall(path.read_text()) for name in pair if name}
+            for path in REPO.glob("parity_tests/**/test_*.py")}
 
 
 def _resolve(cited: str, defined: dict[Path, set[str]]) -> list[Path]:

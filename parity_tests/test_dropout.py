@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from parity_tests import twins_practical
+from parity_tests import twins
 from reference_torch import bridge
 from reference_torch import dropout as t_dropout
 from reference_torch import models as t_models
@@ -36,7 +36,7 @@ def _id(value):
                          ids=_id)
 def test_layer_parity_with_a_shared_numpy_mask(shape, keep_prob, dtype, device):
     for seed in range(3):
-        twins_practical.dropout_layer(dtype=dtype, shape=shape, keep_prob=keep_prob, seed=seed,
+        twins.dropout.dropout_layer(dtype=dtype, shape=shape, keep_prob=keep_prob, seed=seed,
                                       device=device).assert_passed()
 
 
@@ -44,7 +44,7 @@ def test_layer_parity_with_a_shared_numpy_mask(shape, keep_prob, dtype, device):
 @pytest.mark.parametrize("keep_prob", [0.5, 0.8])
 def test_layer_parity_with_torchs_own_mask_recovered(keep_prob, dtype, device):
     for seed in range(3):
-        report = twins_practical.dropout_layer(dtype=dtype, shape=(7, 40), keep_prob=keep_prob, seed=seed,
+        report = twins.dropout.dropout_layer(dtype=dtype, shape=(7, 40), keep_prob=keep_prob, seed=seed,
                                                device=device, mask_from="torch")
         report.assert_passed()
         assert report.diffs[0].name == "D" and report.diffs[0].max_abs == 0   # recovered exactly
@@ -58,9 +58,9 @@ ARCHITECTURES = [((5, 6, 4, 1), "relu", "sigmoid", (0.8, 0.6)), ((4, 10, 3), "ta
 @pytest.mark.parametrize("dims, hidden, output, keep_probs", ARCHITECTURES, ids=_id)
 def test_network_parity_with_shared_masks(dims, hidden, output, keep_probs, dtype, device):
     for seed in range(2):
-        twins_practical.network_step(dims, hidden, output, keep_probs=keep_probs, dtype=dtype, seed=seed,
+        twins.models.network_step(dims, hidden, output, keep_probs=keep_probs, dtype=dtype, seed=seed,
                                      device=device).assert_passed()
-    twins_practical.network_trajectory(dims, hidden, output, keep_probs=keep_probs, dtype=dtype, device=device,
+    twins.models.options_trajectory(dims, hidden, output, keep_probs=keep_probs, dtype=dtype, device=device,
                                        steps=30).assert_passed()
 
 

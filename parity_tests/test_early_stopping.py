@@ -1,10 +1,10 @@
 """Early stopping in the shared training loop, on a set-up where dev error rises
-(twins_tools.rising_dev_error_data: 30 % of the training labels flipped, clean dev labels)."""
+(twins.early_stopping.rising_dev_error_data: 30 % of the training labels flipped, clean dev labels)."""
 
 import numpy as np
 import pytest
 
-from parity_tests import twins_tools
+from parity_tests import twins
 from parity_tests.checker.harness import compare
 from scratch_numpy import early_stopping as n_early_stopping
 from scratch_numpy import models as n_models
@@ -19,7 +19,7 @@ def network(**options):
 def run(epochs=150, stopper=None, net=None, **train_kwargs):
     """NumPy training of ``net`` (default: a fresh ``network()``) on the rising-dev-error set-up,
     full batch, the same start every time: (net, params, history)."""
-    X, Y, X_dev, Y_dev, rng = twins_tools.rising_dev_error_data()
+    X, Y, X_dev, Y_dev, rng = twins.early_stopping.rising_dev_error_data()
     net = network() if net is None else net
     params = net.init_params("he", rng)
     hooks = {} if stopper is None else {"callback": stopper.callback, "early_stopping": stopper}
@@ -43,7 +43,7 @@ def test_the_set_up_overfits():
 
 @pytest.mark.parametrize("monitor", ["dev_error", "dev_cost"])
 def test_stops_patience_epochs_after_the_best_and_restores_it(monitor):
-    X_dev, Y_dev = twins_tools.rising_dev_error_data()[2:4]
+    X_dev, Y_dev = twins.early_stopping.rising_dev_error_data()[2:4]
     net = network()
     dev = {"dev_cost": n_early_stopping.dev_cost(net, X_dev, Y_dev)} if monitor == "dev_cost" else {}
     stopper = n_early_stopping.EarlyStopping(10, monitor=monitor, **dev)
@@ -83,9 +83,10 @@ def test_batch_norm_running_statistics_are_restored_with_the_parameters():
 @pytest.mark.parametrize("monitor", ["dev_error", "dev_cost"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_parity_both_loops_stop_at_the_same_epoch_with_the_same_parameters(monitor, dtype, device):
-    numpy_rows, torch_rows, stopper, stopper_t = twins_tools.early_stopping_pair(monitor, dtype=dtype, device=device)
+    numpy_rows, torch_rows, stopper, stopper_t = twins.early_stopping.early_stopping_pair(monitor, dtype=dtype,
+                                                                                          device=device)
     assert stopper.best_epoch == stopper_t.best_epoch and len(stopper.values) == len(stopper_t.values) < 150
-    compare(numpy_rows, torch_rows, tolerance=twins_tools.trajectory_tolerance(dtype)).assert_passed()
+    compare(numpy_rows, torch_rows, tolerance=twins.common.trajectory_tolerance(dtype)).assert_passed()
 
 
 def test_bad_use():

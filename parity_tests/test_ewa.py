@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from parity_tests import twins_optim
+from parity_tests import twins
 from reference_torch import ewa as t_ewa
 from scratch_numpy import ewa as n_ewa
 
@@ -62,9 +62,9 @@ def test_averages_roughly_the_last_one_over_one_minus_beta_values(beta):
 @pytest.mark.parametrize("shape, beta, seed", [((3,), 0.9, 0), ((4, 2), 0.98, 1), ((), 0.5, 2)],
                          ids=["3-beta0.9", "4x2-beta0.98", "scalar-beta0.5"])
 def test_numpy_and_torch_agree_bit_for_bit(bias_correction, dtype, shape, beta, seed, device):
-    report = twins_optim.ewa(dtype, device, bias_correction=bias_correction, beta=beta, shape=shape, seed=seed)
+    report = twins.ewa.ewa(dtype, device, bias_correction=bias_correction, beta=beta, shape=shape, seed=seed)
     report.assert_passed()
-    numpy_rows, torch_rows = twins_optim.ewa_pair(dtype=dtype, device=device, beta=beta, shape=shape, seed=seed,
+    numpy_rows, torch_rows = twins.ewa.ewa_pair(dtype=dtype, device=device, beta=beta, shape=shape, seed=seed,
                                                   bias_correction=bias_correction)
     np.testing.assert_array_equal(numpy_rows["averages"], torch_rows["averages"].cpu().numpy())
 

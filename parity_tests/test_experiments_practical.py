@@ -279,7 +279,7 @@ def test_both_sides_apply_the_same_given_masks_at_every_iteration():
     _, by_hand = n_models.train_gd(spec.numpy(), params0, data.train.X, data.train.Y, 0.1, 6, masks=drawn)
     assert costs[0] == by_hand
     with pytest.raises(ValueError, match="mini-batch loop draws its own"):
-        numpy_side.fit("gd", 0.1, {}, lambda epoch, history: None, epochs=1, batch_size=8)
+        numpy_side.fit("gd", 0.1, {}, lambda epoch, history, live: None, epochs=1, batch_size=8)
 
 
 def test_grads_leave_the_running_statistics_alone():

@@ -75,7 +75,7 @@ def test_the_pytest_part_selects_the_device_cases_and_not_the_slow_experiment_ru
     device_cases = [i for i in ids if re.search(r"\[(.*-)?cuda(-.*)?\]$", i)]
     assert len(device_cases) > 300, f"{len(device_cases)} of {len(ids)} selected tests take device='cuda'"
     assert re.search(rf"^{len(ids)}/\d+ tests collected", done.stdout, re.M), done.stdout[-500:]
-    assert "parity_tests/test_validation.py::test_torch_network_rejects_data_on_another_device" in ids
+    assert "parity_tests/contract/test_models.py::test_torch_network_rejects_data_on_another_device" in ids
     assert not [i for i in ids if i.startswith("parity_tests/test_gpu_check.py")]
     assert "quick_all --" not in done.stdout
 

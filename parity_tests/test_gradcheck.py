@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from parity_tests import twins_tools
+from parity_tests import twins
 from reference_torch import bridge
 from reference_torch import gradcheck as t_gradcheck
 from reference_torch import models as t_models
@@ -245,5 +245,5 @@ def test_torch_refuses_dropout_and_float32():
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_parity_two_sided_and_directional(dtype, device):
-    report = twins_tools.gradcheck(dtype=dtype, device=device)
+    report = twins.gradcheck.gradcheck(dtype=dtype, device=device)
     report.assert_passed()

@@ -16,7 +16,7 @@ SHAPES = [(1, 1, 1), (4, 3, 6), (20, 7, 33), (64, 10, 128)]
 @pytest.mark.parametrize("n_prev,n,m", SHAPES, ids=lambda v: str(v))
 def test_linear_matches_torch(n_prev, n, m, dtype, device):
     for seed in range(3):
-        twins.linear(dtype=dtype, n_prev=n_prev, n=n, m=m, seed=seed, device=device).assert_passed()
+        twins.layers.linear(dtype=dtype, n_prev=n_prev, n=n, m=m, seed=seed, device=device).assert_passed()
 
 
 def _oracle(A_prev, W, b):

@@ -12,7 +12,7 @@ from scratch_numpy import logistic
 @pytest.mark.parametrize("n_x,m", [(1, 1), (5, 40), (30, 200)], ids=str)
 def test_logistic_regression_matches_torch(n_x, m, dtype, device):
     for seed in range(2):
-        twins.logistic_trajectory(dtype=dtype, n_x=n_x, m=m, seed=seed, device=device).assert_passed()
+        twins.logistic.logistic_trajectory(dtype=dtype, n_x=n_x, m=m, seed=seed, device=device).assert_passed()
 
 
 def test_cost_matches_the_course_log_form():

@@ -17,17 +17,17 @@ SIZES = [(2, 1), (3, 7), (10, 50)]  # (classes, m)
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("num_classes,m", SIZES, ids=str)
-@pytest.mark.parametrize("name", list(twins.LOSS_INPUTS))
+@pytest.mark.parametrize("name", list(twins.losses.LOSS_INPUTS))
 def test_loss_matches_torch(name, num_classes, m, dtype, device):
     for seed in range(3):
-        twins.loss(name, dtype=dtype, num_classes=num_classes, m=m, seed=seed, device=device).assert_passed()
+        twins.losses.loss(name, dtype=dtype, num_classes=num_classes, m=m, seed=seed, device=device).assert_passed()
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("name", ["l2", "l1"])
 def test_penalty_matches_torch(name, dtype, device):
     for seed, dims in enumerate([(2, 1), (4, 5, 3), (7, 6, 5, 4, 2)]):
-        twins.penalty(name, dtype=dtype, layer_dims=dims, seed=seed, device=device).assert_passed()
+        twins.losses.penalty(name, dtype=dtype, layer_dims=dims, seed=seed, device=device).assert_passed()
 
 
 def test_penalties_touch_weights_only_with_the_course_scale():

@@ -14,7 +14,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parity_tests import twins_optim
+from parity_tests import twins
 from reference_torch import bridge
 from reference_torch import minibatch as t_minibatch
 from scratch_numpy import minibatch as n_minibatch
@@ -58,14 +58,14 @@ def test_partition_reproduces_the_course(m, batch_size):
                          ids=["partial-last", "batch-gd", "stochastic", "even", "batch-above-m"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_both_sides_see_identical_batches(sampling, m, batch_size, dtype, device):
-    report = twins_optim.minibatches(sampling, dtype, device, m=m, batch_size=batch_size, epochs=2)
+    report = twins.minibatch.minibatches(sampling, dtype, device, m=m, batch_size=batch_size, epochs=2)
     report.assert_passed()
     assert all(d.max_abs == 0 for d in report.diffs)
 
 
 @pytest.mark.parametrize("m, batch_size", [(37, 8), (9, 1), (37, 37)])
 def test_last_batch_is_partial_on_both_sides(m, batch_size):
-    numpy_rows, torch_rows = twins_optim.minibatches_pair(m=m, batch_size=batch_size, epochs=1)
+    numpy_rows, torch_rows = twins.minibatch.minibatches_pair(m=m, batch_size=batch_size, epochs=1)
     expected = [batch_size] * (m // batch_size) + ([m % batch_size] if m % batch_size else [])
     assert numpy_rows["batch sizes"].tolist() == expected
     assert torch_rows["batch sizes"].tolist() == expected

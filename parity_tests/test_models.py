@@ -24,12 +24,12 @@ ARCHITECTURES = [
 @pytest.mark.parametrize("dims,hidden,output", ARCHITECTURES, ids=str)
 def test_network_forward_backward_step_match_torch(dims, hidden, output, dtype, device):
     for seed in range(2):
-        twins.network(dims, hidden, output, dtype=dtype, seed=seed, device=device).assert_passed()
+        twins.models.network(dims, hidden, output, dtype=dtype, seed=seed, device=device).assert_passed()
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_zero_init_hits_the_relu_kink_and_still_matches(dtype, device):
-    report = twins.network((4, 5, 3, 1), "relu", "sigmoid", init="zeros", dtype=dtype, device=device)
+    report = twins.models.network((4, 5, 3, 1), "relu", "sigmoid", init="zeros", dtype=dtype, device=device)
     report.assert_passed()
     hidden_grads = [d for d in report.diffs if d.name in ("dW1", "dW2")]
     assert all(d.max_abs == 0 for d in hidden_grads)
@@ -38,7 +38,7 @@ def test_zero_init_hits_the_relu_kink_and_still_matches(dtype, device):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("dims,hidden,output", ARCHITECTURES[:4], ids=str)
 def test_100_step_trajectory_matches_torch(dims, hidden, output, dtype, device):
-    report = twins.network_trajectory(dims, hidden, output, dtype=dtype, device=device, steps=100)
+    report = twins.models.network_trajectory(dims, hidden, output, dtype=dtype, device=device, steps=100)
     report.assert_passed()
     if dtype == "float64":
         assert max(d.max_abs for d in report.diffs) < 1e-12

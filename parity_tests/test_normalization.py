@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parity_tests import twins_tools
+from parity_tests import twins
 from reference_torch import bridge
 from reference_torch import normalization as t_normalization
 from scratch_numpy import normalization as n_normalization
@@ -67,7 +67,7 @@ def test_normalised_training_set_has_mean_0_and_variance_1_or_0(n_x, m, seed, co
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("eps", [0.0, 1e-8])
 def test_parity(dtype, eps, device):
-    twins_tools.normalization(dtype=dtype, eps=eps, device=device).assert_passed()
+    twins.normalization.normalization(dtype=dtype, eps=eps, device=device).assert_passed()
 
 
 def test_bad_inputs_numpy():

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from parity_tests import twins_optim
+from parity_tests import twins
 from parity_tests.checker.harness import Tolerance, compare
 from reference_torch import bridge
 from reference_torch import models as t_models
@@ -45,9 +45,9 @@ def normwise(numpy_rows, torch_rows):
 @pytest.mark.parametrize("steps", [1, 3])
 @pytest.mark.parametrize("layer_dims, seed", SHAPES, ids=["4-5-3", "7-2-6-3", "3-1"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("variant", list(twins_optim.OPTIMIZERS))
+@pytest.mark.parametrize("variant", list(twins.optim.OPTIMIZERS))
 def test_single_step_parity(variant, dtype, layer_dims, seed, steps, device):
-    numpy_rows, torch_rows = twins_optim.optimizer_step_pair(variant, dtype=dtype, device=device, steps=steps,
+    numpy_rows, torch_rows = twins.optim.optimizer_step_pair(variant, dtype=dtype, device=device, steps=steps,
                                                              layer_dims=layer_dims, seed=seed)
     report = compare(numpy_rows, torch_rows, tolerance=SINGLE_STEP[dtype], label=f"{variant} {steps} step(s)")
     worst = max(d.max_rel for d in report.diffs)
@@ -58,10 +58,10 @@ def test_single_step_parity(variant, dtype, layer_dims, seed, steps, device):
     assert any(name.startswith("v_") or name.startswith("s_") for name in numpy_rows) or variant == "gd"
 
 
-@pytest.mark.parametrize("variant", list(twins_optim.OPTIMIZERS))
+@pytest.mark.parametrize("variant", list(twins.optim.OPTIMIZERS))
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_single_step_parity_with_l2_on_weights_only(variant, dtype, device):
-    numpy_rows, torch_rows = twins_optim.optimizer_step_pair(variant, dtype=dtype, device=device, steps=3,
+    numpy_rows, torch_rows = twins.optim.optimizer_step_pair(variant, dtype=dtype, device=device, steps=3,
                                                              l2_lambda=0.7, m=10, seed=5)
     compare(numpy_rows, torch_rows, tolerance=SINGLE_STEP[dtype]).assert_passed()
 
@@ -70,7 +70,7 @@ def test_single_step_parity_with_l2_on_weights_only(variant, dtype, device):
 @pytest.mark.parametrize("scale", [1e-6, 1e-9, 1e-12])
 def test_eps_placement_agrees_when_gradients_are_tiny(variant, scale):
     """With |dW| near eps = 1e-8 the placement of eps decides the step: both sides still agree."""
-    numpy_rows, torch_rows = twins_optim.optimizer_step_pair(variant, steps=3, scale=scale, seed=7)
+    numpy_rows, torch_rows = twins.optim.optimizer_step_pair(variant, steps=3, scale=scale, seed=7)
     compare(numpy_rows, torch_rows, tolerance=SINGLE_STEP["float64"]).assert_passed()
 
 
@@ -189,7 +189,7 @@ def test_nesterov_exists_only_in_the_cs231n_form():
     _, _, model = _one_layer()
     with pytest.raises(ValueError, match="Nesterov momentum requires a momentum and zero dampening"):
         torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, dampening=0.9, nesterov=True)
-    twins_optim.optimizer_step("nesterov", steps=3).assert_passed()
+    twins.optim.optimizer_step("nesterov", steps=3).assert_passed()
 
 
 def test_rmsprop_eps_is_outside_the_square_root_and_there_is_no_bias_correction():
@@ -275,7 +275,7 @@ def test_adamw_default_weight_decay_is_not_zero():
     assert np.abs(adamw["W1"] - numpy_params["W1"]).max() > 1e-5
 
     _, _, coupled = run(lambda mdl: t_optim.make_optimizer("adam", mdl, lr=0.01, l2_lambda=0.7, m=10))
-    _, _, decoupled = run(lambda mdl: torch.optim.AdamW(t_optim.param_groups(mdl, 0.7, 10), lr=0.01))
+    _, _, decoupled = run(lambda mdl: torch.optim.AdamW(mdl.param_groups(0.7, 10), lr=0.01))
     numpy_params = {k: v.copy() for k, v in params.items()}
     adam_l2 = n_optim.Adam(numpy_params, 0.01, l2_lambda=0.7, m=10)
     for g in grads:
@@ -311,7 +311,7 @@ def _torch_make(name, **hp):
 
 @pytest.mark.parametrize("make", [_numpy_make, _torch_make], ids=["numpy", "torch"])
 @pytest.mark.parametrize("name, argument, value", [
-    *[(n, "lr", v) for n in twins_optim.OPTIMIZERS if n != "nesterov" for v in LR_ERRORS],
+    *[(n, "lr", v) for n in twins.optim.OPTIMIZERS if n != "nesterov" for v in LR_ERRORS],
     *[("momentum", "beta", v) for v in BETA_ERRORS],
     *[("cs231n_momentum", "mu", v) for v in BETA_ERRORS],
     *[("rmsprop", "beta", v) for v in BETA_ERRORS],

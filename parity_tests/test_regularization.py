@@ -14,11 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from parity_tests import twins_practical
+from parity_tests import twins
 from parity_tests.checker.harness import compare
 from reference_torch import bridge
 from reference_torch import models as t_models
-from reference_torch import optim as t_optim
 from scratch_numpy import models as n_models
 
 DTYPES = ["float64", "float32"]
@@ -39,7 +38,7 @@ def _id(value):
 @pytest.mark.parametrize("dims, hidden, output", DEPTHS, ids=_id)
 def test_cost_gradients_and_one_step_match_torch(dims, hidden, output, penalty, dtype, device):
     for seed in range(2):
-        twins_practical.network_step(dims, hidden, output, dtype=dtype, seed=seed, device=device,
+        twins.models.network_step(dims, hidden, output, dtype=dtype, seed=seed, device=device,
                                      **penalty).assert_passed()
 
 
@@ -47,7 +46,7 @@ def test_cost_gradients_and_one_step_match_torch(dims, hidden, output, penalty, 
 @pytest.mark.parametrize("route", ["penalty", "weight_decay"])
 @pytest.mark.parametrize("dims, hidden, output", DEPTHS[1:3], ids=_id)
 def test_l2_trajectory_matches_torch_by_either_route(dims, hidden, output, route, dtype, device):
-    report = twins_practical.network_trajectory(dims, hidden, output, l2=0.7, l2_route=route, dtype=dtype,
+    report = twins.models.options_trajectory(dims, hidden, output, l2=0.7, l2_route=route, dtype=dtype,
                                                 device=device, steps=100)
     report.assert_passed()
     if dtype == "float64":
@@ -56,7 +55,7 @@ def test_l2_trajectory_matches_torch_by_either_route(dims, hidden, output, route
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_l1_trajectory_matches_torch(dtype, device):
-    twins_practical.network_trajectory((5, 6, 4, 1), l1=0.7, dtype=dtype, device=device, steps=100).assert_passed()
+    twins.models.options_trajectory((5, 6, 4, 1), l1=0.7, dtype=dtype, device=device, steps=100).assert_passed()
 
 
 def _setup(dims=(5, 7, 4, 3), m=12, seed=0):
@@ -125,8 +124,8 @@ def _one_sgd_step(groups_of, lambd=0.9, lr=0.5):
 def test_weight_decay_is_lambda_over_m_on_the_weight_group_only():
     """torch/optim/sgd.py adds weight_decay * p to p's gradient before the step, the gradient of
     (weight_decay/2) ||p||^2: with weight_decay = lambda/m on W and 0 on b it is the course's L2."""
-    _, stepped, stepped_t = _one_sgd_step(lambda model, m: t_optim.param_groups(model, 0.9, m))
-    assert t_optim.param_groups(t_models.Network((2, 3, 1)), 0.9, 12)[0]["weight_decay"] == 0.9 / 12
+    _, stepped, stepped_t = _one_sgd_step(lambda model, m: model.param_groups(0.9, m))
+    assert t_models.Network((2, 3, 1)).param_groups(0.9, 12)[0]["weight_decay"] == 0.9 / 12
     compare({f"{k} after 1 step": v for k, v in stepped.items()},
             {f"{k} after 1 step": v for k, v in stepped_t.items()}).assert_passed()
 
@@ -157,7 +156,7 @@ def test_bad_lambda_is_a_value_error_naming_it(cls, name, bad):
 def test_bad_weight_decay_arguments():
     model = t_models.Network((2, 3, 1))
     with pytest.raises(ValueError, match=r"m \(the number of training examples"):
-        t_optim.param_groups(model, 0.5)
+        model.param_groups(0.5)
     with pytest.raises(ValueError, match=r"weight_decay_l2 must be a finite number >= 0"):
         t_models.train_gd(model, torch.ones(4, 2, dtype=torch.float64), torch.zeros(4, dtype=torch.int64), 0.1, 1,
                           weight_decay_l2=-1.0)

@@ -165,8 +165,8 @@ def test_results_json_merges_and_keeps_a_corrupt_file(tmp_path, capsys):
 
 
 def test_an_existing_bench_file_is_never_overwritten(tmp_path, monkeypatch):
-    monkeypatch.setattr(bench, "measure", lambda mode, threads, suite: {"mode": mode})
-    monkeypatch.setattr(bench, "report", lambda results: "report")
+    monkeypatch.setattr(bench.cli, "measure", lambda mode, threads, suite: {"mode": mode})
+    monkeypatch.setattr(bench.cli, "report", lambda results: "report")
     out = tmp_path / "bench.json"
     out.write_text("earlier results")
     with contextlib.redirect_stdout(io.StringIO()) as printed:

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.optim.lr_scheduler import ExponentialLR, LambdaLR, StepLR
 
-from parity_tests import twins_optim
+from parity_tests import twins
 from reference_torch import schedules as t_schedules
 from scratch_numpy import schedules as n_schedules
 
@@ -21,7 +21,7 @@ FORMULAS = {   # the course's closed forms, written as the course writes them
     "inverse_sqrt_step": lambda a0, e, hp: hp["k"] / math.sqrt(e + 1) * a0,      # t = iteration + 1
     "staircase": lambda a0, e, hp: a0 / (1 + hp["decay_rate"] * math.floor(e / hp["time_interval"])),
 }
-VARIANTS = [(name, hp) for name, hp in twins_optim.SCHEDULES.items()] + [
+VARIANTS = [(name, hp) for name, hp in twins.schedules.SCHEDULES.items()] + [
     ("inverse_time", {"decay_rate": 1.0}), ("exponential", {"base": 0.9}), ("inverse_sqrt_epoch", {"k": 2.0}),
     ("inverse_sqrt_step", {"k": 0.5}), ("staircase", {"decay_rate": 0.3, "time_interval": 7})]
 VARIANT_IDS = [name + "".join(f"-{k}={v}" for k, v in hp.items()) for name, hp in VARIANTS]
@@ -48,7 +48,7 @@ def test_rates_follow_the_formulas(name, hp):
 
 @pytest.mark.parametrize("name, hp", VARIANTS, ids=VARIANT_IDS)
 def test_rates_over_50_epochs_are_identical_on_both_sides(name, hp):
-    rates, rates_t = twins_optim.schedule_rates_pair(name, alpha0=0.0075, n=50, **hp)
+    rates, rates_t = twins.schedules.schedule_rates_pair(name, alpha0=0.0075, n=50, **hp)
     assert rates.tolist() == rates_t.tolist()               # bit for bit, not approximately
 
 
@@ -98,8 +98,8 @@ def test_training_records_the_schedule_per_epoch_and_per_mini_batch():
     inverse_sqrt_step changes it every mini-batch, t = 1, 2, ..."""
     for name, per_update in (("inverse_time", lambda i: 0.01 * (1 / (1 + 0.3 * (i // 4)))),
                              ("inverse_sqrt_step", lambda i: 0.01 * (1.0 / math.sqrt(i + 1)))):
-        numpy_rows, torch_rows = twins_optim.trajectory_pair(
-            "adam", steps=12, schedule={"name": name, **twins_optim.SCHEDULES[name]})
+        numpy_rows, torch_rows = twins.training.trajectory_pair(
+            "adam", steps=12, schedule={"name": name, **twins.schedules.SCHEDULES[name]})
         assert numpy_rows["learning rates"].tolist() == torch_rows["learning rates"].tolist()
         np.testing.assert_allclose(numpy_rows["learning rates"], [per_update(i) for i in range(12)], rtol=1e-15)
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from parity_tests import twins_tools
+from parity_tests import twins
 from reference_torch import bridge
 from reference_torch import models as t_models
 from reference_torch import signals as t_signals
@@ -51,10 +51,10 @@ def test_mismatched_scaling_vanishes():
     assert 0.02 < tanh.activations[-1] / tanh.activations[0] < 0.5   # tanh: a slow, not exponential, decay
 
 
-@pytest.mark.parametrize("setup", twins_tools.SIGNAL_SETUPS)
+@pytest.mark.parametrize("setup", twins.signals.SIGNAL_SETUPS)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_parity_of_the_norms(setup, dtype, device):
-    twins_tools.signals(setup, dtype=dtype, device=device).assert_passed()
+    twins.signals.signals(setup, dtype=dtype, device=device).assert_passed()
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

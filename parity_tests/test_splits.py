@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parity_tests import twins_tools
+from parity_tests import twins
 from reference_torch import splits as t_splits
 from scratch_numpy import splits as n_splits
 
@@ -77,7 +77,7 @@ def test_torch_random_split_does_not_reproduce_the_numpy_split():
     ((0.98, 0.01, 0.01), 1000, True), ((0.8, 0.2), 37, False)])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_parity_identical_index_sets(ratios, m, stratify, dtype, device):
-    report = twins_tools.splits(ratios, m=m, stratify=stratify, dtype=dtype, device=device)
+    report = twins.splits.splits(ratios, m=m, stratify=stratify, dtype=dtype, device=device)
     report.assert_passed()
     assert all(d.max_abs == 0 for d in report.diffs)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from parity_tests import twins_optim
+from parity_tests import twins
 from parity_tests.checker.harness import compare
 from reference_torch import bridge
 from reference_torch import models as t_models
@@ -22,9 +22,9 @@ from scratch_numpy import models as n_models
 from scratch_numpy import optim as n_optim
 from scratch_numpy import training as n_training
 
-RUNS = [*[(v, None) for v in twins_optim.OPTIMIZERS],
-        *[("adam", {"name": s, **hp}) for s, hp in twins_optim.SCHEDULES.items()],
-        ("momentum", {"name": "inverse_time", **twins_optim.SCHEDULES["inverse_time"]})]
+RUNS = [*[(v, None) for v in twins.optim.OPTIMIZERS],
+        *[("adam", {"name": s, **hp}) for s, hp in twins.schedules.SCHEDULES.items()],
+        ("momentum", {"name": "inverse_time", **twins.schedules.SCHEDULES["inverse_time"]})]
 
 
 def _divergence(report):
@@ -37,7 +37,7 @@ def _divergence(report):
 @pytest.mark.parametrize("variant, schedule", RUNS,
                          ids=[f"{v}-{s['name'] if s else 'no-schedule'}" for v, s in RUNS])
 def test_200_steps_end_at_the_same_parameters(variant, schedule, dtype, device):
-    report = twins_optim.trajectory(variant, dtype, device, schedule=schedule, steps=200)
+    report = twins.training.trajectory(variant, dtype, device, schedule=schedule, steps=200)
     params, everything = _divergence(report)
     print(f"\n{report.label} [{dtype}]: largest divergence in the parameters {params:.2e}, "
           f"anywhere (costs, state) {everything:.2e}")
@@ -48,8 +48,8 @@ def test_200_steps_end_at_the_same_parameters(variant, schedule, dtype, device):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_l2_and_sampling_with_replacement_trajectories(dtype, device):
-    twins_optim.trajectory("adam", dtype, device, l2_lambda=0.7).assert_passed()
-    twins_optim.trajectory("momentum", dtype, device, sampling="replacement", steps=60).assert_passed()
+    twins.training.trajectory("adam", dtype, device, l2_lambda=0.7).assert_passed()
+    twins.training.trajectory("momentum", dtype, device, sampling="replacement", steps=60).assert_passed()
 
 
 def _pair(m=24, seed=3, dtype="float64"):

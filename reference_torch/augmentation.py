@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from scratch_numpy.augmentation import Draws, check_flip, check_offsets
-from scratch_numpy.augmentation import check_images as check_numpy_images
+from scratch_numpy.contract import check_flip, check_images as check_numpy_images, check_offsets
+from scratch_numpy.records import Draws
 from scratch_numpy.validation import check_count
 
 from .validation import check_device

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from scratch_numpy.ewa import check_beta
+from scratch_numpy.contract import check_beta
 from scratch_numpy.validation import check_count, check_positive
 
 from .validation import check_device, check_dtype, check_tensor

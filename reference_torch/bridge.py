@@ -125,7 +125,7 @@ def _check_params(params):
 
 
 def _check_logistic(model):
-    # a ValueError like _check_network's (the bridge's contract, pinned by test_validation)
+    # a ValueError like _check_network's (the bridge's contract, pinned by parity_tests/contract/test_bridge.py)
     if not isinstance(model, LogisticRegression):
         raise ValueError(f"model must be a reference_torch.logistic.LogisticRegression, got {type(model).__name__}")
 

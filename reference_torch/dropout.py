@@ -20,7 +20,7 @@ import contextlib
 import torch
 from torch.nn import functional as F
 
-from scratch_numpy.dropout import check_keep_prob
+from scratch_numpy.contract import check_keep_prob
 from scratch_numpy.validation import check_count, check_flag, check_shape
 
 from .validation import check_device, check_dtype, check_tensor

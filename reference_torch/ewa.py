@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch.optim.swa_utils import get_ema_avg_fn
 
-from scratch_numpy.ewa import check_beta
+from scratch_numpy.contract import check_beta
 from scratch_numpy.validation import check_flag
 
 from .validation import check_tensor

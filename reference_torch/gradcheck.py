@@ -2,7 +2,8 @@
 
 * ``gradient_check``: autograd's gradient against the two-sided difference of ``model.cost``,
   element by element (each parameter element moved by +-eps in place, under no_grad), read with
-  the same formula, thresholds and report as scratch_numpy.gradcheck (build_report).
+  the course's formula and thresholds (scratch_numpy.gradcheck states them), computed here with
+  torch, into the shared record scratch_numpy.records.GradCheckReport.
 * ``directional_check``: the slope along a unit direction (drawn with NumPy, shared with the
   NumPy side): two cost evaluations against g . d, overall and per tensor.
 * ``autograd_gradcheck``: torch.autograd.gradcheck on J(W1, b1, ...) = cost with every
@@ -26,7 +27,7 @@ import torch
 from torch import nn
 from torch.autograd.gradcheck import GradcheckError
 
-from scratch_numpy.gradcheck import DirectionalReport, GradCheckReport, Slope, build_report, split_direction
+from scratch_numpy.records import DirectionalReport, ElementError, GradCheckReport, Slope, verdict
 from scratch_numpy.validation import check_count, check_flag, check_float_array, check_positive
 
 from . import bridge
@@ -89,20 +90,36 @@ def _two_sided(model, params, X, y, epsilon) -> dict:
 
 
 def gradient_check(model, X, y, *, epsilon: float = 1e-7, worst: int = 5) -> GradCheckReport:
-    """The course's check (scratch_numpy.gradcheck) on ``model.cost(X, y)``: X (m, n_x), y (m,)."""
+    """The course's check on ``model.cost(X, y)``: X (m, n_x), y (m,)."""
     params = _checked(model, X, y)
     epsilon, worst = check_positive("epsilon", epsilon), check_count("worst", worst, minimum=0)
     with _buffers_kept(model):
         grads = _gradients(model, params, X, y)
         gradapprox = _two_sided(model, params, X, y, epsilon)
-    grad, approx = (np.concatenate([to_numpy(t).reshape(-1) for t in d.values()]) for d in (grads, gradapprox))
-    return build_report(_course_shapes({name: tuple(p.shape) for name, p in params.items()}), grad, approx,
-                        epsilon, worst)
+    return _report(grads, {"d" + k: v for k, v in gradapprox.items()}, epsilon, worst)
 
 
-def _course_shapes(shapes: dict) -> dict:
-    """torch's (n,) vectors are the course's (n, 1) columns (same element order)."""
-    return {name: (s[0], 1) if len(s) == 1 else s for name, s in shapes.items()}
+def relative_difference(a: torch.Tensor, b: torch.Tensor) -> float:
+    """||a - b||_2 / (||a||_2 + ||b||_2), and 0 when both are 0."""
+    denominator = torch.linalg.vector_norm(a) + torch.linalg.vector_norm(b)
+    return float(torch.linalg.vector_norm(a - b) / denominator) if denominator > 0 else 0.0
+
+
+def _report(grads: dict, gradapprox: dict, epsilon: float, worst: int) -> GradCheckReport:
+    """The report of backprop's and the two-sided gradients ({dW1: tensor, ...}, torch's shapes):
+    the difference over all elements and per tensor, the ``worst`` elements by |g - g_num| (ties in
+    parameter order), every tensor in the course's shape ((n,) vectors as (n, 1) columns)."""
+    grad, approx = (torch.cat([t.reshape(-1) for t in d.values()]) for d in (grads, gradapprox))
+    difference = relative_difference(grad, approx)
+    per_parameter = {k: relative_difference(grads[k], gradapprox[k]) for k in grads}
+    shapes = {k: (t.shape[0], 1) if t.dim() == 1 else tuple(t.shape) for k, t in grads.items()}
+    owner = [(k, i) for k, t in grads.items() for i in range(t.numel())]
+    errors = (grad - approx).abs()
+    order = torch.sort(errors, descending=True, stable=True).indices[:worst]
+    elements = tuple(ElementError(owner[j][0], tuple(int(i) for i in np.unravel_index(owner[j][1], shapes[owner[j][0]])),
+                                  float(grad[j]), float(approx[j]), float(errors[j])) for j in order.tolist())
+    analytic, numerical = ({k: to_numpy(t).reshape(shapes[k]) for k, t in d.items()} for d in (grads, gradapprox))
+    return GradCheckReport(difference, verdict(difference), per_parameter, elements, analytic, numerical, epsilon)
 
 
 def directional_check(model, X, y, direction: dict, *, epsilon: float = 1e-6) -> DirectionalReport:
@@ -118,8 +135,8 @@ def directional_check(model, X, y, direction: dict, *, epsilon: float = 1e-6) ->
     with _buffers_kept(model):
         grads = _gradients(model, params, X, y)
         slopes = {}
-        for key, d in split_direction(direction).items():
-            d = {k: to_tensor(v, p.device).reshape(p.shape) for (k, v), p in zip(d.items(), params.values())}
+        whole = {k: to_tensor(direction[k], p.device).reshape(p.shape) for k, p in params.items()}
+        for key, d in _split_direction(whole).items():
             analytic = sum(float((grads["d" + k] * d[k]).sum()) for k in params)
             with torch.no_grad():
                 originals = {k: p.clone() for k, p in params.items()}
@@ -130,8 +147,19 @@ def directional_check(model, X, y, direction: dict, *, epsilon: float = 1e-6) ->
                     costs.append(float(model.cost(X, y)))
                 for k, p in params.items():
                     p.copy_(originals[k])
-            slopes[key] = Slope(analytic, (costs[0] - costs[1]) / (2 * epsilon))
+            numerical = (costs[0] - costs[1]) / (2 * epsilon)
+            slopes[key] = Slope(analytic, numerical, relative_difference(*torch.tensor([[analytic], [numerical]])))
     return DirectionalReport(slopes.pop("all"), slopes, epsilon)
+
+
+def _split_direction(direction: dict) -> dict:
+    """{"all": d} followed by {d + name: d restricted to that tensor, normalised, zero elsewhere}."""
+    directions = {"all": direction}
+    for name, d in direction.items():
+        norm = torch.linalg.vector_norm(d)
+        if norm > 0:
+            directions["d" + name] = {k: (d / norm if k == name else torch.zeros_like(v)) for k, v in direction.items()}
+    return directions
 
 
 class _Cost(nn.Module):

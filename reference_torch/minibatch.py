@@ -1,8 +1,8 @@
 """Mini-batches with torch.utils.data: a DataLoader over a TensorDataset, fed a given order.
 
 torch's own RandomSampler draws from torch's generator, which never matches
-NumPy's; so the order is drawn once with NumPy (scratch_numpy.minibatch) and
-handed in:
+NumPy's; so the order is the shared draw (scratch_numpy.draws: a permutation per
+epoch, or index batches drawn with replacement) and the batches are cut here:
 
 * shuffle and partition: ``PermutationSampler(permutation)`` yields the
   permutation's indices; DataLoader(batch_size, drop_last=False) cuts them into
@@ -21,7 +21,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 
-from scratch_numpy.minibatch import SAMPLING, check_batch_size, check_index_batches, check_permutation
+from scratch_numpy.contract import (SAMPLING, check_batch_order, check_batch_size, check_index_batches,
+                                    check_permutation)
+from scratch_numpy.draws import draw_permutations, sample_with_replacement
 from scratch_numpy.validation import check_choice, check_count
 
 from .validation import check_tensor
@@ -75,6 +77,28 @@ def index_batch_loader(X: torch.Tensor, y: torch.Tensor, batches: Sequence) -> D
     """One epoch of the given index batches (e.g. drawn with replacement by NumPy)."""
     data = dataset(X, y)
     return DataLoader(data, batch_sampler=IndexBatchSampler(batches, X.shape[0]))
+
+
+def epoch_orders(m: int, *, epochs: int, batch_size: int, permutations=None, seed=None,
+                 sampling: str = "shuffle") -> list:
+    """Each epoch's order, the shared draws (scratch_numpy.draws) that ``epoch_loader`` cuts:
+
+    sampling "shuffle": the epoch's permutation of 0..m-1 (given, or drawn from ``seed``);
+    sampling "replacement": the epoch's max(m // batch_size, 1) index batches (cs231n's Solver),
+    each ``batch_size`` indices drawn with replacement from ``seed``'s generator.
+    """
+    m, epochs, batch_size, rng, permutations = check_batch_order(m, epochs, batch_size, permutations, seed, sampling)
+    if sampling == "replacement":
+        return [sample_with_replacement(m, batch_size, max(m // batch_size, 1), rng) for _ in range(epochs)]
+    return permutations if permutations is not None else draw_permutations(m, epochs, rng)
+
+
+def order_loader(X: torch.Tensor, y: torch.Tensor, order, *, sampling: str, batch_size: int) -> DataLoader:
+    """The DataLoader for one epoch of ``epoch_orders``: the permutation cut into consecutive
+    batches of ``batch_size`` (the last partial) by the DataLoader ("shuffle"), or the index batches."""
+    if check_choice("sampling", sampling, SAMPLING) == "replacement":
+        return index_batch_loader(X, y, order)
+    return mini_batch_loader(X, y, batch_size, order)
 
 
 def epoch_loader(X: torch.Tensor, y: torch.Tensor, batches: Sequence, *, sampling: str, batch_size: int) -> DataLoader:

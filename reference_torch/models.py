@@ -13,7 +13,7 @@ Layer l's nn.Linear holds W_l as ``weight`` (n_l, n_{l-1}) and b_l[:, 0] as
 The practical aspects, mirroring scratch_numpy.models.Network:
 
 * ``l2``, ``l1``: ``cost`` adds lambda/(2m) sum ||W||^2 and lambda/(2m) sum |W|
-  explicitly (torch's losses have no penalty term); ``param_groups`` gives the
+  explicitly (torch's losses have no penalty term); ``Network.param_groups`` gives the
   other route for L2, weight_decay = lambda/m on the weights only.
 * ``keep_probs``: dropout after each hidden activation with F.dropout
   semantics, p = 1 - keep_prob (reference_torch.dropout); ``masks``
@@ -37,14 +37,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from scratch_numpy.dropout import check_keep_probs
-from scratch_numpy.ewa import check_beta
+from scratch_numpy.contract import check_beta, check_keep_probs
 from scratch_numpy.validation import check_choice, check_count, check_flag, check_layer_dims, check_positive, unchecked
 
 from . import activations, batchnorm, losses
 from .dropout import check_mask, dropout
 from .init import init_linear_
-from .optim import param_groups
 from .validation import check_device, check_dtype, check_labels, check_model, check_tensor
 
 OUTPUTS = {
@@ -176,6 +174,27 @@ class Network(nn.Module):
                 total = total + unchecked(penalty)(weights, getattr(self, name), m)
         return total
 
+    def param_groups(self, l2_lambda: float = 0.0, m: int | None = None) -> list[dict]:
+        """L2 through torch.optim's weight_decay on the weights only: [{every W_l of
+        self.linears, weight_decay = l2_lambda/m}, {every other parameter (b_l, gamma_l,
+        beta_l), weight_decay = 0}], the groups to build an optimiser with.
+
+        weight_decay adds weight_decay * W to W's gradient, the gradient of lambda/(2m)||W||^2;
+        the cost term itself is not in torch's loss. The weight group carries ``l2_lambda``
+        and ``m`` so that reference_torch.optim.penalty can add it to a recorded cost.
+        """
+        l2_lambda = check_positive("l2_lambda", l2_lambda, allow_zero=True)
+        if l2_lambda > 0 and m is None:
+            raise ValueError("m (the number of training examples) is needed for lambda/m when l2_lambda > 0")
+        m = None if m is None else check_count("m", m)
+        weights = [layer.weight for layer in self.linears]
+        others = [p for p in self.parameters() if all(p is not W for W in weights)]
+        return [
+            {"params": weights, "weight_decay": l2_lambda / m if l2_lambda > 0 else 0.0,
+             "l2_lambda": l2_lambda, "m": m, "role": "W"},
+            {"params": others, "weight_decay": 0.0, "role": "b"},
+        ]
+
     def cost(self, X, y, masks=None, *, check: bool = True):
         """J, the mean loss over the batch plus ``penalty(m)``, as a 0-d tensor (call
         .backward() for grads). ``check=False`` trusts X, y and masks (validated by the caller)."""
@@ -214,7 +233,7 @@ def train_gd(model: Network, X, y, learning_rate: float, num_iterations: int, *,
     """Full-batch gradient descent with torch.optim.SGD (no momentum): p -= lr * p.grad.
 
     ``masks``: None or one dropout-mask dict per iteration (see ``scores``).
-    ``weight_decay_l2`` = lambda: L2 through ``param_groups`` (weight_decay = lambda/m on
+    ``weight_decay_l2`` = lambda: L2 through ``Network.param_groups`` (weight_decay = lambda/m on
     the weights, m = X.shape[0]) instead of the model's explicit ``l2``; its cost term
     lambda/(2m) sum ||W||^2 is then added to the recorded costs by hand.
     Trains ``model`` in place, in its own mode; returns the costs, costs[i] before update i.
@@ -228,7 +247,7 @@ def train_gd(model: Network, X, y, learning_rate: float, num_iterations: int, *,
                          f"got {type(masks).__name__} {masks!r}"[:200])
     m = X.shape[0]
     decay = check_positive("weight_decay_l2", weight_decay_l2, allow_zero=True)
-    optimizer = torch.optim.SGD(param_groups(model, decay, m), lr=learning_rate)
+    optimizer = torch.optim.SGD(model.param_groups(decay, m), lr=learning_rate)
     costs = []
     for i in range(num_iterations):
         optimizer.zero_grad()

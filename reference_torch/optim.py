@@ -28,39 +28,15 @@ import contextlib
 
 import torch
 
-from scratch_numpy.ewa import check_beta
-from scratch_numpy.validation import check_choice, check_count, check_flag, check_positive, check_squarable, unchecked
+from scratch_numpy.contract import check_beta
+from scratch_numpy.validation import check_choice, check_flag, check_positive, check_squarable, unchecked
 
 from .bridge import course_parameters, to_numpy
 from .losses import l2_penalty
+from .models import Network
 from .validation import check_model
 
 STATEFUL = (torch.optim.SGD, torch.optim.RMSprop, torch.optim.Adam)   # what make_optimizer builds
-
-
-def param_groups(model, l2_lambda: float = 0.0, m: int | None = None) -> list[dict]:
-    """L2 through torch.optim's weight_decay on the weights only: [{every W_l of
-    model.linears, weight_decay = l2_lambda/m}, {every other parameter (b_l, gamma_l,
-    beta_l), weight_decay = 0}].
-
-    weight_decay adds weight_decay * W to W's gradient, the gradient of lambda/(2m)||W||^2;
-    the cost term itself is not in torch's loss. The weight group carries ``l2_lambda``
-    and ``m`` so that ``penalty`` can add it to a recorded cost.
-    """
-    from .models import Network   # here: models imports this module
-
-    check_model("model", model, Network)
-    l2_lambda = check_positive("l2_lambda", l2_lambda, allow_zero=True)
-    if l2_lambda > 0 and m is None:
-        raise ValueError("m (the number of training examples) is needed for lambda/m when l2_lambda > 0")
-    m = None if m is None else check_count("m", m)
-    weights = [layer.weight for layer in model.linears]
-    others = [p for p in model.parameters() if all(p is not W for W in weights)]
-    return [
-        {"params": weights, "weight_decay": l2_lambda / m if l2_lambda > 0 else 0.0,
-         "l2_lambda": l2_lambda, "m": m, "role": "W"},
-        {"params": others, "weight_decay": 0.0, "role": "b"},
-    ]
 
 
 # name -> its hyperparameters and their defaults (those of scratch_numpy.optim's classes)
@@ -90,7 +66,8 @@ def make_optimizer(name: str, model, *, lr: float, l2_lambda: float = 0.0, m: in
     for key in ("beta", "mu", "beta1", "beta2"):
         if key in hp:
             check_beta(key, hp[key])
-    groups = param_groups(model, l2_lambda, m)
+    check_model("model", model, Network)
+    groups = model.param_groups(l2_lambda, m)
     if name == "gd":
         return torch.optim.SGD(groups, lr=lr, foreach=False)
     if name == "momentum":
@@ -186,8 +163,6 @@ def optimizer_state(optimizer: torch.optim.Optimizer, model) -> dict:
     SGD keeps no step count).
     RMSprop: s = square_avg. Adam: v = exp_avg, s = exp_avg_sq; t = step.
     """
-    from .models import Network   # here: models imports this module
-
     check_model("optimizer", optimizer, STATEFUL)
     check_model("model", model, Network)
     # b, gamma and beta are (n,) in torch and (n, 1) columns in the course

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-from scratch_numpy.schedules import make_schedule
+from scratch_numpy.contract import check_schedule
 from scratch_numpy.validation import check_count, check_positive
 
 # name: (unit, lambda(count, **hyperparameters))
@@ -63,10 +63,9 @@ class Scheduler:
 def make_scheduler(optimizer: torch.optim.Optimizer, name: str = "constant", delay: int = 0,
                    **hyperparameters) -> Scheduler:
     """LambdaLR(optimizer, lambda) for schedule ``name``, ``delay`` counts late; hyperparameters
-    are checked (and defaulted) as in scratch_numpy.schedules.make_schedule."""
-    checked = make_schedule(name, delay, **hyperparameters)
+    are checked (and defaulted) by the shared contract (scratch_numpy.contract.check_schedule)."""
+    lag, hp = check_schedule(name, delay, hyperparameters)
     unit, factor = FACTORS[name]
-    lag, hp = checked.delay, checked.hyperparameters
     return Scheduler(LambdaLR(optimizer, lambda count: 1.0 if count < lag else factor(count - lag, **hp)), unit)
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from scratch_numpy.signals import Signals
+from scratch_numpy.records import Signals
 
-from .models import OUTPUTS, Network
+from .models import Network, OUTPUTS
 from .validation import check_model, check_tensor
 
 

@@ -19,17 +19,17 @@ The recorded cost adds lambda/(2m) sum ||W||^2 (reference_torch.optim.penalty_te
 which torch's loss does not contain. The batches' costs stay on the device until the epoch
 ends and are read in one transfer, so on a GPU the loop waits for the host once per epoch
 (where the history, the callback and the accuracies need values), not once per batch.
-Returns scratch_numpy.training.History, so both sides' records have the very same fields.
+Returns scratch_numpy.records.History, so both sides' records have the very same fields.
 """
 
 from __future__ import annotations
 
 import torch
 
-from scratch_numpy.minibatch import epoch_index_batches
-from scratch_numpy.training import History, Resume, check_loop_arguments, check_resume
+from scratch_numpy.contract import check_loop_arguments, check_resume
+from scratch_numpy.records import History, Resume
 
-from .minibatch import epoch_loader
+from .minibatch import epoch_orders, order_loader
 from .models import Network
 from .optim import defer_squarable_check, penalty_terms
 from .schedules import as_scheduler
@@ -47,7 +47,7 @@ def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimi
     (drawn with NumPy); ``schedule`` is None, a name or {"name": ..., **hyperparameters}
     and becomes a LambdaLR on ``optimizer``. ``callback(epoch, history, model)``,
     ``early_stopping(history) -> bool`` as on the NumPy side. ``resume`` (a
-    scratch_numpy.training.Resume, ``model`` and ``optimizer`` already restored) and
+    scratch_numpy.records.Resume, ``model`` and ``optimizer`` already restored) and
     ``checkpoint(resume, model)`` as on the NumPy side; Resume.scheduler carries the LambdaLR's
     state_dict.
     """
@@ -58,8 +58,8 @@ def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimi
     model.check_data(X, y)
     if X_dev is not None:
         model.check_data(X_dev, y_dev, names=("X_dev", "y_dev"))
-    batches = epoch_index_batches(X.shape[0], epochs=epochs, batch_size=batch_size,
-                                  permutations=permutations, seed=seed, sampling=sampling)
+    orders = epoch_orders(X.shape[0], epochs=epochs, batch_size=batch_size, permutations=permutations, seed=seed,
+                          sampling=sampling)
     scheduler = as_scheduler(optimizer, schedule)
     history = History() if resume is None else check_resume(resume, epochs, X_dev is not None, scheduler is not None,
                                                                    early_stopping)
@@ -67,9 +67,9 @@ def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimi
         _restore_scheduler(optimizer, scheduler, resume.scheduler)
     start = history.epochs_run
     with defer_squarable_check(optimizer) as check_gradients:   # read once per epoch, not per batch
-        for epoch, epoch_batches in enumerate(batches[start:] if not history.stopped_early else [], start):
+        for epoch, order in enumerate(orders[start:] if not history.stopped_early else [], start):
             terms, sizes = [], []   # each batch's cost and L2 terms, kept on the device until the epoch ends
-            for X_b, y_b in epoch_loader(X, y, epoch_batches, sampling=sampling, batch_size=batch_size):
+            for X_b, y_b in order_loader(X, y, order, sampling=sampling, batch_size=batch_size):
                 history.learning_rates.append(float(optimizer.param_groups[0]["lr"]))
                 optimizer.zero_grad()
                 cost = model.cost(X_b, y_b, check=False)   # X and y were checked above; a batch is a subset

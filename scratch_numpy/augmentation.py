@@ -17,54 +17,12 @@ generator never draws NumPy's numbers, so the two can only agree on given draws.
 
 from __future__ import annotations
 
-from typing import NamedTuple
 
 import numpy as np
 
-from .init import as_rng
-from .validation import check_count, check_plain_array
-
-IMAGE_DTYPES = (np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.float64))
-
-
-class Draws(NamedTuple):
-    """One batch's random choices: flip (m,) bool, offsets (m, 2) int64 (top, left) in [0, 2 padding]."""
-
-    flip: np.ndarray
-    offsets: np.ndarray
-
-
-def check_images(name: str, images) -> np.ndarray:
-    """A non-empty (m, H, W, C) array of uint8, float32 or float64 (finite)."""
-    check_plain_array(name, images)
-    if not isinstance(images, np.ndarray) or images.dtype not in IMAGE_DTYPES:
-        got = f"dtype {images.dtype}" if isinstance(images, np.ndarray) else type(images).__name__
-        raise ValueError(f"{name} must be a numpy array of uint8, float32 or float64, got {got}")
-    if images.ndim != 4 or images.size == 0:
-        raise ValueError(f"{name} must have shape (m, H, W, C) with no empty axis, got {images.shape}")
-    if images.dtype.kind == "f" and not np.isfinite(images).all():
-        raise ValueError(f"{name} contains NaN or inf values")
-    return images
-
-
-def check_flip(flip, m: int) -> np.ndarray:
-    check_plain_array("flip", flip)
-    if not isinstance(flip, np.ndarray) or flip.dtype != bool or flip.shape != (m,):
-        got = f"{flip.dtype} array of shape {flip.shape}" if isinstance(flip, np.ndarray) else type(flip).__name__
-        raise ValueError(f"flip must be a bool array of shape ({m},), one flag per image, got {got}")
-    return flip
-
-
-def check_offsets(offsets, m: int, padding: int) -> np.ndarray:
-    check_plain_array("offsets", offsets)
-    if not isinstance(offsets, np.ndarray) or offsets.dtype.kind not in "iu" or offsets.shape != (m, 2):
-        got = f"{offsets.dtype} array of shape {offsets.shape}" if isinstance(offsets, np.ndarray) \
-            else type(offsets).__name__
-        raise ValueError(f"offsets must be an integer array of shape ({m}, 2), (top, left) per image, got {got}")
-    if offsets.min() < 0 or offsets.max() > 2 * padding:
-        raise ValueError(f"offsets must lie in [0, 2 * padding] = [0, {2 * padding}], "
-                         f"got values from {offsets.min()} to {offsets.max()}")
-    return offsets.astype(np.int64)
+from .contract import check_flip, check_images, check_offsets
+from .records import Draws
+from .validation import as_rng, check_count
 
 
 def draw(m: int, padding: int, rng=0, flip_probability: float = 0.5) -> Draws:

@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .ewa import check_beta
+from .contract import check_beta
 from .validation import check_count, check_flag, check_float_array, check_float_dtype, check_positive
 
 

@@ -23,50 +23,18 @@ ties go to bias).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
+from .contract import check_error
 from .models import Network
-from .validation import check_model, check_positive, finite_float
+from .records import Diagnosis, HIGH_BIAS, HIGH_BIAS_AND_VARIANCE, HIGH_VARIANCE, LOW_BIAS_AND_VARIANCE
+from .validation import check_model, check_positive
 
-HIGH_VARIANCE = "high variance"
-HIGH_BIAS = "high bias"
-HIGH_BIAS_AND_VARIANCE = "high bias and high variance"
-LOW_BIAS_AND_VARIANCE = "low bias and low variance"
 CASES = {  # (high bias, high variance) -> case
     (False, True): HIGH_VARIANCE,
     (True, False): HIGH_BIAS,
     (True, True): HIGH_BIAS_AND_VARIANCE,
     (False, False): LOW_BIAS_AND_VARIANCE,
 }
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    """The case, the two gaps it was read from, and ``focus`` ("bias" or "variance", the larger gap)."""
-
-    case: str
-    avoidable_bias: float
-    variance: float
-    focus: str
-    train_error: float
-    dev_error: float
-    bayes_error: float
-
-    @property
-    def high_bias(self) -> bool:
-        return self.case in (HIGH_BIAS, HIGH_BIAS_AND_VARIANCE)
-
-    @property
-    def high_variance(self) -> bool:
-        return self.case in (HIGH_VARIANCE, HIGH_BIAS_AND_VARIANCE)
-
-
-def check_error(name: str, value) -> float:
-    """An error rate: a finite number in [0, 1]."""
-    number = finite_float(value)
-    if number is None or not 0 <= number <= 1:
-        raise ValueError(f"{name} must be an error rate in [0, 1] (0.15 for 15 %), got {value!r}"[:200])
-    return number
 
 
 def diagnose(train_error, dev_error, bayes_error=0.0, *, threshold: float = 0.02) -> Diagnosis:

@@ -27,8 +27,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .init import as_rng
-from .validation import check_flag, check_float_array, check_plain_array, check_same_shape, check_shape, finite_float
+from .contract import check_keep_prob
+from .validation import as_rng, check_flag, check_float_array, check_plain_array, check_same_shape, check_shape
 
 MASK_DTYPES = (np.dtype(bool), np.dtype(np.float32), np.dtype(np.float64))
 
@@ -38,14 +38,6 @@ class DropoutCache(NamedTuple):
 
     mask: np.ndarray | None
     keep_prob: float
-
-
-def check_keep_prob(name: str, value) -> float:
-    """A keep probability in (0, 1]: 1 keeps every unit (dropout off); 0 would keep none."""
-    number = finite_float(value)
-    if number is None or not 0 < number <= 1:
-        raise ValueError(f"{name} must be a number in (0, 1] (1 = no dropout), got {value!r}"[:200])
-    return number
 
 
 def check_mask(name: str, mask, shape: tuple, dtype) -> np.ndarray:
@@ -128,14 +120,3 @@ dropout_forward.unchecked = _dropout_forward   # the kernels models.Network call
 dropout_backward.unchecked = _dropout_backward
 
 
-def check_keep_probs(keep_probs, num_hidden: int) -> tuple[float, ...]:
-    """keep_prob per hidden layer: None (1.0 everywhere, no dropout), one number for every
-    hidden layer, or a list/tuple of ``num_hidden`` numbers in (0, 1]."""
-    if keep_probs is None:
-        return (1.0,) * num_hidden
-    if isinstance(keep_probs, (list, tuple)):
-        if len(keep_probs) != num_hidden:
-            raise ValueError(f"keep_probs must give one keep_prob per hidden layer ({num_hidden}), "
-                             f"got {len(keep_probs)}: {list(keep_probs)}")
-        return tuple(check_keep_prob(f"keep_probs[{i}]", p) for i, p in enumerate(keep_probs))
-    return (check_keep_prob("keep_probs", keep_probs),) * num_hidden

@@ -27,11 +27,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .models import OUTPUTS, Network
+from .contract import MONITORS
+from .models import Network, OUTPUTS
 from .validation import (check_choice, check_count, check_flag, check_float_array, check_model, check_params,
                          check_positive)
-
-MONITORS = ("dev_error", "dev_cost")
 
 
 def dev_cost(network, X_dev, Y_dev):

@@ -19,15 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_count, check_flag, check_float_array, check_plain_array, finite_float
-
-
-def check_beta(name: str, value) -> float:
-    """A decay rate beta in [0, 1) (1 would never move, above 1 diverges)."""
-    number = finite_float(value)
-    if number is None or not 0 <= number < 1:
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}"[:200])
-    return number
+from .contract import check_beta
+from .validation import check_count, check_flag, check_float_array, check_plain_array
 
 
 def effective_window(beta: float) -> float:

@@ -32,20 +32,13 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 
-from .init import as_rng
 from .losses import l2_penalty
-from .validation import check_count, check_float_array, check_plain_array, check_positive, check_same_shape
+from .records import DirectionalReport, ElementError, GradCheckReport, Slope, verdict
+from .validation import as_rng, check_count, check_float_array, check_plain_array, check_positive, check_same_shape
 
-GOOD, CAREFUL = 1e-7, 1e-3  # the course's reading: < 1e-7 good, >= 1e-3 bug, "careful" between
-
-
-def verdict(difference: float) -> str:
-    """"good" (< 1e-7), "careful" (1e-7 to 1e-3: near 1e-5 look at the components) or "bug" (>= 1e-3)."""
-    return "good" if difference < GOOD else "careful" if difference < CAREFUL else "bug"
 
 
 def relative_difference(a, b) -> float:
@@ -106,50 +99,9 @@ def gradients_to_vector(grads, shapes):
     return dictionary_to_vector({name: grads["d" + name] for name in shapes})[0]
 
 
-@dataclass(frozen=True)
-class ElementError:
-    """One element of one gradient tensor: backprop's value, the two-sided one, |difference|."""
-
-    tensor: str
-    index: tuple
-    analytic: float
-    numerical: float
-    abs_error: float
-
-
-@dataclass(frozen=True)
-class GradCheckReport:
-    """``difference`` over all N parameters and its ``verdict``; ``per_parameter[dW1]`` is the same
-    formula on that tensor's elements alone; ``worst`` the elements with the largest |g - g_num|;
-    ``analytic[dW1]`` and ``numerical[dW1]`` the two gradients in the parameter's shape."""
-
-    difference: float
-    verdict: str
-    per_parameter: dict
-    worst: tuple
-    analytic: dict
-    numerical: dict
-    epsilon: float
-
-    @property
-    def faulty(self) -> tuple:
-        """The gradient tensors whose own difference reads "bug" (>= 1e-3), in parameter order."""
-        return tuple(name for name, d in self.per_parameter.items() if verdict(d) == "bug")
-
-    def __str__(self) -> str:
-        size = sum(np.size(g) for g in self.analytic.values())
-        lines = [f"gradient check: difference {self.difference:.2e} ({self.verdict}) over {size} parameters, "
-                 f"epsilon {self.epsilon:g}", f"  {'tensor':<10}{'difference':>12}  verdict"]
-        lines += [f"  {name:<10}{d:>12.2e}  {verdict(d)}" for name, d in self.per_parameter.items()]
-        lines.append("  worst elements (tensor[index]: backprop vs two-sided):")
-        lines += [f"  {e.tensor}{list(e.index)}: {e.analytic:.10g} vs {e.numerical:.10g} (|diff| {e.abs_error:.2e})"
-                  for e in self.worst]
-        return "\n".join(lines)
-
-
 def build_report(shapes, grad, gradapprox, epsilon: float, worst: int = 5) -> GradCheckReport:
     """The report from backprop's and the two-sided gradient stacked as columns (N, 1) in the order
-    of ``shapes`` {name: shape} (shared with reference_torch.gradcheck)."""
+    of ``shapes`` {name: shape}."""
     grad_shapes = {"d" + name: shape for name, shape in shapes.items()}
     analytic, numerical = (vector_to_dictionary(v, grad_shapes) for v in (grad, gradapprox))
     per_parameter = {k: relative_difference(analytic[k], numerical[k]) for k in grad_shapes}
@@ -213,15 +165,21 @@ def gradient_check(network_or_loss_fn, params, X, Y, *, epsilon: float = 1e-7, l
     with _state_kept(network_or_loss_fn):
         grad = gradients_to_vector(loss(params, X, Y)[1], shapes)
         theta, _ = dictionary_to_vector(params)
-        gradapprox = np.zeros_like(theta)
-        for i in range(theta.shape[0]):
-            theta_plus, theta_minus = theta.copy(), theta.copy()
-            theta_plus[i, 0] += epsilon
-            theta_minus[i, 0] -= epsilon
-            J_plus = loss(vector_to_dictionary(theta_plus, shapes), X, Y)[0]
-            J_minus = loss(vector_to_dictionary(theta_minus, shapes), X, Y)[0]
-            gradapprox[i, 0] = (J_plus - J_minus) / (2 * epsilon)
+        gradapprox = two_sided_difference(lambda t: loss(vector_to_dictionary(t, shapes), X, Y)[0], theta, epsilon)
     return build_report(shapes, grad, gradapprox, epsilon, worst)
+
+
+def two_sided_difference(f, x: np.ndarray, epsilon: float) -> np.ndarray:
+    """(f(x + eps e_i) - f(x - eps e_i)) / (2 eps) for every element i of x, in x's shape: the
+    two-sided difference of a scalar function, one pair of calls per element on copies of x (x itself
+    is never written). Used by gradient_check and by the backward-pass checker (parity_tests.checker)."""
+    gradapprox = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[index] += epsilon
+        minus[index] -= epsilon
+        gradapprox[index] = (f(plus) - f(minus)) / (2 * epsilon)
+    return gradapprox
 
 
 def random_direction(shapes, rng=0) -> dict:
@@ -230,43 +188,6 @@ def random_direction(shapes, rng=0) -> dict:
     direction = {name: rng.standard_normal(shape) for name, shape in shapes.items()}
     norm = np.linalg.norm(dictionary_to_vector(direction)[0])
     return {name: d / norm for name, d in direction.items()}
-
-
-@dataclass(frozen=True)
-class Slope:
-    """Slope of J along one unit direction: backprop's g . d, the two-sided one, their difference."""
-
-    analytic: float
-    numerical: float
-
-    @property
-    def difference(self) -> float:
-        return relative_difference(np.array(self.analytic), np.array(self.numerical))
-
-    @property
-    def verdict(self) -> str:
-        return verdict(self.difference)
-
-
-@dataclass(frozen=True)
-class DirectionalReport:
-    """``overall``: along d over all tensors; ``per_parameter[dW1]``: along d restricted to W1 (normalised)."""
-
-    overall: Slope
-    per_parameter: dict
-    epsilon: float
-
-    @property
-    def faulty(self) -> tuple:
-        """The tensors along whose own direction the slopes differ by "bug" (>= 1e-3)."""
-        return tuple(name for name, s in self.per_parameter.items() if s.verdict == "bug")
-
-    def __str__(self) -> str:
-        lines = [f"directional check (epsilon {self.epsilon:g}): difference {self.overall.difference:.2e} "
-                 f"({self.overall.verdict}), slope {self.overall.analytic:.10g} vs {self.overall.numerical:.10g}"]
-        lines += [f"  along {name}: {s.difference:.2e} ({s.verdict}), {s.analytic:.10g} vs {s.numerical:.10g}"
-                  for name, s in self.per_parameter.items()]
-        return "\n".join(lines)
 
 
 def split_direction(direction) -> dict:
@@ -303,6 +224,7 @@ def directional_check(network_or_loss_fn, params, X, Y, *, epsilon: float = 1e-6
             J_plus = loss({k: v + epsilon * d[k] for k, v in params.items()}, X, Y)[0]
             J_minus = loss({k: v - epsilon * d[k] for k, v in params.items()}, X, Y)[0]
             analytic = sum(float(np.sum(grads["d" + k] * d[k])) for k in shapes)
-            slopes[key] = Slope(analytic, (J_plus - J_minus) / (2 * epsilon))
+            numerical = (J_plus - J_minus) / (2 * epsilon)
+            slopes[key] = Slope(analytic, numerical, relative_difference(np.array(analytic), np.array(numerical)))
     overall = slopes.pop("all")
     return DirectionalReport(overall, slopes, epsilon)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_choice, check_layer_dims
+from .validation import as_rng, check_choice, check_layer_dims
 
 SCALES = {
     "zeros": lambda n_prev, n: 0.0,
@@ -29,16 +29,6 @@ SCALES = {
 }
 METHODS = tuple(SCALES)
 DTYPES = ("float32", "float64")
-
-
-def as_rng(rng, name: str = "rng"):
-    """An int seed becomes a fresh ``default_rng``; Generators and RandomStates pass through.
-    ``name``: the argument the message names (seed, dropout_rng, ...)."""
-    if isinstance(rng, (np.random.Generator, np.random.RandomState)):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.default_rng(int(rng))
-    raise ValueError(f"{name} must be a non-negative int seed, a numpy Generator or a RandomState, got {rng!r}"[:200])
 
 
 def initialize_parameters(layer_dims, method: str = "he", rng=0, dtype: str = "float64"):

@@ -26,33 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .init import as_rng
-from .validation import check_choice, check_count, check_plain_array
-
-SAMPLING = ("shuffle", "replacement")
-
-
-def check_batch_size(batch_size) -> int:
-    """A batch size is an integer >= 1 (a size above m gives one batch of all m examples)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1 (1: stochastic, m: batch gradient descent), "
-                         f"got {batch_size!r}")
-    return check_count("batch_size", batch_size)   # and at most MAX_COUNT, as every count
-
-
-def check_permutation(permutation, m: int | None, name: str = "permutation") -> np.ndarray:
-    """A 1-D integer array holding each of 0, ..., m - 1 exactly once (m None: its own length);
-    returned as int64."""
-    check_plain_array(name, permutation)
-    if not isinstance(permutation, np.ndarray) or permutation.ndim != 1 or permutation.dtype.kind not in "iu":
-        got = (f"array of shape {permutation.shape} and dtype {permutation.dtype}"
-               if isinstance(permutation, np.ndarray) else type(permutation).__name__)
-        raise ValueError(f"{name} must be a 1-D integer numpy array (a permutation of "
-                         f"0..{'m - 1' if m is None else m - 1}), got {got}")
-    m = permutation.shape[0] if m is None else m
-    if permutation.shape[0] != m or not np.array_equal(np.sort(permutation), np.arange(m)):
-        raise ValueError(f"{name} must hold each of 0..{m - 1} exactly once (m = {m} examples)")
-    return permutation.astype(np.int64)
+from .contract import check_batch_order, check_batch_size, check_index_batches, check_permutation
+from .draws import draw_permutations, sample_with_replacement
+from .validation import check_count, check_plain_array
 
 
 def course_permutation(m: int, seed: int) -> np.ndarray:
@@ -62,14 +38,6 @@ def course_permutation(m: int, seed: int) -> np.ndarray:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
         raise ValueError(f"seed must be an integer in [0, 2**32 - 1] (np.random.seed's range), got {seed!r}"[:200])
     return np.random.RandomState(seed).permutation(m).astype(np.int64)
-
-
-def draw_permutations(m: int, epochs: int, seed: int = 0) -> list[np.ndarray]:
-    """One permutation of 0..m-1 per epoch, from ``np.random.default_rng(seed)`` (``seed`` may
-    also be a Generator or a RandomState, which then draws them)."""
-    m, epochs = check_count("m", m), check_count("epochs", epochs)
-    rng = as_rng(seed, "seed")
-    return [rng.permutation(m).astype(np.int64) for _ in range(epochs)]
 
 
 def partition(permutation: np.ndarray, batch_size: int) -> list[np.ndarray]:
@@ -82,16 +50,6 @@ def partition(permutation: np.ndarray, batch_size: int) -> list[np.ndarray]:
 def iterations_per_epoch(m: int, batch_size: int) -> int:
     """cs231n's Solver: max(m // batch_size, 1) sampled batches make one epoch."""
     return max(check_count("m", m) // check_batch_size(batch_size), 1)
-
-
-def sample_with_replacement(m: int, batch_size: int, iterations: int, rng) -> list[np.ndarray]:
-    """``iterations`` index batches, each ``batch_size`` indices drawn uniformly from [0, m)
-    with replacement (cs231n: ``np.random.choice(num_train, batch_size)``). ``rng``: an int seed,
-    a Generator or a RandomState; None draws from a fresh, unseeded generator."""
-    m, batch_size = check_count("m", m), check_batch_size(batch_size)
-    iterations = check_count("iterations", iterations)
-    rng = np.random.default_rng() if rng is None else as_rng(rng)
-    return [rng.choice(m, batch_size).astype(np.int64) for _ in range(iterations)]
 
 
 def mini_batches(X: np.ndarray, Y: np.ndarray, batch_size: int, permutation: np.ndarray):
@@ -110,24 +68,6 @@ def select(X: np.ndarray, Y: np.ndarray, index_batches) -> list:
     return [(X[:, idx], Y[:, idx]) for idx in check_index_batches(index_batches, m)]
 
 
-def check_index_batches(batches, m: int, name: str = "index_batches") -> list[np.ndarray]:
-    """A list (or tuple) of index batches, each a non-empty 1-D integer array (or list) of
-    example indices in [0, m); returned as arrays."""
-    if not isinstance(batches, (list, tuple)):
-        raise ValueError(f"{name} must be a list of 1-D index arrays, got {type(batches).__name__}")
-    checked = []
-    for k, batch in enumerate(batches):
-        try:
-            batch = np.asarray(batch)
-        except ValueError:   # a ragged nesting such as [0, [1, 2]]
-            batch = None
-        if (batch is None or batch.ndim != 1 or batch.size == 0 or batch.dtype.kind not in "iu"
-                or batch.min() < 0 or batch.max() >= m):
-            raise ValueError(f"{name}[{k}] must be a non-empty 1-D list of indices in [0, {m - 1}]")
-        checked.append(batch)
-    return checked
-
-
 def _check_columns(X, Y) -> int:
     check_plain_array("X", X)
     if not isinstance(X, np.ndarray) or X.ndim != 2:
@@ -143,24 +83,14 @@ def epoch_index_batches(m: int, *, epochs: int, batch_size: int, permutations=No
     """The index batches of every epoch, as both training loops consume them.
 
     sampling "shuffle": epoch e is ``partition(permutations[e], batch_size)``; the
-    permutations are given, or drawn with ``draw_permutations(m, epochs, seed)``.
+    permutations are given, or drawn with ``draws.draw_permutations(m, epochs, seed)``.
     sampling "replacement": epoch e is ``iterations_per_epoch(m, batch_size)``
-    batches from ``sample_with_replacement`` with ``default_rng(seed)``.
+    batches from ``draws.sample_with_replacement`` with ``default_rng(seed)``.
     """
-    m, epochs = check_count("m", m), check_count("epochs", epochs)
-    batch_size = check_batch_size(batch_size)
-    check_choice("sampling", sampling, SAMPLING)
-    rng = None if seed is None else as_rng(seed, "seed")
-    if (permutations is None) == (seed is None) and sampling == "shuffle":
-        raise ValueError("give exactly one of permutations (one per epoch) and seed (to draw them)")
+    m, epochs, batch_size, rng, permutations = check_batch_order(m, epochs, batch_size, permutations, seed, sampling)
     if sampling == "replacement":
-        if permutations is not None or seed is None:
-            raise ValueError("sampling='replacement' draws its batches from seed: give seed, not permutations")
         per_epoch = iterations_per_epoch(m, batch_size)
         return [sample_with_replacement(m, batch_size, per_epoch, rng) for _ in range(epochs)]
     if permutations is None:
         permutations = draw_permutations(m, epochs, rng)
-    if len(permutations) < epochs:
-        raise ValueError(f"permutations holds {len(permutations)} permutations for {epochs} epochs")
-    return [partition(check_permutation(p, m, f"permutations[{e}]"), batch_size)
-            for e, p in enumerate(permutations[:epochs])]
+    return [partition(p, batch_size) for p in permutations]

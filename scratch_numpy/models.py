@@ -51,8 +51,8 @@ import numpy as np
 from . import activations, init, losses
 from .activations import ActivationCache
 from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward, init_running
-from .dropout import DropoutCache, check_keep_probs, check_mask, draw_mask, dropout_backward, dropout_forward
-from .ewa import check_beta
+from .contract import check_beta, check_keep_probs
+from .dropout import DropoutCache, check_mask, draw_mask, dropout_backward, dropout_forward
 from .layers import FirstLayerCache, LinearCache, affine, linear_backward
 from .validation import (check_choice, check_count, check_flag, check_float_array, check_labels, check_layer_dims,
                           check_model, check_positive, unchecked)

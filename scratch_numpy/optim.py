@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ewa import check_beta
+from .contract import check_beta
 from .losses import l2_penalty
 from .validation import (check_choice, check_count, check_flag, check_float_array, check_positive, check_squarable,
                          unchecked)

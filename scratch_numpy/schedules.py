@@ -28,31 +28,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from .validation import check_choice, check_count, check_positive
+from .contract import check_schedule
+from .validation import check_count, check_positive
 
 
-def _check_base(base) -> float:
-    base = check_positive("base", base)
-    if base > 1:
-        raise ValueError(f"base must lie in (0, 1] (a decay), got {base!r}")
-    return base
-
-
-# name: (unit, factor(count, **hp), {hyperparameter: (default, check)})
+# name: (unit, factor(count, **hp)); the hyperparameters' defaults and checks: contract.SCHEDULE_HYPERPARAMETERS
 SCHEDULES = {
-    "constant": ("epoch", lambda epoch: 1.0, {}),
-    "inverse_time": ("epoch", lambda epoch, decay_rate: 1 / (1 + decay_rate * epoch),
-                     {"decay_rate": (1.0, lambda v: check_positive("decay_rate", v, allow_zero=True))}),
-    "exponential": ("epoch", lambda epoch, base: base ** epoch,
-                    {"base": (0.95, _check_base)}),
-    "inverse_sqrt_epoch": ("epoch", lambda epoch, k: k / math.sqrt(epoch + 1),
-                           {"k": (1.0, lambda v: check_positive("k", v))}),
-    "inverse_sqrt_step": ("iteration", lambda iteration, k: k / math.sqrt(iteration + 1),
-                          {"k": (1.0, lambda v: check_positive("k", v))}),
+    "constant": ("epoch", lambda epoch: 1.0),
+    "inverse_time": ("epoch", lambda epoch, decay_rate: 1 / (1 + decay_rate * epoch)),
+    "exponential": ("epoch", lambda epoch, base: base ** epoch),
+    "inverse_sqrt_epoch": ("epoch", lambda epoch, k: k / math.sqrt(epoch + 1)),
+    "inverse_sqrt_step": ("iteration", lambda iteration, k: k / math.sqrt(iteration + 1)),
     "staircase": ("epoch", lambda epoch, decay_rate, time_interval:
-                  1 / (1 + decay_rate * math.floor(epoch / time_interval)),
-                  {"decay_rate": (1.0, lambda v: check_positive("decay_rate", v, allow_zero=True)),
-                   "time_interval": (1000, lambda v: check_count("time_interval", v))}),
+                  1 / (1 + decay_rate * math.floor(epoch / time_interval))),
 }
 NAMES = tuple(SCHEDULES)
 
@@ -88,16 +76,9 @@ class Schedule:
 
 
 def make_schedule(name: str = "constant", delay: int = 0, **hyperparameters) -> Schedule:
-    """A checked Schedule; hyperparameters default as in SCHEDULES (decay_rate 1,
+    """A checked Schedule; hyperparameters default as in contract.SCHEDULE_HYPERPARAMETERS (decay_rate 1,
     base 0.95, k 1, time_interval 1000); ``delay`` as in Schedule (default 0)."""
-    check_choice("schedule", name, SCHEDULES)
-    delay = check_count("delay", delay, minimum=0)
-    spec = SCHEDULES[name][2]
-    unknown = set(hyperparameters) - set(spec)
-    if unknown:
-        raise ValueError(f"schedule {name!r} takes {sorted(spec) or 'no hyperparameters'}, "
-                         f"got unexpected {sorted(unknown)}")
-    values = {k: check(hyperparameters.get(k, default)) for k, (default, check) in spec.items()}
+    delay, values = check_schedule(name, delay, hyperparameters)
     return Schedule(name, values, delay)
 
 

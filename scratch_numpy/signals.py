@@ -19,23 +19,15 @@ reference_torch.signals measures the same with forward-pre hooks and tensor hook
 
 from __future__ import annotations
 
-from typing import NamedTuple
 
 import numpy as np
 
 from . import activations
 from .init import DTYPES
 from .layers import linear_backward
-from .models import OUTPUTS, Network
+from .models import Network, OUTPUTS
+from .records import Signals
 from .validation import check_choice, check_float_array, check_layer_dims, check_model, finite_float
-
-
-class Signals(NamedTuple):
-    """Per-layer Frobenius norms, index l - 1 for layer l (see the module docstring), each (L,)."""
-
-    activations: np.ndarray
-    gradients: np.ndarray
-    weight_gradients: np.ndarray
 
 
 def identity_params(layer_dims, c: float, dtype: str = "float64") -> dict:

@@ -23,22 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_count, check_flag, check_float_array, check_labels, finite_float
+from .contract import PART_NAMES, check_ratios
+from .draws import shuffled
+from .validation import check_count, check_flag, check_float_array, check_labels
 
-PART_NAMES = ("train", "dev", "test")
 ANY = np.iinfo(np.int64).max  # labels may name any number of classes
-
-
-def check_ratios(ratios) -> tuple[float, ...]:
-    """2 or 3 ratios (train, dev[, test]), each > 0, adding up to 1."""
-    if not isinstance(ratios, (list, tuple)) or len(ratios) not in (2, 3):
-        raise ValueError(f"ratios must be a list of 2 or 3 numbers (train, dev[, test]), got {ratios!r}")
-    for name, r in zip(PART_NAMES, ratios):
-        if finite_float(r) is None or not 0 < r < 1:
-            raise ValueError(f"ratios: the {name} ratio must be a number in (0, 1), got {r!r}")
-    if abs(sum(ratios) - 1) > 1e-9:
-        raise ValueError(f"ratios must add up to 1, got {ratios!r} (sum {sum(ratios)!r})")
-    return tuple(float(r) for r in ratios)
 
 
 def part_sizes(m: int, ratios) -> tuple[int, ...]:
@@ -51,12 +40,6 @@ def part_sizes(m: int, ratios) -> tuple[int, ...]:
     for k in by_remainder[:m - sum(sizes)]:
         sizes[k] += 1
     return tuple(sizes)
-
-
-def shuffled(m: int, seed: int = 0) -> np.ndarray:
-    """The shared permutation of 0..m-1, ``default_rng(seed).permutation(m)`` as int64."""
-    m, seed = check_count("m", m), check_count("seed", seed, minimum=0, maximum=None)
-    return np.random.default_rng(seed).permutation(m).astype(np.int64)
 
 
 def split_indices(m: int, ratios=(0.6, 0.2, 0.2), *, seed: int = 0, labels=None) -> tuple[np.ndarray, ...]:

@@ -22,84 +22,14 @@ records the same History.
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
 
-from .minibatch import check_batch_size, epoch_index_batches
-from .optim import Optimizer
-from .schedules import as_schedule
+from .contract import check_loop_arguments, check_resume
+from .minibatch import epoch_index_batches
 from .models import Network
-from .validation import check_count, check_model
-
-
-@dataclass
-class History:
-    """What a training run records (the same fields on both sides).
-
-    costs, learning_rates: one entry per update (the mini-batch cost before the update,
-    L2 term included; the rate the update used). epoch_costs, train_accuracy,
-    dev_accuracy: one entry per completed epoch (dev_accuracy empty without dev data).
-    stopped_early: the early_stopping hook asked to stop (after epoch epochs_run - 1).
-    """
-
-    costs: list = field(default_factory=list)
-    learning_rates: list = field(default_factory=list)
-    epoch_costs: list = field(default_factory=list)
-    train_accuracy: list = field(default_factory=list)
-    dev_accuracy: list = field(default_factory=list)
-    epochs_run: int = 0
-    stopped_early: bool = False
-
-
-@dataclass
-class Resume:
-    """Where a run stands after its last completed epoch: what continues it, and what a
-    checkpoint saves besides the parameters and the optimiser's state.
-
-    history: the History so far; the next epoch is ``history.epochs_run`` and the next update
-    ``len(history.costs)``, so epoch and iteration schedules continue at their counts.
-    scheduler: the torch side's LambdaLR.state_dict() (JSON-compatible: numbers, lists, None);
-    None without a schedule, and always on the NumPy side, whose rates are closed forms of the
-    counts.
-    """
-
-    history: History
-    scheduler: dict | None = None
-
-
-def check_resume(resume, epochs: int, has_dev: bool, has_scheduler: bool, early_stopping=None) -> History:
-    """A copy of ``resume.history`` after checking that it fits this run (ValueError otherwise).
-    An early_stopping hook is refused: its memory (best epoch, patience count) is not in a Resume,
-    so a resumed run would decide differently."""
-    if not isinstance(resume, Resume) or not isinstance(resume.history, History):
-        raise ValueError(f"resume must be a training.Resume holding a History, got {type(resume).__name__}")
-    if early_stopping is not None:
-        raise ValueError("resume cannot be combined with early_stopping: the hook's memory is not in a Resume")
-    h = resume.history
-    if not 0 <= h.epochs_run <= epochs:
-        raise ValueError(f"resume: the history has run {h.epochs_run} epochs, this run has {epochs}")
-    per_epoch = {"epoch_costs": h.epochs_run, "train_accuracy": h.epochs_run,
-                 "dev_accuracy": h.epochs_run if has_dev else 0, "learning_rates": len(h.costs)}
-    for name, expected in per_epoch.items():
-        if len(getattr(h, name)) != expected:
-            raise ValueError(f"resume: history.{name} holds {len(getattr(h, name))} entries, expected {expected}")
-    if (resume.scheduler is not None) != has_scheduler:
-        raise ValueError("resume: the scheduler state must be given exactly when the run has a torch schedule "
-                         f"(schedule {'given' if has_scheduler else 'none'}, state "
-                         f"{'none' if resume.scheduler is None else 'given'})")
-    return copy.deepcopy(h)   # the caller's record stays as it was
-
-
-def check_loop_arguments(epochs, batch_size, callback, early_stopping, dev_pair, checkpoint=None):
-    """Checks shared by both training loops; returns (epochs, batch_size)."""
-    epochs = check_count("epochs", epochs)
-    batch_size = check_batch_size(batch_size)
-    for name, fn in (("callback", callback), ("early_stopping", early_stopping), ("checkpoint", checkpoint)):
-        if fn is not None and not callable(fn):
-            raise ValueError(f"{name} must be callable or None, got {fn!r}")
-    if (dev_pair[0] is None) != (dev_pair[1] is None):
-        raise ValueError("give both dev inputs X_dev and dev labels Y_dev (y_dev on the torch side), or neither")
-    return epochs, batch_size
+from .optim import Optimizer
+from .records import History, Resume
+from .schedules import as_schedule
+from .validation import check_model
 
 
 def train(network, params: dict, X, Y, optimizer: Optimizer, *, epochs: int, batch_size: int,

@@ -277,3 +277,13 @@ def too_spread_message(name: str, dtype) -> str:
     """Why a variance past the largest float is refused (both sides' normalisation)."""
     return (f"{name} has a feature whose variance exceeds the largest {dtype} ({np.finfo(dtype).max:.3g}): "
             "rescale the data (e.g. divide by its largest magnitude) before normalising")
+
+
+def as_rng(rng, name: str = "rng"):
+    """An int seed becomes a fresh ``default_rng``; Generators and RandomStates pass through.
+    ``name``: the argument the message names (seed, dropout_rng, ...)."""
+    if isinstance(rng, (np.random.Generator, np.random.RandomState)):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.default_rng(int(rng))
+    raise ValueError(f"{name} must be a non-negative int seed, a numpy Generator or a RandomState, got {rng!r}"[:200])

@@ -34,7 +34,6 @@ SIZES = (1, 3, 10, 50)
 LAMBDAS = (0.01, 0.1, 1.0)
 BIGGEST = f"n-{SIZES[-1]}"
 REGULARISED = tuple(f"{BIGGEST}-l2-{lam:g}" for lam in LAMBDAS)
-_TABLES: dict = {}       # (experiment run root, impl) -> rows so far (one run of the experiment each)
 
 
 def noisy_circles(m: int, seed: int) -> tuple:
@@ -62,7 +61,8 @@ def diagnosis_row(variant, d) -> str:
 
 
 def log_table(trial, row: str) -> None:
-    rows = _TABLES.setdefault((str(trial.logger.run_dir.parents[1]), trial.impl), [])
+    """Log the variant's row, and the table of this run's rows so far (kept in trial.context)."""
+    rows = trial.context.setdefault("diagnosis_rows", [])
     rows.append(row)
     header = ("| variant | hidden units | lambda | train error | dev error | avoidable bias | variance | diagnosis |\n"
               "| --- | --- | --- | --- | --- | --- | --- | --- |\n")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from experiments import datasets, generators, probes, sides, trainers
+from experiments import datasets, generators, sides, trainers
 from experiments.runner import Claim, Experiment, Variant
 
 SPEC = sides.NetSpec((2, 64, 64, 1), "relu", "sigmoid")
@@ -73,13 +73,14 @@ def run(trial):
     side = sides.network(trial, SPEC, params0, trial.data)
     stopping = hp["patience"] > 0
     # without stopping, the same policy only records (patience = budget never triggers)
-    stopper = probes.early_stopping(side, hp["patience"] if stopping else hp["epochs"], restore_best=stopping)
+    policy = side.EarlyStopping(hp["patience"] if stopping else hp["epochs"], monitor="dev_cost",
+                                dev_cost=side.cost_function("test"), restore_best=stopping)
     outcome = trainers.mini_batch(trial, side, optimizer=hp["optimizer"], lr=hp["lr"], epochs=hp["epochs"],
-                                  batch_size=hp["batch_size"], seed=hp["shuffle_seed"], early_stopping=stopper)
-    policy, m = stopper.policy, outcome.metrics
+                                  batch_size=hp["batch_size"], seed=hp["shuffle_seed"], early_stopping=policy)
+    m = outcome.metrics
     m["dev_accuracy"] = m.pop("test_accuracy")   # the side's "test" split is this experiment's dev set
     m.update(epochs_run=len(policy.values), best_epoch=policy.best_epoch, best_dev_cost=policy.best_value,
-             dev_cost=probes.cost(side, "test"), test_cost=probes.cost(side, trial.data.test_set),
+             dev_cost=side.cost("test"), test_cost=side.cost(trial.data.test_set),
              test_accuracy=held_out_accuracy(side, trial.data.test_set))
     for tag in ("dev_cost", "test_cost", "test_accuracy"):
         trial.logger.scalar(tag.replace("_", "/"), m[tag], len(policy.values) - 1)

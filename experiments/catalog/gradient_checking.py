@@ -39,6 +39,7 @@ from experiments.runner import Claim, Experiment, Outcome, Variant
 from reference_torch import bridge
 from reference_torch import gradcheck as t_gradcheck
 from scratch_numpy import gradcheck as n_gradcheck
+from scratch_numpy.records import CAREFUL, GOOD
 
 SPEC = sides.NetSpec((2, 20, 3, 1), "relu", "sigmoid")
 EPSILON = 1e-7   # the course's
@@ -155,9 +156,9 @@ EXPERIMENT = Experiment(
     load=lambda settings: datasets.toy_set("moons", settings.data_dir),
     claims=(
         Claim("the correct backward passes: difference below 1e-7, no tensor flagged", ("correct",),
-              lambda m: m["correct"]["difference"] < n_gradcheck.GOOD and m["correct"]["flagged_tensors"] == 0),
+              lambda m: m["correct"]["difference"] < GOOD and m["correct"]["flagged_tensors"] == 0),
         Claim("the planted bug is caught: difference at least 1e-3", ("missing_1_over_m",),
-              lambda m: m["missing_1_over_m"]["difference"] >= n_gradcheck.CAREFUL),
+              lambda m: m["missing_1_over_m"]["difference"] >= CAREFUL),
         Claim("the check names the buggy tensor, dW2, and only it (both the full and the directional check)",
               ("missing_1_over_m",),
               lambda m: (m["missing_1_over_m"]["flagged_tensors"], m["missing_1_over_m"]["flagged_layer"],

@@ -27,7 +27,7 @@ trials of the same run before it (they are declared first); alone it is a ValueE
 
 import numpy as np
 
-from experiments import datasets, probes, search, sides, trainers
+from experiments import datasets, search, sides, trainers
 from experiments.runner import Claim, Experiment, Variant
 from scratch_numpy import splits
 
@@ -37,7 +37,6 @@ K, ZOOM = 3, 4.0       # a K x K grid and K^2 random trials; the fine box is 1/Z
 FINE = 4               # fine trials (fewer than K^2: every trial costs its run's logging and figures)
 STAGES = {"grid": [f"grid-{i}" for i in range(K * K)], "random": [f"random-{i}" for i in range(K * K)],
           "fine": [f"fine-{i}" for i in range(FINE)]}
-_COARSE: dict = {}   # (experiment run root, impl) -> {random variant: (log10 lr, log10 (1 - beta), dev cost)}
 
 
 def load(settings):
@@ -63,8 +62,9 @@ def variants(settings):
 
 def fine_box(trial) -> tuple:
     """((low, high) of log10 lr, (low, high) of log10 (1 - beta)): the zoomed box around the best
-    random trial of this run on this implementation."""
-    coarse = _COARSE.get((str(trial.logger.run_dir.parents[1]), trial.impl))
+    random trial of this run on this implementation (the random stage's trials leave theirs in
+    trial.context["coarse"]: {variant: (log10 lr, log10 (1 - beta), dev cost)})."""
+    coarse = trial.context.get("coarse")
     if not coarse or len(coarse) < K * K:
         raise ValueError(f"{trial.variant.name} zooms around the random stage's best trial: run it with all of "
                          f"{STAGES['random'][0]} .. {STAGES['random'][-1]} before it (no --variant)")
@@ -90,12 +90,12 @@ def run(trial):
                                   batch_size=hp["batch_size"], hyperparameters={"beta": beta}, seed=hp["init_seed"])
     m = outcome.metrics
     m["dev_accuracy"] = m.pop("test_accuracy")   # the side's "test" split is the dev set here
-    m.update(dev_cost=probes.cost(side, "test"), lr=lr, beta=beta, log10_lr=np.log10(lr),
+    m.update(dev_cost=side.cost("test"), lr=lr, beta=beta, log10_lr=np.log10(lr),
              log10_one_minus_beta=np.log10(1 - beta))
     if box is not None:
         m.update(box_lr_low=box[0][0], box_lr_high=box[0][1], box_omb_low=box[1][0], box_omb_high=box[1][1])
     if hp["stage"] == "random":
-        _COARSE.setdefault((str(trial.logger.run_dir.parents[1]), trial.impl), {})[trial.variant.name] = (
+        trial.context.setdefault("coarse", {})[trial.variant.name] = (
             m["log10_lr"], m["log10_one_minus_beta"], m["dev_cost"])
     trial.logger.scalar("dev_cost", m["dev_cost"], hp["epochs"] - 1)
     return outcome

@@ -31,7 +31,7 @@ figure gradient_norms (both implementations and the closed form) in the variant'
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments import datasets, probes, sides
+from experiments import datasets, sides
 from experiments.runner import Claim, Experiment, Outcome, Variant
 from scratch_numpy.signals import identity_params
 
@@ -112,7 +112,7 @@ def run(trial):
     side = sides.network(trial, net, initial_params(hp, dtype), trial.data)
     signals = side.signal_norms()
     metrics = profile_metrics(signals)
-    metrics["initial_cost"] = probes.cost(side, "train")
+    metrics["initial_cost"] = side.cost("train")
     expected = None
     if hp["weights"] == "identity":
         expected = closed_form(hp["c"], trial.data.train.X, trial.data.train.Y)

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from scratch_numpy.gradcheck import two_sided_difference
+
 from .comparison import EMPTY as _EMPTY
 from .comparison import (KINDS, TOLERANCES, ArrayLike, ParityReport, TensorDiff, Tolerance, compare,
                          tensor_kind, to_numpy)
@@ -334,19 +336,12 @@ def _set_at_kinks(arrays, names, kinks, seed) -> dict[str, np.ndarray]:
 
 
 def _finite_differences(layer: _Layer, arrays, dout, scale, eps) -> dict[str, np.ndarray]:
-    """dL/dx by central differences, L(x) = sum(dout * forward(x)); one pair of forward calls per element.
+    """dL/dx by central differences (scratch_numpy.gradcheck.two_sided_difference, the gradient check's own
+    routine), L(x) = sum(dout * forward(x)); one pair of forward calls per element.
     ``eps`` is far below the kink margin, so no difference straddles a kink."""
     def loss(**overrides):
         out, _, _ = layer.numpy({**arrays, **overrides})
         return float(np.sum(dout * out))
 
-    numeric = {}
-    for name, x in arrays.items():
-        grad = np.zeros_like(x)
-        for index in np.ndindex(x.shape):
-            plus, minus = x.copy(), x.copy()
-            plus[index] += eps
-            minus[index] -= eps
-            grad[index] = (loss(**{name: plus}) - loss(**{name: minus})) / (2 * eps)
-        numeric[name] = grad * scale[name]
-    return numeric
+    return {name: two_sided_difference(lambda v, name=name: loss(**{name: v}), x, eps) * scale[name]
+            for name, x in arrays.items()}

@@ -5,7 +5,7 @@ machine hits all of them alike rather than whichever happened to run then; each 
 mean of ``number`` back-to-back calls (``number`` calibrated once so a sample lasts about
 ``min_time`` seconds) and the result is the median sample. The order of the contenders
 rotates from round to round, so none always runs right after another particular one. A
-contender with a ``reset`` attribute (a training step: bench_step) has it called before its
+contender with a ``reset`` attribute (a training step: step) has it called before its
 warm-up and before every sample, outside the timed region.
 
 Thread counts are fixed per process, before NumPy is imported: OpenBLAS reads

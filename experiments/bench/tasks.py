@@ -1,5 +1,5 @@
 """The benchmark's measurements besides the training step: vectorisation, gradient checking and the
-cost of TensorBoard logging. Each returns a JSON-ready dict; sizes come from bench.MODES.
+cost of TensorBoard logging. Each returns a JSON-ready dict; sizes come from cli.MODES.
 
 * Vectorisation (course 1, week 2): the logistic-regression gradient dw = X (a - y)^T / m,
   db = sum(a - y) / m on the cat set's shape (12288 features x 209 examples; uniform pixel
@@ -47,9 +47,9 @@ from scratch_numpy import logistic as n_logistic
 from scratch_numpy import optim as n_optim
 from scratch_numpy import training as n_training
 
-from . import bench_step
-from .bench_timing import interleaved, once
-from .tblog import HISTOGRAMS, SCALAR_POINTS, Cadence, RunLogger
+from ..tblog import HISTOGRAMS, SCALAR_POINTS, Cadence, RunLogger
+from .step import problem, torch_model
+from .timing import interleaved, once
 
 
 # ------------------------------------------------------------------------------ vectorisation
@@ -117,8 +117,8 @@ def gradient_checking(small: tuple, large: tuple, batch: int) -> dict:
     check of ``large``, torch.autograd.gradcheck (fast mode) of both; float64, ``batch`` examples."""
     result = {}
     for size, layers in (("small", small), ("large", large)):
-        network, params, X, Y = bench_step.problem(batch, "float64", layers=layers)
-        model, Xt, yt = bench_step.torch_model(batch, "float64", "cpu", layers)
+        network, params, X, Y = problem(batch, "float64", layers=layers)
+        model, Xt, yt = torch_model(batch, "float64", "cpu", layers)
         if size == "small":
             report, seconds = once(lambda: n_gradcheck.gradient_check(network, params, X, Y))
             result["elementwise"] = {"parameters": parameter_count(layers), "seconds": seconds,
@@ -171,12 +171,12 @@ def _training_run(side: str, examples: int, batch: int, epochs: int, log_dir):
         iterations = epochs * math.ceil(examples / batch)
         loop = {"epochs": epochs, "batch_size": batch, "seed": 0}
         if side == "numpy":
-            network, params, X, Y = bench_step.problem(examples, "float32")
+            network, params, X, Y = problem(examples, "float32")
             log = log_dir and DefaultCadenceLog(log_dir, iterations, epochs, dict)
             n_training.train(network, params, X, Y, n_optim.make_optimizer("adam", params, lr=0.001),
                              callback=log, **loop)
         else:
-            model, X, y = bench_step.torch_model(examples, "float32", "cpu")
+            model, X, y = torch_model(examples, "float32", "cpu")
             log = log_dir and DefaultCadenceLog(log_dir, iterations, epochs, bridge.params_from_module)
             t_training.train(model, X, y, t_optim.make_optimizer("adam", model, lr=0.001), callback=log, **loop)
         if not log:

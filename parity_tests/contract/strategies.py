@@ -1,4 +1,4 @@
-"""Hypothesis strategies for the fuzz tests (parity_tests/test_fuzz.py).
+"""Hypothesis strategies for the fuzz targets of parity_tests/contract/ (fuzzing.py).
 
 Two halves:
 

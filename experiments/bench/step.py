@@ -19,7 +19,7 @@ float32, it took 1.4 / 3.5 / 11.3 ms a step at batch 64 / 256 / 1024 against for
 1.9 / 3.6 / 12.9 and the loop's 2.0 / 3.9 / 16.3), SGD torch's own default (the loop on the CPU,
 foreach on CUDA), as fast as either alternative.
 
-Every step starts a timing sample from the same place: ``reset`` (called by bench_timing
+Every step starts a timing sample from the same place: ``reset`` (called by timing
 .interleaved before each sample, untimed) puts the initial parameters back and builds a fresh
 optimiser. Without it each contender kept training on its one fixed batch for as many steps as
 its own speed allowed, so the two sides were timed in different numerical regimes (a network
@@ -45,7 +45,7 @@ from reference_torch import optim as t_optim
 from scratch_numpy import models as n_models
 from scratch_numpy import optim as n_optim
 
-from .bench_timing import interleaved
+from .timing import interleaved
 
 LAYERS = (784, 256, 128, 10)
 OPTIMIZERS = {"sgd": ("gd", 0.01), "adam": ("adam", 0.001)}   # name -> (project name, learning rate)

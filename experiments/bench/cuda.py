@@ -1,6 +1,6 @@
 """The training step on a GPU: time, samples/s, achieved TFLOP/s and the share outside matrix products.
 
-For each batch size and precision, the benchmark's MLP (bench_step) trains on the device with the
+For each batch size and precision, the benchmark's MLP (step) trains on the device with the
 project's reference_torch model and optimiser:
 
     float32   float32 throughout, TF32 matrix products off
@@ -10,7 +10,7 @@ project's reference_torch model and optimiser:
 The loop validates X and y once, before it starts, and then calls ``model.cost(X, y, check=False)``:
 nothing inside it reads a value back to the host (no .item(), no float(cost), no checks), so the
 device is synchronised only around a block of ``steps`` steps, and a sample is the block's time
-per step. The matrix products alone (bench_step.torch_gemms: the same shapes, in the precision the
+per step. The matrix products alone (step.torch_gemms: the same shapes, in the precision the
 step's products run in) give the device's throughput for those shapes; the step's achieved FLOP/s
 over that throughput is the share of the step spent in matrix products.
 
@@ -26,7 +26,7 @@ import time
 
 import torch
 
-from . import bench_step
+from .step import step_flops, torch_gemms, torch_step
 
 PRECISIONS = ("float32", "tf32", "bf16")
 
@@ -75,11 +75,11 @@ def measure(batch: int, precision: str, optimizer: str, *, device="cuda", steps:
     spent outside matrix products, for ``precision`` in PRECISIONS."""
     autocast = torch.bfloat16 if precision == "bf16" else None
     with tf32(precision == "tf32"):
-        step = bench_step.torch_step(batch, "float32", optimizer, device, check=False, autocast=autocast)
-        gemms = bench_step.torch_gemms(batch, autocast or torch.float32, device)
+        step = torch_step(batch, "float32", optimizer, device, check=False, autocast=autocast)
+        gemms = torch_gemms(batch, autocast or torch.float32, device)
         step_s = _per_step(step, device, steps, repeats)
         gemm_s = _per_step(gemms, device, steps, repeats)
-    flops = bench_step.step_flops(batch)
+    flops = step_flops(batch)
     return {"batch": batch, "precision": precision, "optimizer": optimizer, "step_s": step_s,
             "samples_per_s": batch / step_s, "tflops": flops / step_s / 1e12,
             "gemm_tflops": flops / gemm_s / 1e12, "gemm_s": gemm_s, "outside_gemm": 1 - gemm_s / step_s}

@@ -1,38 +1,6 @@
-"""The performance benchmark (issue 6): NumPy against torch, measured in one run, printed as tables
-with every target's verdict and written as JSON.
-
-    python -m experiments bench [--quick | --smoke] [--threads N[,N...]] [--out runs/bench.json]
-                                [--suite | --no-suite]
-
-(``python -m experiments.bench`` is the same command; exit status 0, 2 for bad arguments, 1 when
-a worker fails. The verdicts are printed, never turned into an exit status: timings on a shared
-machine are no test.)
-
-Sections (what each measures and how: the modules named):
-
-    training step     bench_step: the MLP 784-256-128-10 (softmax cross-entropy), SGD and Adam, batch
-                      64/256/1024/4096, float32 and float64; NumPy (the library's own Network and
-                      optimisers) vs torch (its fused Adam) on the CPU with the same thread count,
-                      interleaved medians, every sample from the same initial parameters; the ratio
-                      NumPy/torch; the GEMM bound (each side's matrix products alone over its step
-                      time) and the two sides' matrix products compared
-    vectorisation     bench_tasks: loops vs the vectorised logistic-regression gradient, 12288 x 209
-    gradient checks   bench_tasks: elementwise (10k parameters), directional (1M), autograd fast mode
-    logging           bench_tasks: a training run with TensorBoard logging at the default cadence vs
-                      none; judged on the time spent inside the logging
-    test suite        pytest in a subprocess, wall time (full mode; --suite / --no-suite to choose)
-    GPU               bench_cuda, when CUDA is available: float32, TF32 and bf16 at batch 4096 and 65536
-
-Thread counts: ``--threads`` (default: every core this process may use). Each count gets a worker
-process (experiments.bench_worker) whose OpenBLAS, OpenMP and MKL pools are fixed by its
-environment before NumPy and torch load, and whose torch.set_num_threads matches; the first
-count's worker also runs every section besides the training step. Modes: the default (full)
-takes a few minutes; ``--quick`` (CI) uses fewer repeats and shorter loops; ``--smoke`` runs every
-code path at toy sizes in seconds (tests), where the verdicts mean nothing and are not given.
-Timings are wall-clock; the load average before and after is recorded next to them, with each
-section's duration, and a busy machine (1-minute load average above BUSY_LOAD before the run) gets
-a warning under the first line: there, multi-threaded timings are noise and --threads 1 is the
-steadier comparison. PERFORMANCE.md holds the latest figures and what they mean.
+"""The benchmark's command, ``python -m experiments bench``: its arguments and modes, one worker
+process per thread count (experiments.bench.worker), the targets' verdicts and the printed report
+(the package docstring says what each section measures).
 """
 
 from __future__ import annotations
@@ -46,10 +14,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .bench_timing import available_cores, load_average, thread_env
-from .tblog import claim_file
+from ..tblog import claim_file
+from .timing import available_cores, load_average, thread_env
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -116,7 +84,7 @@ def run_worker(mode: str, threads: int, sections) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         spec = json.dumps({"mode": mode, "threads": threads, "sections": list(sections)})
-        done = subprocess.run([sys.executable, "-m", "experiments.bench_worker", spec, str(out)], cwd=REPO,
+        done = subprocess.run([sys.executable, "-m", "experiments.bench.worker", spec, str(out)], cwd=REPO,
                               env=thread_env(threads))
         if done.returncode != 0:
             raise RuntimeError(f"the benchmark worker ({threads} threads) failed with exit status {done.returncode}")
@@ -308,7 +276,3 @@ def main(argv=None) -> int:
     out.write_text(json.dumps(results, indent=1))
     print(f"\nresults: {out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

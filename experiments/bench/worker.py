@@ -1,6 +1,6 @@
-"""One benchmark worker: ``python -m experiments.bench_worker SPEC OUT``.
+"""One benchmark worker: ``python -m experiments.bench.worker SPEC OUT``.
 
-experiments.bench starts one per thread count, with OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and
+experiments.bench.cli starts one per thread count, with OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and
 MKL_NUM_THREADS already in its environment (NumPy's OpenBLAS reads them when it loads); the
 worker sets torch's pool to the same count, runs the sections named in SPEC (JSON:
 {"mode", "threads", "sections"}) and writes their results as JSON to OUT.
@@ -20,8 +20,10 @@ def run(mode, threads: int, sections) -> dict:
     requested sections."""
     import torch
 
-    from . import bench_cuda, bench_step, bench_tasks
-    from .bench_timing import machine, once
+    from .cuda import cuda_section
+    from .step import OPTIMIZERS, measure_steps
+    from .tasks import gradient_checking, logging_overhead, vectorisation
+    from .timing import machine, once
 
     torch.set_num_threads(threads)
     result = {"threads": threads, "machine": machine()}
@@ -29,15 +31,12 @@ def run(mode, threads: int, sections) -> dict:
     def cuda():
         cpu = {(row["batch"], row["optimizer"]): row["torch_s"]
                for row in result.get("steps", []) if row["dtype"] == "float32"}
-        return bench_cuda.cuda_section(mode.cuda_batches, bench_step.OPTIMIZERS, cpu, steps=mode.cuda_steps,
-                                       repeats=mode.repeats)
+        return cuda_section(mode.cuda_batches, OPTIMIZERS, cpu, steps=mode.cuda_steps, repeats=mode.repeats)
     work = {
-        "steps": lambda: bench_step.measure_steps(mode.batches, mode.dtypes, repeats=mode.repeats,
-                                                  min_time=mode.min_time),
-        "vectorisation": lambda: bench_tasks.vectorisation(*mode.vectorisation, repeats=mode.repeats,
-                                                           min_time=mode.min_time),
-        "gradient_checking": lambda: bench_tasks.gradient_checking(*mode.gradient_checking),
-        "logging": lambda: bench_tasks.logging_overhead(*mode.logging),
+        "steps": lambda: measure_steps(mode.batches, mode.dtypes, repeats=mode.repeats, min_time=mode.min_time),
+        "vectorisation": lambda: vectorisation(*mode.vectorisation, repeats=mode.repeats, min_time=mode.min_time),
+        "gradient_checking": lambda: gradient_checking(*mode.gradient_checking),
+        "logging": lambda: logging_overhead(*mode.logging),
         "cuda": cuda,
     }
     seconds = {}
@@ -49,7 +48,7 @@ def run(mode, threads: int, sections) -> dict:
 
 
 def main(argv=None) -> int:
-    from .bench import MODES
+    from .cli import MODES
 
     spec_text, out = sys.argv[1:] if argv is None else argv
     spec = json.loads(spec_text)
