@@ -52,13 +52,13 @@ class NetSpec:
     layer_dims: tuple
     hidden: str = "relu"
     output: str = "sigmoid"
-    l2: float = 0.0
+    l2_lambda: float = 0.0
     keep_probs: tuple | None = None
     batch_norm: bool = False
 
     @property
     def options(self) -> dict:
-        return {"l2": self.l2, "keep_probs": self.keep_probs, "batch_norm": self.batch_norm}
+        return {"l2_lambda": self.l2_lambda, "keep_probs": self.keep_probs, "batch_norm": self.batch_norm}
 
     def numpy(self) -> n_models.Network:
         return n_models.Network(self.layer_dims, self.hidden, self.output, **self.options)

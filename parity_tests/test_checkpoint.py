@@ -506,7 +506,7 @@ FB_ITERATIONS, FB_LR, FB_EVERY = 200, 0.05, 30   # chunks of 10 (MIN_CHUNK): che
 FB_RUNS = {   # NetSpec (None: logistic regression), whether the masks change with the iteration
     "he": sides.NetSpec((3, 6, 4, 1), "relu", "sigmoid"),
     "dropout": sides.NetSpec((3, 8, 5, 1), "relu", "sigmoid", keep_probs=(0.8, 0.7)),
-    "batch_norm-l2": sides.NetSpec((3, 6, 4, 1), "relu", "sigmoid", l2=0.3, batch_norm=True),
+    "batch_norm-l2": sides.NetSpec((3, 6, 4, 1), "relu", "sigmoid", l2_lambda=0.3, batch_norm=True),
     "logistic": None,
 }
 

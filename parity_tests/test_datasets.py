@@ -165,7 +165,7 @@ def test_toy_sets_from_the_file_and_generated_agree():
     assert reg.train.X.shape == (2, 211) and reg.test.X.shape == (2, 200)
 
 
-def test_regularization_set_without_the_file_is_a_stand_in_in_its_schema(tmp_path):
+def test_regularisation_set_without_the_file_is_a_stand_in_in_its_schema(tmp_path):
     data = datasets.toy_set("regularization_2d", tmp_path, seed=5)
     assert data.standin and not data.course_data
     assert datasets.STANDIN in data.source and f"{datasets.TOY_FILE} not found in {tmp_path}" in data.source

@@ -56,9 +56,9 @@ def scalars(accumulator, tag) -> dict:
     return {e.step: e.value for e in accumulator.Scalars(tag)}
 
 
-def course_cost(params: dict, X, Y, hidden, masks=None, keep_prob=1.0, lambd=0.0) -> float:
+def course_cost(params: dict, X, Y, hidden, masks=None, keep_prob=1.0, l2_lambda=0.0) -> float:
     """The course's cost, written out: [LINEAR -> g -> (A * D / keep_prob)] * (L - 1) -> LINEAR ->
-    sigmoid, J = -(1/m) sum(y log a + (1 - y) log(1 - a)) + lambd/(2m) sum ||W||^2 (stable form)."""
+    sigmoid, J = -(1/m) sum(y log a + (1 - y) log(1 - a)) + l2_lambda/(2m) sum ||W||^2 (stable form)."""
     L, A = len(params) // 2, X
     for l in range(1, L):
         A = hidden(params[f"W{l}"] @ A + params[f"b{l}"])
@@ -67,7 +67,7 @@ def course_cost(params: dict, X, Y, hidden, masks=None, keep_prob=1.0, lambd=0.0
     Z = params[f"W{L}"] @ A + params[f"b{L}"]
     m = X.shape[1]
     cross_entropy = float(np.sum(Y * np.logaddexp(0, -Z) + (1 - Y) * np.logaddexp(0, Z)) / m)
-    return cross_entropy + lambd / (2 * m) * sum(float(np.sum(params[f"W{l}"] ** 2)) for l in range(1, L + 1))
+    return cross_entropy + l2_lambda / (2 * m) * sum(float(np.sum(params[f"W{l}"] ** 2)) for l in range(1, L + 1))
 
 
 def course_weights(layer_dims, seed: int) -> dict:
@@ -148,7 +148,7 @@ def test_regularisation_starts_from_the_course_weights_and_masks(quick):
     np.random.seed(1)
     masks = [np.random.rand(20, X.shape[1]) < 0.86, np.random.rand(3, X.shape[1]) < 0.86]
     expected = {"none": course_cost(params, X, Y, relu),
-                "l2": course_cost(params, X, Y, relu, lambd=0.7),
+                "l2": course_cost(params, X, Y, relu, l2_lambda=0.7),
                 "dropout": course_cost(params, X, Y, relu, masks, 0.86)}
     for impl in IMPLS:
         for variant, cost in expected.items():

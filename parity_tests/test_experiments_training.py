@@ -224,7 +224,7 @@ def test_the_diagnosis_table_and_hparams_are_logged(quick):
             run = events(logdir / "bias_variance" / variant / impl / "hparams")
             start = plugin_data_pb2.HParamsPluginData.FromString(
                 run.PluginTagToContent("hparams")["_hparams_/session_start_info"]).session_start_info
-            assert {"hidden", "l2"} <= set(start.hparams)
+            assert {"hidden", "l2_lambda"} <= set(start.hparams)
             assert {"hparam/high_bias", "hparam/high_variance"} <= set(run.Tags()["scalars"])
 
 

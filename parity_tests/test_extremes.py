@@ -26,7 +26,7 @@ from reference_torch import bridge
 from reference_torch import logistic as th_log
 from reference_torch import losses as th_losses
 from reference_torch import models as th_models
-from reference_torch import normalization as th_norm
+from reference_torch import normalisation as th_norm
 from reference_torch import optim as th_optim
 from reference_torch import signals as th_sig
 from scratch_numpy import activations as np_act
@@ -34,7 +34,7 @@ from scratch_numpy import batchnorm as np_bn
 from scratch_numpy import logistic as np_log
 from scratch_numpy import losses as np_losses
 from scratch_numpy import models as np_models
-from scratch_numpy import normalization as np_norm
+from scratch_numpy import normalisation as np_norm
 from scratch_numpy import optim as np_optim
 from scratch_numpy import signals as np_sig
 from scratch_numpy import validation as np_validation

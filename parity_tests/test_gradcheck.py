@@ -58,7 +58,7 @@ def test_relative_difference_and_verdicts():
     ((4, 5, 3, 1), "relu", "sigmoid", {}),
     ((4, 6, 3), "tanh", "softmax", {}),
     ((4, 6, 5, 3), "leaky_relu", "linear", {}),
-    ((4, 5, 3, 1), "relu", "sigmoid", {"l2": 0.7}),
+    ((4, 5, 3, 1), "relu", "sigmoid", {"l2_lambda": 0.7}),
     ((4, 5, 3, 1), "sigmoid", "sigmoid", {"batch_norm": True}),
 ], ids=["reference", "tanh-softmax", "leaky-svm", "l2", "batch-norm"])
 def test_correct_backprop_is_good(layer_dims, hidden, output, options):
@@ -69,8 +69,8 @@ def test_correct_backprop_is_good(layer_dims, hidden, output, options):
 
 def test_l2_given_to_the_check_matches_l2_in_the_network():
     net, params, X, Y = reference()
-    added = n_gradcheck.gradient_check(net, params, X, Y, l2=0.7)
-    built_in = n_gradcheck.gradient_check(reference(l2=0.7)[0], params, X, Y)
+    added = n_gradcheck.gradient_check(net, params, X, Y, l2_lambda=0.7)
+    built_in = n_gradcheck.gradient_check(reference(l2_lambda=0.7)[0], params, X, Y)
     assert added.verdict == built_in.verdict == "good"
     for k in added.numerical:
         np.testing.assert_allclose(added.analytic[k], built_in.analytic[k], rtol=1e-12)
@@ -114,8 +114,8 @@ def planted_linear_backward(shape, fix):
     return linear_backward
 
 
-def half_l2(params, lambd, m):
-    cost, grads = n_losses.l2_penalty(params, lambd, m)
+def half_l2(params, l2_lambda, m):
+    cost, grads = n_losses.l2_penalty(params, l2_lambda, m)
     return cost, {k: g / 2 for k, g in grads.items()}   # lambda/(2m) W instead of lambda/m W
 
 
@@ -123,7 +123,7 @@ def half_l2(params, lambd, m):
 PLANT = {
     "linear_backward": lambda mp, f: mp.setattr(n_models, "linear_backward", f),
     "relu": lambda mp, f: mp.setitem(n_models.activations.BACKWARD, "relu", f),
-    "l2": lambda mp, f: mp.setitem(n_models.PENALTIES, "l2", f),
+    "l2": lambda mp, f: mp.setitem(n_models.PENALTIES, "l2_lambda", f),
 }
 BUGS = {
     # name: (layer_dims, options, (where, replacement), expected faulty tensors)
@@ -137,7 +137,7 @@ BUGS = {
         (5, 5), lambda dA, dW, db, dZ, c: (c.W @ dZ, dW, db))), ("dW1", "db1")),
     "ReLU backward without its mask": ((4, 5, 3, 1), {}, ("relu", lambda dA, cache: dA),
                                        ("dW1", "db1", "dW2", "db2")),
-    "L2 gradient lambda/(2m) W": ((4, 5, 3, 1), {"l2": 0.7}, ("l2", half_l2), ("dW1", "dW2", "dW3")),
+    "L2 gradient lambda/(2m) W": ((4, 5, 3, 1), {"l2_lambda": 0.7}, ("l2", half_l2), ("dW1", "dW2", "dW3")),
 }
 
 
@@ -184,9 +184,9 @@ def test_refuses_bad_params(make, match):
 
 
 def test_refuses_l2_twice_and_bad_arguments():
-    net, params, X, Y = reference(l2=0.7)
+    net, params, X, Y = reference(l2_lambda=0.7)
     with pytest.raises(ValueError, match="already adds L2"):
-        n_gradcheck.gradient_check(net, params, X, Y, l2=0.7)
+        n_gradcheck.gradient_check(net, params, X, Y, l2_lambda=0.7)
     with pytest.raises(ValueError, match="epsilon"):
         n_gradcheck.gradient_check(net, params, X, Y, epsilon=0)
     with pytest.raises(ValueError, match="network_or_loss_fn"):

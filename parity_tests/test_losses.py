@@ -32,18 +32,18 @@ def test_penalty_matches_torch(name, dtype, device):
 
 def test_penalties_touch_weights_only_with_the_course_scale():
     params = {"W1": np.array([[1.0, -2.0]]), "b1": np.array([[5.0]]), "W2": np.array([[3.0]]), "b2": np.array([[7.0]])}
-    cost, grads = losses.l2_penalty(params, lambd=0.7, m=10)
+    cost, grads = losses.l2_penalty(params, l2_lambda=0.7, m=10)
     assert cost == pytest.approx(0.7 / 20 * (1 + 4 + 9), rel=1e-15)
     assert set(grads) == {"dW1", "dW2"}
     np.testing.assert_allclose(grads["dW1"], 0.07 * params["W1"], rtol=1e-15)
-    cost, grads = losses.l1_penalty(params, lambd=0.7, m=10)
+    cost, grads = losses.l1_penalty(params, l1_lambda=0.7, m=10)
     assert cost == pytest.approx(0.7 / 20 * 6, rel=1e-15)
     np.testing.assert_allclose(grads["dW1"], [[0.035, -0.035]], rtol=1e-15)
 
 
 def test_l1_subgradient_at_zero_is_zero_on_both_sides():
     W = np.array([[0.0, 1.5, -2.0]])
-    _, grads = losses.l1_penalty({"W1": W}, lambd=1.0, m=1)
+    _, grads = losses.l1_penalty({"W1": W}, l1_lambda=1.0, m=1)
     Wt = torch.tensor(W, requires_grad=True)
     t_losses.l1_penalty([Wt], 1.0, 1).backward()
     np.testing.assert_array_equal(grads["dW1"], Wt.grad.numpy())

@@ -234,22 +234,22 @@ def test_adam_bias_correction_and_eps_placement():
 def test_weight_decay_is_lambda_over_m_on_the_weight_group_only():
     """torch's weight_decay adds wd * p to every parameter of its group; the course's L2 gradient is
     (lambda/m) W for the weights and nothing for b. So: groups, W with lambda/m, b with 0."""
-    lambd, m = 0.7, 10
+    l2_lambda, m = 0.7, 10
     params, grads, model = _one_layer()
-    optimizer = t_optim.make_optimizer("gd", model, lr=0.1, l2_lambda=lambd, m=m)
-    assert [g["weight_decay"] for g in optimizer.param_groups] == [lambd / m, 0.0]
+    optimizer = t_optim.make_optimizer("gd", model, lr=0.1, l2_lambda=l2_lambda, m=m)
+    assert [g["weight_decay"] for g in optimizer.param_groups] == [l2_lambda / m, 0.0]
     after = _torch_steps(model, optimizer, grads[:1])
-    _, decay = n_losses.l2_penalty(params, lambd, m)
+    _, decay = n_losses.l2_penalty(params, l2_lambda, m)
     np.testing.assert_allclose(after["W1"], params["W1"] - 0.1 * (grads[0]["dW1"] + decay["dW1"]), rtol=1e-15)
     np.testing.assert_allclose(after["b1"], params["b1"] - 0.1 * grads[0]["db1"], rtol=1e-15)
 
     params, grads, model = _one_layer()   # one group with weight_decay decays the bias too
-    everything = _torch_steps(model, torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=lambd / m), grads[:1])
+    everything = _torch_steps(model, torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=l2_lambda / m), grads[:1])
     assert np.abs(everything["b1"] - after["b1"]).max() > 1e-3
 
     numpy_params = {k: v.copy() for k, v in params.items()}
-    optimizer_n = n_optim.GradientDescent(numpy_params, 0.1, l2_lambda=lambd, m=m)
-    assert optimizer_n.penalty(params) == pytest.approx(n_losses.l2_penalty(params, lambd, m)[0], rel=1e-15)
+    optimizer_n = n_optim.GradientDescent(numpy_params, 0.1, l2_lambda=l2_lambda, m=m)
+    assert optimizer_n.penalty(params) == pytest.approx(n_losses.l2_penalty(params, l2_lambda, m)[0], rel=1e-15)
     assert t_optim.penalty(optimizer) == pytest.approx(optimizer_n.penalty(bridge.params_from_module(model)),
                                                        rel=1e-14)
 

@@ -86,26 +86,26 @@ def _weights(weights):
     return weights
 
 
-def l2_penalty(weights, lambd: float, m: int):
+def l2_penalty(weights, l2_lambda: float, m: int):
     """lambda/(2m) sum_l ||W_l||_F^2 over the given weight tensors (never the biases)."""
-    lambd = check_positive("lambd", lambd, allow_zero=True)
+    l2_lambda = check_positive("l2_lambda", l2_lambda, allow_zero=True)
     m = check_count("m", m)
-    return _l2_penalty(_weights(weights), lambd, m)
+    return _l2_penalty(_weights(weights), l2_lambda, m)
 
 
-def _l2_penalty(weights, lambd, m):
-    return lambd / (2 * m) * sum(W.pow(2).sum() for W in weights)
+def _l2_penalty(weights, l2_lambda, m):
+    return l2_lambda / (2 * m) * sum(W.pow(2).sum() for W in weights)
 
 
-def l1_penalty(weights, lambd: float, m: int):
+def l1_penalty(weights, l1_lambda: float, m: int):
     """lambda/(2m) sum_l sum |W_l|; torch.abs's gradient at 0 is 0, like sign(0)."""
-    lambd = check_positive("lambd", lambd, allow_zero=True)
+    l1_lambda = check_positive("l1_lambda", l1_lambda, allow_zero=True)
     m = check_count("m", m)
-    return _l1_penalty(_weights(weights), lambd, m)
+    return _l1_penalty(_weights(weights), l1_lambda, m)
 
 
-def _l1_penalty(weights, lambd, m):
-    return lambd / (2 * m) * sum(W.abs().sum() for W in weights)
+def _l1_penalty(weights, l1_lambda, m):
+    return l1_lambda / (2 * m) * sum(W.abs().sum() for W in weights)
 
 
 binary_cross_entropy_with_logits.unchecked = _bce_with_logits

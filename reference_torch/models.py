@@ -12,7 +12,7 @@ Layer l's nn.Linear holds W_l as ``weight`` (n_l, n_{l-1}) and b_l[:, 0] as
 
 The practical aspects, mirroring scratch_numpy.models.Network:
 
-* ``l2``, ``l1``: ``cost`` adds lambda/(2m) sum ||W||^2 and lambda/(2m) sum |W|
+* ``l2_lambda``, ``l1_lambda``: ``cost`` adds lambda/(2m) sum ||W||^2 and lambda/(2m) sum |W|
   explicitly (torch's losses have no penalty term); ``Network.param_groups`` gives the
   other route for L2, weight_decay = lambda/m on the weights only.
 * ``keep_probs``: dropout after each hidden activation with F.dropout
@@ -50,7 +50,7 @@ OUTPUTS = {
     "softmax": ("softmax", losses.softmax_cross_entropy),
     "linear": ("linear", losses.svm_hinge),
 }
-PENALTIES = {"l2": losses.l2_penalty, "l1": losses.l1_penalty}
+PENALTIES = {"l2_lambda": losses.l2_penalty, "l1_lambda": losses.l1_penalty}
 
 
 class Network(nn.Module):
@@ -60,8 +60,8 @@ class Network(nn.Module):
     (``bn_beta_momentum`` is the course's beta: torch's momentum is 1 - beta)."""
 
     def __init__(self, layer_dims, hidden_activation: str = "relu", output: str = "sigmoid",
-                 *, leaky_slope: float = 0.01, dtype=torch.float64, device="cpu", l2: float = 0.0,
-                 l1: float = 0.0, keep_probs=None, batch_norm: bool = False, bn_beta_momentum: float = 0.9,
+                 *, leaky_slope: float = 0.01, dtype=torch.float64, device="cpu", l2_lambda: float = 0.0,
+                 l1_lambda: float = 0.0, keep_probs=None, batch_norm: bool = False, bn_beta_momentum: float = 0.9,
                  bn_eps: float = 1e-5):
         super().__init__()
         self.layer_dims = check_layer_dims(layer_dims)
@@ -75,8 +75,8 @@ class Network(nn.Module):
         check_positive("leaky_slope", leaky_slope, allow_zero=True)
         self.hidden_activation = hidden_activation
         self.L = len(self.layer_dims) - 1
-        self.l2 = check_positive("l2", l2, allow_zero=True)
-        self.l1 = check_positive("l1", l1, allow_zero=True)
+        self.l2_lambda = check_positive("l2_lambda", l2_lambda, allow_zero=True)
+        self.l1_lambda = check_positive("l1_lambda", l1_lambda, allow_zero=True)
         self.keep_probs = check_keep_probs(keep_probs, self.L - 1)
         self.batch_norm = check_flag("batch_norm", batch_norm)
         check_beta("bn_beta_momentum", bn_beta_momentum)
@@ -164,7 +164,7 @@ class Network(nn.Module):
         return self.out_activation(self.scores(X, masks))
 
     def penalty(self, m: int) -> torch.Tensor:
-        """lambda/(2m) sum_l ||W_l||^2 + lambda/(2m) sum_l |W_l| for this network's l2 and l1
+        """lambda/(2m) sum_l ||W_l||^2 + lambda/(2m) sum_l |W_l| for this network's l2_lambda and l1_lambda
         (a 0-d tensor; 0 without them)."""
         m = check_count("m", m)   # the penalty kernels below are unchecked
         weights = [layer.weight for layer in self.linears]
@@ -203,7 +203,7 @@ class Network(nn.Module):
             check_labels("y", y, m=X.shape[0], num_classes=self.num_classes)   # required here: None is an error
             masks = self._check_masks(masks, X.shape[0]) if self.training else {}
         cost = unchecked(OUTPUTS[self.output][1])(self._scores(X, masks or {}), y)
-        return cost + self.penalty(X.shape[0]) if self.l2 or self.l1 else cost
+        return cost + self.penalty(X.shape[0]) if self.l2_lambda or self.l1_lambda else cost
 
     @torch.no_grad()
     def predict(self, X):
@@ -229,12 +229,12 @@ class Network(nn.Module):
 
 
 def train_gd(model: Network, X, y, learning_rate: float, num_iterations: int, *, masks=None,
-             weight_decay_l2: float = 0.0):
+             l2_lambda: float = 0.0):
     """Full-batch gradient descent with torch.optim.SGD (no momentum): p -= lr * p.grad.
 
     ``masks``: None or one dropout-mask dict per iteration (see ``scores``).
-    ``weight_decay_l2`` = lambda: L2 through ``Network.param_groups`` (weight_decay = lambda/m on
-    the weights, m = X.shape[0]) instead of the model's explicit ``l2``; its cost term
+    ``l2_lambda`` = lambda: L2 through ``Network.param_groups`` (weight_decay = lambda/m on
+    the weights, m = X.shape[0]) instead of the model's explicit ``l2_lambda``; its cost term
     lambda/(2m) sum ||W||^2 is then added to the recorded costs by hand.
     Trains ``model`` in place, in its own mode; returns the costs, costs[i] before update i.
     """
@@ -246,7 +246,7 @@ def train_gd(model: Network, X, y, learning_rate: float, num_iterations: int, *,
         raise ValueError(f"masks must be None or a list of {num_iterations} mask dicts (one per iteration), "
                          f"got {type(masks).__name__} {masks!r}"[:200])
     m = X.shape[0]
-    decay = check_positive("weight_decay_l2", weight_decay_l2, allow_zero=True)
+    decay = check_positive("l2_lambda", l2_lambda, allow_zero=True)
     optimizer = torch.optim.SGD(model.param_groups(decay, m), lr=learning_rate)
     costs = []
     for i in range(num_iterations):

@@ -12,8 +12,8 @@ be right: look at the components); from 1e-3 "bug". The report repeats the diffe
 parameter tensor (its own elements only), so a wrong dW2 is named as such, and lists the worst
 elements (largest |g - g_num|) with their tensor, index and both values.
 
-* L2: ``l2=lambda`` adds lambda/(2m) sum ||W_l||_F^2 to J and (lambda/m) W_l to dW_l (a network
-  built with ``l2`` already has both: then leave ``l2=0``).
+* L2: ``l2_lambda=lambda`` adds lambda/(2m) sum ||W_l||_F^2 to J and (lambda/m) W_l to dW_l (a network
+  built with ``l2_lambda`` already has both: then leave ``l2_lambda=0``).
 * Dropout: refused. Every forward pass would draw a new mask, so J(theta + eps e_i) and
   J(theta - eps e_i) would be different functions; check with keep_prob = 1, then turn dropout on.
 * Precision: float64 only. In float32, theta + 1e-7 theta_i rounds back to theta_i (float32's
@@ -114,10 +114,10 @@ def build_report(shapes, grad, gradapprox, epsilon: float, worst: int = 5) -> Gr
                            analytic, numerical, epsilon)
 
 
-def _objective(network_or_loss_fn, l2: float):
+def _objective(network_or_loss_fn, l2_lambda: float):
     """loss(params, X, Y) -> (cost, grads) from a Network (its ``.loss``) or a function, with
-    lambda/(2m) sum ||W||^2 added when ``l2``; refuses dropout."""
-    l2 = check_positive("l2", l2, allow_zero=True)
+    lambda/(2m) sum ||W||^2 added when ``l2_lambda``; refuses dropout."""
+    l2_lambda = check_positive("l2_lambda", l2_lambda, allow_zero=True)
     loss = getattr(network_or_loss_fn, "loss", network_or_loss_fn)
     if not callable(loss):
         raise ValueError("network_or_loss_fn must be a Network (with .loss) or a function "
@@ -127,14 +127,14 @@ def _objective(network_or_loss_fn, l2: float):
         raise ValueError(f"gradient checking with dropout on (keep_probs={keep_probs!r}) is meaningless: every "
                          "forward pass draws a new mask, so J is not one function of theta; check with "
                          "keep_probs=None (keep_prob 1), then turn dropout back on")
-    if l2 and getattr(network_or_loss_fn, "l2", 0):
-        raise ValueError(f"the network already adds L2 (l2={network_or_loss_fn.l2}); leave l2=0 here")
-    if not l2:
+    if l2_lambda and getattr(network_or_loss_fn, "l2_lambda", 0):
+        raise ValueError(f"the network already adds L2 (l2_lambda={network_or_loss_fn.l2_lambda}); leave l2_lambda=0 here")
+    if not l2_lambda:
         return loss
 
     def with_l2(params, X, Y):
         cost, grads = loss(params, X, Y)
-        term, dWs = l2_penalty(params, l2, np.shape(X)[1])
+        term, dWs = l2_penalty(params, l2_lambda, np.shape(X)[1])
         return cost + term, {k: g + dWs[k] if k in dWs else g for k, g in grads.items()}
     return with_l2
 
@@ -151,14 +151,14 @@ def _state_kept(network):
             network.state = saved
 
 
-def gradient_check(network_or_loss_fn, params, X, Y, *, epsilon: float = 1e-7, l2: float = 0.0,
+def gradient_check(network_or_loss_fn, params, X, Y, *, epsilon: float = 1e-7, l2_lambda: float = 0.0,
                    worst: int = 5) -> GradCheckReport:
     """The course's gradient_check_n: 2N + 1 evaluations of J for N parameters (module docstring).
 
     ``network_or_loss_fn``: a scratch_numpy.models.Network or loss(params, X, Y) -> (cost, grads)
     with grads {d + name} shaped like params. Shapes: X (n_x, m), Y (1, m), params float64.
     """
-    loss = _objective(network_or_loss_fn, l2)
+    loss = _objective(network_or_loss_fn, l2_lambda)
     shapes = check_params(params)
     epsilon = check_positive("epsilon", epsilon)
     worst = check_count("worst", worst, minimum=0)
@@ -201,7 +201,7 @@ def split_direction(direction) -> dict:
 
 
 def directional_check(network_or_loss_fn, params, X, Y, *, epsilon: float = 1e-6, direction=None, rng=0,
-                      l2: float = 0.0) -> DirectionalReport:
+                      l2_lambda: float = 0.0) -> DirectionalReport:
     """Slopes along a random unit direction d (``direction``, else ``random_direction(shapes, rng)``):
 
         (J(theta + eps d) - J(theta - eps d)) / (2 eps)   against   g . d
@@ -209,7 +209,7 @@ def directional_check(network_or_loss_fn, params, X, Y, *, epsilon: float = 1e-6
     once for d over all tensors and once per tensor (d restricted to it, normalised): 2 (K + 1)
     evaluations of J for K tensors, whatever N. Arguments as in ``gradient_check``.
     """
-    loss = _objective(network_or_loss_fn, l2)
+    loss = _objective(network_or_loss_fn, l2_lambda)
     shapes = check_params(params)
     epsilon = check_positive("epsilon", epsilon)
     if direction is None:

@@ -123,9 +123,10 @@ def _weight_names(params):
     return sorted((k for k in params if re.fullmatch(r"W\d+", str(k))), key=lambda k: int(k[1:]))
 
 
-def _check_penalty(params, lambd, m):
-    """(lambd, m) after checking them and the weights W1, W2, ... (2-D, finite, one float dtype)."""
-    lambd = check_positive("lambd", lambd, allow_zero=True)
+def _check_penalty(params, name: str, strength, m):
+    """(strength, m) after checking them (``name``: l2_lambda or l1_lambda) and the weights W1, W2, ...
+    (2-D, finite, one float dtype)."""
+    strength = check_positive(name, strength, allow_zero=True)
     m = check_count("m", m)
     check_params("params", params, keys=())
     odd = [k for k in params if str(k).startswith("W") and not re.fullmatch(r"W\d+", str(k))]
@@ -137,32 +138,32 @@ def _check_penalty(params, lambd, m):
     dtype = None
     for k in names:
         dtype = check_float_array(f"params[{k!r}]", params[k], dtype=dtype).dtype
-    return lambd, m
+    return strength, m
 
 
-def l2_penalty(params, lambd: float, m: int):
+def l2_penalty(params, l2_lambda: float, m: int):
     """lambda/(2m) sum_l ||W_l||_F^2 over the weights only; dW_l = (lambda/m) W_l."""
-    return _l2_penalty(params, *_check_penalty(params, lambd, m))
+    return _l2_penalty(params, *_check_penalty(params, "l2_lambda", l2_lambda, m))
 
 
-def _l2_penalty(params, lambd, m):
+def _l2_penalty(params, l2_lambda, m):
     names = _weight_names(params)
-    cost = lambd / (2 * m) * sum(float(np.sum(params[k] * params[k])) for k in names)
-    return cost, {"d" + k: (lambd / m) * params[k] for k in names}
+    cost = l2_lambda / (2 * m) * sum(float(np.sum(params[k] * params[k])) for k in names)
+    return cost, {"d" + k: (l2_lambda / m) * params[k] for k in names}
 
 
-def l1_penalty(params, lambd: float, m: int):
+def l1_penalty(params, l1_lambda: float, m: int):
     """lambda/(2m) sum_l sum |W_l| over the weights only; dW_l = lambda/(2m) sign(W_l).
 
     The scale follows the course's slide (lambda/(2m), like L2); sign(0) = 0 is
     the subgradient chosen at the kink, as torch.abs's backward does.
     """
-    return _l1_penalty(params, *_check_penalty(params, lambd, m))
+    return _l1_penalty(params, *_check_penalty(params, "l1_lambda", l1_lambda, m))
 
 
-def _l1_penalty(params, lambd, m):
+def _l1_penalty(params, l1_lambda, m):
     names = _weight_names(params)
-    scale = lambd / (2 * m)
+    scale = l1_lambda / (2 * m)
     cost = scale * sum(float(np.abs(params[k]).sum()) for k in names)
     return cost, {"d" + k: scale * np.sign(params[k]) for k in names}
 

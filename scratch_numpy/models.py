@@ -16,7 +16,7 @@ two), which is the course's fused form and stays finite at saturation.
 
 The practical aspects (course 2), each off by default:
 
-* ``l2``, ``l1``: J += lambda/(2m) sum_l ||W_l||_F^2 (dW_l += (lambda/m) W_l)
+* ``l2_lambda``, ``l1_lambda``: J += lambda/(2m) sum_l ||W_l||_F^2 (dW_l += (lambda/m) W_l)
   and J += lambda/(2m) sum_l sum |W_l| (dW_l += lambda/(2m) sign(W_l)), on the
   weights only, m = the examples in the batch (scratch_numpy.losses).
 * ``keep_probs``: inverted dropout after each hidden activation, keep_prob per
@@ -62,7 +62,7 @@ OUTPUTS = {
     "softmax": ("softmax", losses.softmax_cross_entropy),
     "linear": ("linear", losses.svm_hinge),
 }
-PENALTIES = {"l2": losses.l2_penalty, "l1": losses.l1_penalty}
+PENALTIES = {"l2_lambda": losses.l2_penalty, "l1_lambda": losses.l1_penalty}
 
 
 class LayerCache(NamedTuple):
@@ -80,7 +80,7 @@ class Network:
 
     Shapes: X (n_x, m), W_l (n_l, n_{l-1}), b_l, gamma_l, beta_l (n_l, 1), output (n_L, m).
     A sigmoid output has n_L = 1; softmax and linear outputs have n_L = C classes.
-    Options (module docstring): ``l2``, ``l1`` (lambda >= 0), ``keep_probs`` (None, one
+    Options (module docstring): ``l2_lambda``, ``l1_lambda`` (lambda >= 0), ``keep_probs`` (None, one
     number or one per hidden layer, each in (0, 1]), ``batch_norm`` with
     ``bn_beta_momentum`` (the running averages' beta; torch's momentum is 1 - beta),
     ``bn_eps`` and ``bn_unbiased_running_var`` (torch's n - 1 form; False: the course's
@@ -88,7 +88,7 @@ class Network:
     """
 
     def __init__(self, layer_dims, hidden_activation: str = "relu", output: str = "sigmoid",
-                 *, leaky_slope: float = 0.01, l2: float = 0.0, l1: float = 0.0, keep_probs=None,
+                 *, leaky_slope: float = 0.01, l2_lambda: float = 0.0, l1_lambda: float = 0.0, keep_probs=None,
                  batch_norm: bool = False, bn_beta_momentum: float = 0.9, bn_eps: float = 1e-5,
                  bn_unbiased_running_var: bool = True, dropout_rng=None):
         self.layer_dims = check_layer_dims(layer_dims)
@@ -101,8 +101,8 @@ class Network:
             raise ValueError(f"a {output} output needs layer_dims[-1] >= 2 classes, got {self.layer_dims[-1]}")
         self.leaky_slope = check_positive("leaky_slope", leaky_slope, allow_zero=True)
         self.L = len(self.layer_dims) - 1
-        self.l2 = check_positive("l2", l2, allow_zero=True)
-        self.l1 = check_positive("l1", l1, allow_zero=True)
+        self.l2_lambda = check_positive("l2_lambda", l2_lambda, allow_zero=True)
+        self.l1_lambda = check_positive("l1_lambda", l1_lambda, allow_zero=True)
         self.keep_probs = check_keep_probs(keep_probs, self.L - 1)
         self.batch_norm = check_flag("batch_norm", batch_norm)
         self.bn_beta_momentum = check_beta("bn_beta_momentum", bn_beta_momentum)
@@ -113,7 +113,7 @@ class Network:
 
     def __repr__(self):
         options = "".join(f", {k}={getattr(self, k)!r}" for k, default in
-                          (("l2", 0.0), ("l1", 0.0), ("batch_norm", False)) if getattr(self, k) != default)
+                          (("l2_lambda", 0.0), ("l1_lambda", 0.0), ("batch_norm", False)) if getattr(self, k) != default)
         if any(p < 1 for p in self.keep_probs):
             options += f", keep_probs={list(self.keep_probs)}"
         return (f"Network({list(self.layer_dims)}, hidden_activation={self.hidden_activation!r}, "
@@ -282,7 +282,7 @@ class Network:
         return out, cache
 
     def loss(self, params, X, Y, *, masks=None, train: bool = True):
-        """Cost J (with the l2/l1 terms) and gradients {dW_l, db_l or dgamma_l, dbeta_l} = dJ/d(.).
+        """Cost J (with the l2_lambda/l1_lambda terms) and gradients {dW_l, db_l or dgamma_l, dbeta_l} = dJ/d(.).
 
         A training pass by default: ``masks`` {D_l: (n_l, m)} are the dropout masks to apply
         (None: drawn from ``dropout_rng``); batch norm uses and records batch statistics.
@@ -296,9 +296,9 @@ class Network:
         cost, dZ = unchecked(OUTPUTS[self.output][1])(caches[-1].activation.Z, Y)
         grads = self._backward(caches, dZ)
         for name, penalty in PENALTIES.items():
-            lambd = getattr(self, name)
-            if lambd:
-                term, dWs = unchecked(penalty)(params, lambd, X.shape[1])
+            strength = getattr(self, name)
+            if strength:
+                term, dWs = unchecked(penalty)(params, strength, X.shape[1])
                 cost += term
                 for k, dW in dWs.items():
                     grads[k] += dW

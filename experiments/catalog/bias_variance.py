@@ -51,12 +51,13 @@ def load(settings):
 def variants(settings):
     base = {"optimizer": "adam", "lr": 0.05, "epochs": settings.budget(300, 100), "bayes_error": FLIP,
             "init_seed": settings.seed}
-    return ([Variant(f"n-{n}", {**base, "hidden": n, "l2": 0.0}) for n in SIZES]
-            + [Variant(name, {**base, "hidden": SIZES[-1], "l2": lam}) for name, lam in zip(REGULARISED, LAMBDAS)])
+    return ([Variant(f"n-{n}", {**base, "hidden": n, "l2_lambda": 0.0}) for n in SIZES]
+            + [Variant(name, {**base, "hidden": SIZES[-1], "l2_lambda": lam})
+               for name, lam in zip(REGULARISED, LAMBDAS)])
 
 
 def diagnosis_row(variant, d) -> str:
-    return (f"| {variant.name} | {variant.hparams['hidden']} | {variant.hparams['l2']:g} | {d.train_error:.1%} "
+    return (f"| {variant.name} | {variant.hparams['hidden']} | {variant.hparams['l2_lambda']:g} | {d.train_error:.1%} "
             f"| {d.dev_error:.1%} | {d.avoidable_bias:+.1%} | {d.variance:+.1%} | {d.case} |")
 
 
@@ -73,7 +74,7 @@ def log_table(trial, row: str) -> None:
 
 def run(trial):
     hp, n = trial.hp, trial.hp["hidden"]
-    spec = sides.NetSpec((2, n, n, 1), "relu", "sigmoid", l2=hp["l2"])
+    spec = sides.NetSpec((2, n, n, 1), "relu", "sigmoid", l2_lambda=hp["l2_lambda"])
     params0 = spec.init_params("he", np.random.default_rng(hp["init_seed"]), trial.settings.dtype)
     side = sides.network(trial, spec, params0, trial.data)
     outcome = trainers.mini_batch(trial, side, optimizer=hp["optimizer"], lr=hp["lr"], epochs=hp["epochs"],

@@ -10,7 +10,7 @@ randn / sqrt(n_prev) from --seed ("xavier"), full-batch gradient descent at rate
     raw          the inputs as they are
     normalised   x -> (x - mu) / sigma with mu, sigma^2 fitted on the training set (the biased
                  1/m variance) and the same mu, sigma applied to the test set: NumPy with
-                 scratch_numpy.normalization, torch with reference_torch.normalization on its
+                 scratch_numpy.normalisation, torch with reference_torch.normalisation on its
                  own (batch-first) tensors
 
 Two things slow the raw run: its tanh units start saturated (|z| in the tens, where tanh' is
@@ -32,8 +32,8 @@ import numpy as np
 from experiments import datasets, generators, sides, trainers
 from experiments.runner import Claim, Experiment, Variant
 from reference_torch import bridge
-from reference_torch import normalization as t_normalization
-from scratch_numpy import normalization as n_normalization
+from reference_torch import normalisation as t_normalisation
+from scratch_numpy import normalisation as n_normalisation
 
 SPEC = sides.NetSpec((2, 8, 1), "tanh", "sigmoid")
 SCALE, SHIFT = 100.0, 50.0
@@ -61,10 +61,10 @@ def variants(settings):
 def normalised(trial, data: datasets.Dataset) -> datasets.Dataset:
     """``data`` with train and test normalised by the training set's mu and sigma, by the trial's side."""
     if trial.impl == "numpy":
-        (train, test), _ = n_normalization.normalize_sets(data.train.X, data.test.X)
+        (train, test), _ = n_normalisation.normalize_sets(data.train.X, data.test.X)
     else:
         tensors = (bridge.data_to_torch(split.X, device=trial.device) for split in (data.train, data.test))
-        (train, test), _ = t_normalization.normalize_sets(*tensors)
+        (train, test), _ = t_normalisation.normalize_sets(*tensors)
         train, test = (np.ascontiguousarray(bridge.to_numpy(t).T) for t in (train, test))
     return datasets.Dataset(data.name + ", normalised", datasets.Split(train, data.train.Y),
                             datasets.Split(test, data.test.Y), data.source, data.course_data)

@@ -39,7 +39,7 @@ LAYERS = (2, 20, 3, 1)
 INIT, INIT_SEED, MASK_SEED = "xavier", 3, 1
 # name: (hparams, the course's train / test accuracy)
 REGULARISERS = {"none": ({}, ("94.8 %", "91.5 %")),
-                "l2": ({"l2": 0.7}, ("93.8 %", "93 %")),
+                "l2": ({"l2_lambda": 0.7}, ("93.8 %", "93 %")),
                 "dropout": ({"keep_prob": 0.86}, ("92.9 %", "95 %"))}
 
 
@@ -53,7 +53,7 @@ def variants(settings):
 
 def spec_of(hp: dict) -> sides.NetSpec:
     keep_prob = hp.get("keep_prob")
-    return sides.NetSpec(LAYERS, "relu", "sigmoid", l2=hp.get("l2", 0.0),
+    return sides.NetSpec(LAYERS, "relu", "sigmoid", l2_lambda=hp.get("l2_lambda", 0.0),
                          keep_probs=None if keep_prob is None else (keep_prob,) * (len(LAYERS) - 2))
 
 

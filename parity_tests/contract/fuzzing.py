@@ -287,7 +287,7 @@ def net_options(draw, dims, output):
     if draw(st.booleans()):
         kw["leaky_slope"] = positive(draw, 0.0, 0.5, zero=True)
     if draw(st.booleans()):
-        kw["l2"], kw["l1"] = positive(draw, 0.0, 1.0, zero=True), positive(draw, 0.0, 1.0, zero=True)
+        kw["l2_lambda"], kw["l1_lambda"] = positive(draw, 0.0, 1.0, zero=True), positive(draw, 0.0, 1.0, zero=True)
     if L > 1 and draw(st.booleans()):
         kw["keep_probs"] = draw(st.sampled_from([0.5, 0.8, 1.0, "list"]))
         if kw["keep_probs"] == "list":

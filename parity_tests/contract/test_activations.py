@@ -103,20 +103,21 @@ for _penalty in ("l2_penalty", "l1_penalty"):
     def _np_penalty(draw, penalty=_penalty):
         dtype = draw(st.sampled_from(DTYPES))
         params = _np_params(draw, draw_layer_dims(draw), dtype)
-        lambd, m = positive(draw, 0.0, 5.0, zero=True), size(draw, 1, 100)
+        strength = f"{penalty[:2]}_lambda"   # l2_lambda or l1_lambda, the argument's name
+        lam, m = positive(draw, 0.0, 5.0, zero=True), size(draw, 1, 100)
 
         def check(out, kw):
             cost, grads = out
             weights = [th(params[k]).requires_grad_() for k in sorted(k for k in params if k[0] == "W")]
-            ct = getattr(th_losses, penalty)(weights, kw["lambd"], kw["m"])
+            ct = getattr(th_losses, penalty)(weights, kw[strength], kw["m"])
             close(cost, ct, "cost", dtype=dtype)
-            gs = torch.autograd.grad(ct, weights) if kw["lambd"] else [torch.zeros_like(w) for w in weights]
+            gs = torch.autograd.grad(ct, weights) if kw[strength] else [torch.zeros_like(w) for w in weights]
             assert sorted(grads) == sorted("d" + k for k in params if k[0] == "W")
             for k, g in zip(sorted(k for k in params if k[0] == "W"), gs):
                 close(grads["d" + k], g, "d" + k, dtype=dtype)
-        return make_case(draw, getattr(np_losses, penalty), {"params": params, "lambd": lambd, "m": m}, {
+        return make_case(draw, getattr(np_losses, penalty), {"params": params, strength: lam, "m": m}, {
             "params": lambda d: _spoil_weights(d, params),
-            "lambd": lambda d: spoil_positive(d, "lambd", allow_zero=True),
+            strength: lambda d: spoil_positive(d, strength, allow_zero=True),
             "m": lambda d: spoil_count(d, "m")}, check)
 
     fuzz(f"np.losses.{_penalty}", 50)(_np_penalty)
@@ -247,14 +248,15 @@ for _penalty in ("l2_penalty", "l1_penalty"):
         dtype = draw(st.sampled_from(DTYPES))
         arrays = [np_floats(draw, (size(draw), size(draw)), dtype) for _ in range(size(draw, 1, 3))]
         weights = [as_tensor(draw, a) for a in arrays]
-        lambd, m = positive(draw, 0.0, 5.0, zero=True), size(draw, 1, 100)
+        strength = f"{penalty[:2]}_lambda"   # l2_lambda or l1_lambda, the argument's name
+        lam, m = positive(draw, 0.0, 5.0, zero=True), size(draw, 1, 100)
 
         def check(cost, kw):
             params = {f"W{i + 1}": a for i, a in enumerate(arrays)}
-            close(cost, getattr(np_losses, penalty)(params, kw["lambd"], kw["m"])[0], "cost", dtype=dtype)
-        return make_case(draw, getattr(th_losses, penalty), {"weights": weights, "lambd": lambd, "m": m}, {
+            close(cost, getattr(np_losses, penalty)(params, kw[strength], kw["m"])[0], "cost", dtype=dtype)
+        return make_case(draw, getattr(th_losses, penalty), {"weights": weights, strength: lam, "m": m}, {
             "weights": lambda d: _spoil_weights_list(d, weights),
-            "lambd": lambda d: spoil_positive(d, "lambd", allow_zero=True),
+            strength: lambda d: spoil_positive(d, strength, allow_zero=True),
             "m": lambda d: spoil_count(d, "m")}, check)
 
     fuzz(f"th.losses.{_penalty}", 40)(_th_penalty)

@@ -139,7 +139,7 @@ def _valid_calls():
         ("numpy losses", lambda: (np_losses.binary_cross_entropy(np.full((1, M), 0.5), yn()),
                                   np_losses.softmax_cross_entropy(xn(C), yn(LABELS3)),
                                   np_losses.svm_hinge(xn(C), yn(LABELS3), 0.0))),
-        ("numpy penalties lambd=0", lambda: np_losses.l2_penalty(np_params(np_net()), 0, M)),
+        ("numpy penalties l2_lambda=0", lambda: np_losses.l2_penalty(np_params(np_net()), 0, M)),
         ("numpy init every method", lambda: [np_init.initialize_parameters([3, 2, 1], mt, rng)
                                              for mt in np_init.METHODS
                                              for rng in (0, np.random.default_rng(0), np.random.RandomState(1))]),
@@ -236,8 +236,8 @@ def test_valid_outputs_have_the_documented_shapes(np_data, th_data):
                  id="numpy unknown activation lists the choices"),
     pytest.param(lambda: np_init.initialize_parameters([2, 1], "kaiming"), ["method", "xavier", "kaiming"],
                  id="numpy unknown init method lists the choices"),
-    pytest.param(lambda: np_losses.l2_penalty({"W1": xn()}, -1, M), ["lambd", ">= 0"],
-                 id="numpy negative lambd: >= 0"),
+    pytest.param(lambda: np_losses.l2_penalty({"W1": xn()}, -1, M), ["l2_lambda", ">= 0"],
+                 id="numpy negative l2_lambda: >= 0"),
     pytest.param(lambda: th_net().forward(xt(N_X + 1)), ["X", "(*, 2)", "(4, 3)"],
                  id="torch X wrong n_x: expected (*, 2) and got"),
     pytest.param(lambda: th_net().forward(xt().T.contiguous()), ["X", "(*, 2)", "(2, 4)"],

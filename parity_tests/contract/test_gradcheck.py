@@ -33,7 +33,7 @@ def _gradcheck_case(draw):
     dims, output = draw_dims(draw, hidden=(0, 1), width=3)
     kw = {"hidden_activation": draw(st.sampled_from(["tanh", "sigmoid", "linear"])), "output": output}
     if draw(st.booleans()):
-        kw["l2"] = positive(draw, 0.0, 1.0, zero=True)
+        kw["l2_lambda"] = positive(draw, 0.0, 1.0, zero=True)
     if len(dims) > 2 and draw(st.booleans()):
         kw["batch_norm"] = True
     net = np_models.Network(dims, **kw)
@@ -67,7 +67,7 @@ def _np_gradient_check(draw):
         "X": lambda d: spoil_array(d, "X", X, fixed=(0,), also=("Y",), exclude=("other float",)),
         "Y": lambda d: spoil_np_labels(d, "Y", Y, net.num_classes),
         "epsilon": lambda d: spoil_positive(d, "epsilon"), "worst": lambda d: spoil_count(d, "worst", minimum=0),
-        "l2": lambda d: spoil_positive(d, "l2", allow_zero=True),
+        "l2_lambda": lambda d: spoil_positive(d, "l2_lambda", allow_zero=True),
         "network_or_loss_fn": lambda d: Bad(d(st.sampled_from([3, None, np_models.Network([2, 3, 1],
                                             keep_probs=0.5)])), "not a loss", ("network_or_loss_fn", "keep_probs"))},
         check)

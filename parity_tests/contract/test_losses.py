@@ -197,9 +197,11 @@ def _np_penalty_cases():
     rows = []
     for fn in (np_losses.l2_penalty, np_losses.l1_penalty):
         n = fn.__name__
-        for lambd, desc in ((-0.1, "negative"), (NAN, "NaN"), (INF, "inf"), ("0.1", "str"),
-                            (None, "None"), (True, "bool")):
-            rows.append(case(f"{n} | lambd {desc}", arg("lambd"), lambda fn=fn, lambd=lambd: fn(good(), lambd, M)))
+        name = f"{n[:2]}_lambda"   # l2_lambda or l1_lambda
+        for strength, desc in ((-0.1, "negative"), (NAN, "NaN"), (INF, "inf"), ("0.1", "str"),
+                               (None, "None"), (True, "bool")):
+            rows.append(case(f"{n} | {name} {desc}", arg(name),
+                             lambda fn=fn, strength=strength: fn(good(), strength, M)))
         for m, desc in ((0, "0"), (-4, "negative"), (NAN, "NaN"), ("4", "str"), (None, "None")):
             rows.append(case(f"{n} | m {desc}", arg("m"), lambda fn=fn, m=m: fn(good(), 0.1, m)))
         rows.append(case(f"{n} | m fractional", arg("m"), lambda fn=fn: fn(good(), 0.1, 2.5), None))
@@ -291,9 +293,11 @@ def _th_penalty_cases():
     rows = []
     for fn in (th_losses.l2_penalty, th_losses.l1_penalty):
         n = fn.__name__
-        for lambd, desc in ((-0.1, "negative"), (NAN, "NaN"), (INF, "inf"), ("0.1", "str"),
-                            (None, "None"), (True, "bool")):
-            rows.append(case(f"{n} | lambd {desc}", arg("lambd"), lambda fn=fn, lambd=lambd: fn(good(), lambd, M)))
+        name = f"{n[:2]}_lambda"   # l2_lambda or l1_lambda
+        for strength, desc in ((-0.1, "negative"), (NAN, "NaN"), (INF, "inf"), ("0.1", "str"),
+                               (None, "None"), (True, "bool")):
+            rows.append(case(f"{n} | {name} {desc}", arg(name),
+                             lambda fn=fn, strength=strength: fn(good(), strength, M)))
         for m, desc in ((0, "0"), (-4, "negative"), (NAN, "NaN"), ("4", "str"), (None, "None")):
             rows.append(case(f"{n} | m {desc}", arg("m"), lambda fn=fn, m=m: fn(good(), 0.1, m)))
         rows.append(case(f"{n} | m fractional", arg("m"), lambda fn=fn: fn(good(), 0.1, 2.5), None))

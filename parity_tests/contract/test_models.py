@@ -135,7 +135,7 @@ def _spoil_net_kwarg(draw, name):
         return spoil_layer_dims(draw)
     if name in ("hidden_activation", "output"):
         return spoil_choice(draw, name, HIDDEN_ACTIVATIONS if name != "output" else np_models.OUTPUTS)
-    if name in ("leaky_slope", "l2", "l1"):
+    if name in ("leaky_slope", "l2_lambda", "l1_lambda"):
         return spoil_positive(draw, name, allow_zero=True)
     if name == "bn_eps":
         return spoil_positive(draw, name)
@@ -156,8 +156,8 @@ def _np_network(draw):
     dims, output = draw_dims(draw)
     kw, _ = net_options(draw, dims, output)
     valid = {"layer_dims": dims, **kw}
-    names = ["layer_dims", "hidden_activation", "output", "leaky_slope", "l2", "l1", "bn_eps", "bn_beta_momentum",
-             "batch_norm", "bn_unbiased_running_var", "dropout_rng"] + (["keep_probs"] if len(dims) > 2 else [])
+    names = ["layer_dims", "hidden_activation", "output", "leaky_slope", "l2_lambda", "l1_lambda", "bn_eps",
+             "bn_beta_momentum", "batch_norm", "bn_unbiased_running_var", "dropout_rng"] + (["keep_probs"] if len(dims) > 2 else [])
 
     def check(net, kw):
         assert net.L == len(dims) - 1 and net.layer_dims == tuple(dims)
@@ -214,7 +214,8 @@ def _th_network_penalty(draw):
     c = NetCase(draw, train=False)
 
     def check(out, kw):
-        expected = sum(np_models.PENALTIES[k](c.params, c.kw[k], kw["m"])[0] for k in ("l2", "l1") if c.kw.get(k))
+        expected = sum(np_models.PENALTIES[k](c.params, c.kw[k], kw["m"])[0]
+                       for k in ("l2_lambda", "l1_lambda") if c.kw.get(k))
         close(out, expected, "penalty", dtype=c.dtype)
     return make_case(draw, c.model.penalty, {"m": size(draw, 1, 50)}, {"m": lambda d: spoil_count(d, "m")}, check)
 
@@ -232,8 +233,8 @@ def _th_network(draw):
     dims, output = draw_dims(draw)
     kw, th_kw = net_options(draw, dims, output)
     valid = {"layer_dims": dims, **th_kw, "dtype": draw(st.sampled_from(list(TH_DTYPES.values()))), "device": "cpu"}
-    names = ["layer_dims", "hidden_activation", "output", "leaky_slope", "l2", "l1", "bn_eps", "bn_beta_momentum",
-             "batch_norm"] + (["keep_probs"] if len(dims) > 2 else [])
+    names = ["layer_dims", "hidden_activation", "output", "leaky_slope", "l2_lambda", "l1_lambda", "bn_eps",
+             "bn_beta_momentum", "batch_norm"] + (["keep_probs"] if len(dims) > 2 else [])
     spoilers = {n: (lambda d, n=n: _spoil_net_kwarg(d, n)) for n in names}
     spoilers.update(dtype=spoil_th_dtype, device=spoil_device)
 
@@ -247,11 +248,11 @@ def _th_train_gd(draw):
     c = NetCase(draw, train=True)
     iterations = size(draw, 1, 3)
     masks = None if c.masks is None else [c.net.draw_masks(c.m, rng=i, dtype=c.dtype) for i in range(iterations)]
-    decay = positive(draw, 0.0, 1.0, zero=True) if not c.kw.get("l2") else 0.0
+    decay = positive(draw, 0.0, 1.0, zero=True) if not c.kw.get("l2_lambda") else 0.0
     valid = {"model": c.model, "X": c.Xt, "y": c.yt, "learning_rate": positive(draw, 1e-3, 0.5),
              "num_iterations": iterations, "masks": None if masks is None else [bridge.masks_to_torch(mk) for mk in masks],
-             "weight_decay_l2": decay}
-    net = np_models.Network(c.dims, **{**c.kw, "l2": c.kw.get("l2", 0.0) + decay})
+             "l2_lambda": decay}
+    net = np_models.Network(c.dims, **{**c.kw, "l2_lambda": c.kw.get("l2_lambda", 0.0) + decay})
 
     def check(costs, kw):
         _, ncosts = np_models.train_gd(net, c.params, c.X, c.Y, kw["learning_rate"], iterations, masks=masks)
@@ -260,7 +261,7 @@ def _th_train_gd(draw):
     spoilers = th_net_spoilers(c)
     spoilers.update(learning_rate=lambda d: spoil_positive(d, "learning_rate"),
                     num_iterations=lambda d: spoil_count(d, "num_iterations"),
-                    weight_decay_l2=lambda d: spoil_positive(d, "weight_decay_l2", allow_zero=True),
+                    l2_lambda=lambda d: spoil_positive(d, "l2_lambda", allow_zero=True),
                     masks=lambda d: Bad(d(st.sampled_from([{}, "masks", [None] * (iterations + 1)])),
                                         "masks not one per iteration", ("masks",)),
                     model=spoil_model)
@@ -277,7 +278,7 @@ def _np_bn_predict_with_var(running_var):
 FIXED_GAPS = [
     fixed("draw_masks-dtype", lambda: tiny_np_net(keep_probs=0.5).draw_masks(4, rng=0, dtype="float16"), "dtype"),
     fixed("Network-dropout_rng-name", lambda: tiny_np_net(dropout_rng=-1), "dropout_rng"),
-    fixed("th-penalty-m", lambda: tiny_th_net(l2=0.5).penalty(0), "m"),
+    fixed("th-penalty-m", lambda: tiny_th_net(l2_lambda=0.5).penalty(0), "m"),
     fixed("th-train_gd-model", lambda: th_models.train_gd(NOT_A_MODEL, tiny_xt(), tiny_yt(), 0.1, 1), "model"),
     # wrong objects
     fixed("train_gd-network",

@@ -9,11 +9,11 @@ update, named alike on both sides. Each module lists its parity-report rows in `
 """
 
 from . import (activations, augmentation, batchnorm, diagnosis, dropout, early_stopping, ewa, gradcheck, layers,
-               logistic, losses, minibatch, models, normalization, optim, regularization, schedules, signals, splits,
+               logistic, losses, minibatch, models, normalisation, optim, regularisation, schedules, signals, splits,
                training)
 
 # in the parity report's row order
 CONCEPTS = (activations, layers, losses, logistic, models, minibatch, ewa, optim, training, schedules,
-            regularization, dropout, batchnorm, normalization, splits, augmentation, early_stopping, gradcheck,
+            regularisation, dropout, batchnorm, normalisation, splits, augmentation, early_stopping, gradcheck,
             signals, diagnosis)
 CASES = [row for concept in CONCEPTS for row in concept.CASES]

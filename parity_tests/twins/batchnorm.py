@@ -77,7 +77,8 @@ CASES = [
     ("batch norm net [5,6,4,1]: grads, 1 step, running stats", case(network_step, batch_norm=True)),
     ("batch norm net, 5 GD steps: running stats, test output", case(options_trajectory, batch_norm=True, steps=5)),
     ("batch norm + dropout + L2 net [6,8,5,3] softmax, 20 steps",
-     case(options_trajectory, (6, 8, 5, 3), "relu", "softmax", batch_norm=True, keep_probs=0.8, l2=0.5, steps=20)),
+     case(options_trajectory, (6, 8, 5, 3), "relu", "softmax", batch_norm=True, keep_probs=0.8, l2_lambda=0.5,
+          steps=20)),
 ]
 
 

@@ -39,17 +39,17 @@ def loss(name: str, *, dtype="float64", num_classes=4, m=6, seed=0, device="cpu"
                    {"cost": cost_t, "d" + input_name: m * xt.grad.T}, label=f"loss {name}")
 
 
-def penalty(name: str, *, dtype="float64", layer_dims=(4, 5, 3), lambd=0.7, m=10, seed=0, device="cpu"):
-    """lambda/(2m) sum ||W||^2 (l2) or lambda/(2m) sum |W| (l1) and its gradient, on W only."""
+def penalty(name: str, *, dtype="float64", layer_dims=(4, 5, 3), strength=0.7, m=10, seed=0, device="cpu"):
+    """lambda/(2m) sum ||W||^2 (``name`` "l2") or lambda/(2m) sum |W| ("l1") and its gradient, on W only."""
     rng = np.random.default_rng(seed)
     params = {}
     for l in range(1, len(layer_dims)):
         params[f"W{l}"] = normal(rng, (layer_dims[l], layer_dims[l - 1]), dtype)
         params[f"b{l}"] = normal(rng, (layer_dims[l], 1), dtype)
-    cost, grads = getattr(n_losses, f"{name}_penalty")(params, lambd, m)
+    cost, grads = getattr(n_losses, f"{name}_penalty")(params, strength, m)
 
     weights = {k: bridge.to_tensor(v, device).requires_grad_() for k, v in params.items() if k.startswith("W")}
-    cost_t = getattr(t_losses, f"{name}_penalty")(weights.values(), lambd, m)
+    cost_t = getattr(t_losses, f"{name}_penalty")(weights.values(), strength, m)
     cost_t.backward()
     return compare({"cost": np.asarray(cost, dtype), **grads},
                    {"cost": cost_t, **{"d" + k: w.grad for k, w in weights.items()}},
@@ -100,8 +100,8 @@ def _svm_counts_label(original):
 
 
 def _l1_gradient_doubled(original):
-    def mutated(params, lambd, m):
-        cost, grads = original(params, lambd, m)
+    def mutated(params, strength, m):
+        cost, grads = original(params, strength, m)
         return cost, {k: 2 * g for k, g in grads.items()}   # lambda/m sign(W): L2's factor copied
     return mutated
 
@@ -130,9 +130,9 @@ MUTANTS = {
         Mutant("numpy", kernel("numpy", "l2_penalty"), "cost lambda/m ||W||^2 (the 1/2 dropped)",
                _cost_and_grad(cost_transform=lambda c: 2 * c)),
         Mutant("torch", kernel("torch", "l2_penalty"), "||W|| not squared",
-               lambda original: lambda ws, lambd, m: lambd / (2 * m) * sum(W.norm() for W in ws))],
+               lambda original: lambda ws, strength, m: strength / (2 * m) * sum(W.norm() for W in ws))],
     "l1 penalty": [
         Mutant("numpy", kernel("numpy", "l1_penalty"), "dW = lambda/m sign(W) (L2's factor)", _l1_gradient_doubled),
         Mutant("torch", kernel("torch", "l1_penalty"), "|W| summed as W (abs dropped)",
-               lambda original: lambda ws, lambd, m: lambd / (2 * m) * sum(W.sum() for W in ws))],
+               lambda original: lambda ws, strength, m: strength / (2 * m) * sum(W.sum() for W in ws))],
 }

@@ -96,7 +96,7 @@ def _options_pair(layer_dims, hidden, output, options, *, dtype, seed, device, m
 
 
 def _describe(options) -> str:
-    parts = [f"{k}={v}" for k, v in options.items() if k in ("l2", "l1") and v]
+    parts = [f"{k}={v}" for k, v in options.items() if k in ("l2_lambda", "l1_lambda") and v]
     if options.get("keep_probs") is not None:
         parts.append(f"keep_probs={options['keep_probs']}")
     if options.get("batch_norm"):
@@ -144,14 +144,14 @@ def options_trajectory(layer_dims=(5, 6, 4, 1), hidden="relu", output="sigmoid",
     output A_L.
 
     ``l2_route``: "penalty" - torch's network adds lambda/(2m) sum ||W||^2 to its cost;
-    "weight_decay" - torch's network has no l2, SGD has weight_decay = lambda/m on the
+    "weight_decay" - torch's network has no l2_lambda, SGD has weight_decay = lambda/m on the
     weights only, and the recorded cost adds the term by hand.
     """
     if l2_route not in ("penalty", "weight_decay"):
         raise ValueError(f"l2_route must be 'penalty' or 'weight_decay', got {l2_route!r}")
     by_decay = l2_route == "weight_decay"
     rng, net, params, X, Y, model = _options_pair(layer_dims, hidden, output, options, dtype=dtype, seed=seed,
-                                                  device=device, m=m, torch_overrides={"l2": 0.0} if by_decay else None)
+                                                  device=device, m=m, torch_overrides={"l2_lambda": 0.0} if by_decay else None)
     masks = [net.draw_masks(m, rng, dtype) for _ in range(steps)] if net.dropout_layers else None
     Xt, yt = bridge.data_to_torch(X, Y, device)
 
@@ -159,7 +159,7 @@ def options_trajectory(layer_dims=(5, 6, 4, 1), hidden="relu", output="sigmoid",
     AL, _ = net.forward(final, X)
     costs_t = t_models.train_gd(model, Xt, yt, learning_rate, steps,
                                 masks=None if masks is None else [bridge.masks_to_torch(d, device) for d in masks],
-                                weight_decay_l2=options.get("l2", 0.0) if by_decay else 0.0)
+                                l2_lambda=options.get("l2_lambda", 0.0) if by_decay else 0.0)
     model.eval()
     with torch.no_grad():
         AL_t = model(Xt)
@@ -167,7 +167,7 @@ def options_trajectory(layer_dims=(5, 6, 4, 1), hidden="relu", output="sigmoid",
     def after(rows):
         return {f"{k} after {steps} steps": v for k, v in rows.items()}
 
-    route = ", L2 as weight_decay" if by_decay and options.get("l2") else ""
+    route = ", L2 as weight_decay" if by_decay and options.get("l2_lambda") else ""
     return compare(
         {"costs": np.asarray(costs, dtype), **after(final), **after(net.state), **after({"A_L test": AL})},
         {"costs": np.asarray(costs_t, dtype), **after(bridge.params_from_module(model)),

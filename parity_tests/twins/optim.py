@@ -112,9 +112,9 @@ def optimizer_step_pair(variant: str, *, dtype="float64", device="cpu", layer_di
 
 def optimizer_step(variant: str, dtype="float64", device="cpu", **kw):
     """Parity of ``optimizer_step_pair`` with the dtype's default tolerance."""
-    l2 = f" + L2 lambda={kw['l2_lambda']}" if kw.get("l2_lambda") else ""
+    l2_lambda = f" + L2 lambda={kw['l2_lambda']}" if kw.get("l2_lambda") else ""
     return compare(*optimizer_step_pair(variant, dtype=dtype, device=device, **kw),
-                   label=f"{OPTIMIZER_LABELS[variant]}{l2}, {steps_text(kw.get('steps', 1))}")
+                   label=f"{OPTIMIZER_LABELS[variant]}{l2_lambda}, {steps_text(kw.get('steps', 1))}")
 
 
 CASES = [

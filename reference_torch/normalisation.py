@@ -1,6 +1,6 @@
 """Input normalisation with torch ops, batch-first: X (m, n_x), statistics (n_x,).
 
-The same rule as scratch_numpy.normalization (fitted on the training set only, the biased
+The same rule as scratch_numpy.normalisation (fitted on the training set only, the biased
 1/m variance, zero-variance features centred but not scaled):
 
     mu = X_train.mean(dim=0)            sigma^2 = X_train.var(dim=0, correction=0)

@@ -3,7 +3,7 @@
     L2: J += lambda/(2m) sum_l ||W_l||_F^2,   dW_l += (lambda/m) W_l
     L1: J += lambda/(2m) sum_l sum |W_l|,     dW_l += lambda/(2m) sign(W_l)
 
-Parity of the cost, every gradient and one step (NumPy's Network(l2=, l1=)
+Parity of the cost, every gradient and one step (NumPy's Network(l2_lambda=, l1_lambda=)
 against the torch network's explicit penalty), and of training trajectories,
 L2 both through the explicit penalty and through weight_decay = lambda/m on
 the weight group. Then the conventions: torch's loss has no penalty term (it
@@ -25,7 +25,7 @@ DEPTHS = [((4, 1), "relu", "sigmoid"),                # logistic regression: no 
           ((5, 6, 1), "tanh", "sigmoid"),
           ((6, 10, 4), "relu", "softmax"),
           ((5, 8, 6, 4, 3), "leaky_relu", "linear")]
-PENALTIES = [dict(l2=0.7), dict(l1=0.7), dict(l2=0.4, l1=0.3)]
+PENALTIES = [dict(l2_lambda=0.7), dict(l1_lambda=0.7), dict(l2_lambda=0.4, l1_lambda=0.3)]
 
 
 def _id(value):
@@ -34,7 +34,7 @@ def _id(value):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("penalty", PENALTIES, ids=lambda p: "+".join(p))
+@pytest.mark.parametrize("penalty", PENALTIES, ids=lambda p: "+".join(k.removesuffix("_lambda") for k in p))
 @pytest.mark.parametrize("dims, hidden, output", DEPTHS, ids=_id)
 def test_cost_gradients_and_one_step_match_torch(dims, hidden, output, penalty, dtype, device):
     for seed in range(2):
@@ -46,7 +46,7 @@ def test_cost_gradients_and_one_step_match_torch(dims, hidden, output, penalty, 
 @pytest.mark.parametrize("route", ["penalty", "weight_decay"])
 @pytest.mark.parametrize("dims, hidden, output", DEPTHS[1:3], ids=_id)
 def test_l2_trajectory_matches_torch_by_either_route(dims, hidden, output, route, dtype, device):
-    report = twins.models.options_trajectory(dims, hidden, output, l2=0.7, l2_route=route, dtype=dtype,
+    report = twins.models.options_trajectory(dims, hidden, output, l2_lambda=0.7, l2_route=route, dtype=dtype,
                                                 device=device, steps=100)
     report.assert_passed()
     if dtype == "float64":
@@ -55,7 +55,7 @@ def test_l2_trajectory_matches_torch_by_either_route(dims, hidden, output, route
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_l1_trajectory_matches_torch(dtype, device):
-    twins.models.options_trajectory((5, 6, 4, 1), l1=0.7, dtype=dtype, device=device, steps=100).assert_passed()
+    twins.models.options_trajectory((5, 6, 4, 1), l1_lambda=0.7, dtype=dtype, device=device, steps=100).assert_passed()
 
 
 def _setup(dims=(5, 7, 4, 3), m=12, seed=0):
@@ -68,13 +68,14 @@ def _setup(dims=(5, 7, 4, 3), m=12, seed=0):
 
 def test_the_penalty_terms_are_lambda_over_2m_on_the_weights_only():
     plain, params, X, Y = _setup()
-    m, lambd = X.shape[1], 0.9
+    m, strength = X.shape[1], 0.9
     cost, grads = plain.loss(params, X, Y)
     weights = [params[k] for k in params if k.startswith("W")]
     for name, term, dterm in (
-            ("l2", lambd / (2 * m) * sum((W ** 2).sum() for W in weights), lambda W: lambd / m * W),
-            ("l1", lambd / (2 * m) * sum(np.abs(W).sum() for W in weights), lambda W: lambd / (2 * m) * np.sign(W))):
-        net = n_models.Network(plain.layer_dims, "relu", "softmax", **{name: lambd})
+            ("l2_lambda", strength / (2 * m) * sum((W ** 2).sum() for W in weights), lambda W: strength / m * W),
+            ("l1_lambda", strength / (2 * m) * sum(np.abs(W).sum() for W in weights),
+             lambda W: strength / (2 * m) * np.sign(W))):
+        net = n_models.Network(plain.layer_dims, "relu", "softmax", **{name: strength})
         cost_reg, grads_reg = net.loss(params, X, Y)
         assert cost_reg - cost == pytest.approx(term, rel=1e-12)
         for key in params:
@@ -86,32 +87,32 @@ def test_the_penalty_terms_are_lambda_over_2m_on_the_weights_only():
 
 def test_torch_loss_has_no_penalty_term():
     """F.cross_entropy & co. know nothing of the weights: the regularised cost is torch's loss plus
-    lambda/(2m) sum ||W||^2, added explicitly (Network(l2=...).cost does; train_gd's weight_decay
+    lambda/(2m) sum ||W||^2, added explicitly (Network(l2_lambda=...).cost does; train_gd's weight_decay
     route adds it to the recorded cost by hand)."""
     plain, params, X, Y = _setup()
-    m, lambd = X.shape[1], 0.9
-    regularised = n_models.Network(plain.layer_dims, "relu", "softmax", l2=lambd).cost(params, X, Y)
-    term = lambd / (2 * m) * sum(float((params[k] ** 2).sum()) for k in params if k.startswith("W"))
+    m, l2_lambda = X.shape[1], 0.9
+    regularised = n_models.Network(plain.layer_dims, "relu", "softmax", l2_lambda=l2_lambda).cost(params, X, Y)
+    term = l2_lambda / (2 * m) * sum(float((params[k] ** 2).sum()) for k in params if k.startswith("W"))
     Xt, yt = bridge.data_to_torch(X, Y)
     model = t_models.Network(plain.layer_dims, "relu", "softmax")
     bridge.params_to_module(params, model)
     torch_loss = float(model.cost(Xt, yt).detach())
     assert torch_loss == pytest.approx(plain.cost(params, X, Y), rel=1e-14)
     assert torch_loss == pytest.approx(regularised - term, rel=1e-14) and regularised - torch_loss > 0.1
-    model.l2 = lambd
+    model.l2_lambda = l2_lambda
     assert float(model.cost(Xt, yt).detach()) == pytest.approx(regularised, rel=1e-14)
-    model.l2 = 0.0
-    costs = t_models.train_gd(model, Xt, yt, 0.1, 1, weight_decay_l2=lambd)
+    model.l2_lambda = 0.0
+    costs = t_models.train_gd(model, Xt, yt, 0.1, 1, l2_lambda=l2_lambda)
     assert costs[0] == pytest.approx(regularised, rel=1e-14)
 
 
-def _one_sgd_step(groups_of, lambd=0.9, lr=0.5):
-    """One step from the same parameters: (before, NumPy's GD step with l2=lambd, torch's SGD step
+def _one_sgd_step(groups_of, l2_lambda=0.9, lr=0.5):
+    """One step from the same parameters: (before, NumPy's GD step with l2_lambda=l2_lambda, torch's SGD step
     over ``groups_of(model, m)``), all as NumPy dicts."""
     plain, params, X, Y = _setup(seed=1)
     for key in params:   # non-zero biases, so that decaying them would show
         params[key] = params[key] + 0.5
-    net = n_models.Network(plain.layer_dims, "relu", "softmax", l2=lambd)
+    net = n_models.Network(plain.layer_dims, "relu", "softmax", l2_lambda=l2_lambda)
     stepped, _ = n_models.train_gd(net, params, X, Y, lr, 1)
     model = t_models.Network(plain.layer_dims, "relu", "softmax")
     bridge.params_to_module(params, model)
@@ -133,20 +134,20 @@ def test_weight_decay_is_lambda_over_m_on_the_weight_group_only():
 def test_weight_decay_on_every_parameter_also_decays_the_biases():
     """The common shortcut SGD(model.parameters(), weight_decay=lambda/m) regularises b too: W agrees
     with the course, every b_l is off by exactly lr * (lambda/m) * b_l (b_l before the step)."""
-    lr, lambd = 0.5, 0.9
+    lr, l2_lambda = 0.5, 0.9
     before, stepped, stepped_t = _one_sgd_step(
-        lambda model, m: [{"params": list(model.parameters()), "weight_decay": lambd / m}], lambd, lr)
+        lambda model, m: [{"params": list(model.parameters()), "weight_decay": l2_lambda / m}], l2_lambda, lr)
     m = 12
     for key in stepped:
         if key.startswith("W"):
             np.testing.assert_allclose(stepped_t[key], stepped[key], rtol=1e-13)
         else:
-            np.testing.assert_allclose(stepped[key] - stepped_t[key], lr * lambd / m * before[key], rtol=1e-10)
+            np.testing.assert_allclose(stepped[key] - stepped_t[key], lr * l2_lambda / m * before[key], rtol=1e-10)
             assert np.abs(stepped[key] - stepped_t[key]).min() > 1e-3
 
 
 @pytest.mark.parametrize("cls", [n_models.Network, t_models.Network])
-@pytest.mark.parametrize("name", ["l2", "l1"])
+@pytest.mark.parametrize("name", ["l2_lambda", "l1_lambda"])
 @pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf"), "0.7", None, True])
 def test_bad_lambda_is_a_value_error_naming_it(cls, name, bad):
     with pytest.raises(ValueError, match=rf"^{name} must be a finite number >= 0"):
@@ -157,6 +158,6 @@ def test_bad_weight_decay_arguments():
     model = t_models.Network((2, 3, 1))
     with pytest.raises(ValueError, match=r"m \(the number of training examples"):
         model.param_groups(0.5)
-    with pytest.raises(ValueError, match=r"weight_decay_l2 must be a finite number >= 0"):
+    with pytest.raises(ValueError, match=r"l2_lambda must be a finite number >= 0"):
         t_models.train_gd(model, torch.ones(4, 2, dtype=torch.float64), torch.zeros(4, dtype=torch.int64), 0.1, 1,
-                          weight_decay_l2=-1.0)
+                          l2_lambda=-1.0)

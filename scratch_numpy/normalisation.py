@@ -18,7 +18,7 @@ that (1/m) sum would leave), and is centred but not scaled: its divisor is 1
 wherever sqrt(sigma^2 + eps) is 0. The training set maps it to exactly 0; dev and
 test keep their offset from the constant at its original scale instead of
 dividing it by 0 (NaN/inf) or by a tiny sqrt(eps) (a blow-up by 1/sqrt(eps)).
-reference_torch.normalization does the same with torch ops, batch-first.
+reference_torch.normalisation does the same with torch ops, batch-first.
 
 Extreme values (the rule, both sides): mu and sigma^2 are computed on each feature
 divided by a power of two s >= its largest magnitude / 2 (exact: only the exponent

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from parity_tests import twins
 from reference_torch import bridge
-from reference_torch import normalization as t_normalization
-from scratch_numpy import normalization as n_normalization
+from reference_torch import normalisation as t_normalisation
+from scratch_numpy import normalisation as n_normalisation
 
 
 def sets(seed=0, n_x=4, m=50, m_dev=20):
@@ -21,17 +21,17 @@ def sets(seed=0, n_x=4, m=50, m_dev=20):
 
 def test_fit_is_the_training_mean_and_biased_variance():
     X, _ = sets()
-    mu, sigma2 = n_normalization.fit(X)
+    mu, sigma2 = n_normalisation.fit(X)
     np.testing.assert_allclose(mu, X.mean(axis=1, keepdims=True), rtol=1e-15)
     np.testing.assert_allclose(sigma2, np.var(X, axis=1, keepdims=True, ddof=0), rtol=1e-14)
-    Xn = n_normalization.apply(X, mu, sigma2)
+    Xn = n_normalisation.apply(X, mu, sigma2)
     np.testing.assert_allclose(Xn.mean(axis=1), 0, atol=1e-14)
     np.testing.assert_allclose(Xn.var(axis=1), 1, rtol=1e-13)
 
 
 def test_dev_set_uses_the_training_statistics():
     X, X_dev = sets()
-    (_, Xn_dev), (mu, sigma2) = n_normalization.normalize_sets(X, X_dev)
+    (_, Xn_dev), (mu, sigma2) = n_normalisation.normalize_sets(X, X_dev)
     np.testing.assert_array_equal(Xn_dev, (X_dev - mu) / np.sqrt(sigma2))
     assert not np.allclose(Xn_dev.mean(axis=1), 0, atol=1e-3)   # dev's own mean was not subtracted
 
@@ -44,7 +44,7 @@ def test_constant_feature_is_centred_not_scaled(dtype, eps):
     X, X_dev = (x.astype(dtype) for x in sets(m=3))
     X[2], X_dev[2] = 0.1, 0.35
     with np.errstate(all="raise"):
-        (Xn, Xn_dev), (mu, sigma2) = n_normalization.normalize_sets(X, X_dev, eps=eps)
+        (Xn, Xn_dev), (mu, sigma2) = n_normalisation.normalize_sets(X, X_dev, eps=eps)
     assert sigma2[2, 0] == 0 and mu[2, 0] == X[2, 0]
     assert np.isfinite(Xn).all() and np.isfinite(Xn_dev).all()
     assert (Xn[2] == 0).all()
@@ -57,7 +57,7 @@ def test_normalised_training_set_has_mean_0_and_variance_1_or_0(n_x, m, seed, co
     X = np.random.default_rng(seed).standard_normal((n_x, m)) * 3 + 1
     if constant:
         X[0] = 7.3
-    Xn = n_normalization.apply(X, *n_normalization.fit(X))
+    Xn = n_normalisation.apply(X, *n_normalisation.fit(X))
     assert np.isfinite(Xn).all()
     np.testing.assert_allclose(Xn.mean(axis=1), 0, atol=1e-12)
     variance = Xn.var(axis=1)
@@ -67,19 +67,19 @@ def test_normalised_training_set_has_mean_0_and_variance_1_or_0(n_x, m, seed, co
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("eps", [0.0, 1e-8])
 def test_parity(dtype, eps, device):
-    twins.normalization.normalization(dtype=dtype, eps=eps, device=device).assert_passed()
+    twins.normalisation.normalisation(dtype=dtype, eps=eps, device=device).assert_passed()
 
 
 def test_bad_inputs_numpy():
     X, X_dev = sets()
-    mu, sigma2 = n_normalization.fit(X)
+    mu, sigma2 = n_normalisation.fit(X)
     for call, match in [
-        (lambda: n_normalization.fit(X[0]), "X_train must be 2-D"),
-        (lambda: n_normalization.apply(X, mu[:, 0], sigma2), "mu must be 2-D"),
-        (lambda: n_normalization.apply(X, mu, -sigma2 - 1), "sigma2 must be a variance"),
-        (lambda: n_normalization.apply(X, mu, sigma2, eps=-1.0), "eps must be"),
-        (lambda: n_normalization.apply(X.astype(np.float32), mu, sigma2), "mu must have dtype float32"),
-        (lambda: n_normalization.normalize_sets(X, X_dev[:2]), r"others\[0\] must have shape \(4, \*\)"),
+        (lambda: n_normalisation.fit(X[0]), "X_train must be 2-D"),
+        (lambda: n_normalisation.apply(X, mu[:, 0], sigma2), "mu must be 2-D"),
+        (lambda: n_normalisation.apply(X, mu, -sigma2 - 1), "sigma2 must be a variance"),
+        (lambda: n_normalisation.apply(X, mu, sigma2, eps=-1.0), "eps must be"),
+        (lambda: n_normalisation.apply(X.astype(np.float32), mu, sigma2), "mu must have dtype float32"),
+        (lambda: n_normalisation.normalize_sets(X, X_dev[:2]), r"others\[0\] must have shape \(4, \*\)"),
     ]:
         with pytest.raises(ValueError, match=match):
             call()
@@ -88,13 +88,13 @@ def test_bad_inputs_numpy():
 def test_bad_inputs_torch():
     X, _ = sets()
     Xt = bridge.data_to_torch(X)
-    mu, sigma2 = t_normalization.fit(Xt)
+    mu, sigma2 = t_normalisation.fit(Xt)
     for call, match in [
-        (lambda: t_normalization.fit(Xt[0]), "X_train must be 2-D"),
-        (lambda: t_normalization.apply(Xt, mu[None], sigma2), "mu must be 1-D"),
-        (lambda: t_normalization.apply(Xt, mu, -sigma2 - 1), "sigma2 must be a variance"),
-        (lambda: t_normalization.apply(Xt.float(), mu, sigma2), "mu must have dtype torch.float32"),
-        (lambda: t_normalization.normalize_sets(Xt, torch.ones(3, 2, dtype=torch.float64)), "others"),
+        (lambda: t_normalisation.fit(Xt[0]), "X_train must be 2-D"),
+        (lambda: t_normalisation.apply(Xt, mu[None], sigma2), "mu must be 1-D"),
+        (lambda: t_normalisation.apply(Xt, mu, -sigma2 - 1), "sigma2 must be a variance"),
+        (lambda: t_normalisation.apply(Xt.float(), mu, sigma2), "mu must have dtype torch.float32"),
+        (lambda: t_normalisation.normalize_sets(Xt, torch.ones(3, 2, dtype=torch.float64)), "others"),
     ]:
         with pytest.raises(ValueError, match=match):
             call()

@@ -1,7 +1,7 @@
-"""The bad-input contract of normalization: input normalisation (``fit``, ``apply``,
+"""The bad-input contract of normalisation: input normalisation (``fit``, ``apply``,
 ``normalize_sets``).
 
-For both ``scratch_numpy/normalization.py`` and ``reference_torch/normalization.py``:
+For both ``scratch_numpy/normalisation.py`` and ``reference_torch/normalisation.py``:
 
 * ``test_fuzz``: its fuzz targets, NumPy and torch side by side (contract in fuzzing.py);
 * ``test_fixed_gaps``: the minimal inputs of the gaps the fuzzing found in it, all fixed.
@@ -19,8 +19,8 @@ from parity_tests.contract.fuzzing import (
 from parity_tests.contract.strategies import (
     Bad, as_tensor, np_floats, positive, size, spoil_array, spoil_extreme, spoil_positive, spoil_tensor,
 )
-from reference_torch import normalization as th_norm
-from scratch_numpy import normalization as np_norm
+from reference_torch import normalisation as th_norm
+from scratch_numpy import normalisation as np_norm
 
 
 def _norm_data(draw):
@@ -32,7 +32,7 @@ def _norm_data(draw):
     return dtype, n_x, X
 
 
-@fuzz("np.normalization.fit", 40)
+@fuzz("np.normalisation.fit", 40)
 def _np_norm_fit(draw):
     dtype, n_x, X = _norm_data(draw)
 
@@ -48,7 +48,7 @@ def _np_norm_fit(draw):
         else spoil_array(d, "X_train", X, pinned=False)}, check)
 
 
-@fuzz("np.normalization.apply", 40)
+@fuzz("np.normalisation.apply", 40)
 def _np_norm_apply(draw):
     dtype, n_x, X = _norm_data(draw)
     mu, sigma2 = np_norm.fit(X)
@@ -68,7 +68,7 @@ def _np_norm_apply(draw):
         "eps": lambda d: spoil_positive(d, "eps", allow_zero=True)}, check)
 
 
-@fuzz("np.normalization.normalize_sets", 30)
+@fuzz("np.normalisation.normalize_sets", 30)
 def _np_normalize_sets(draw):
     dtype, n_x, X = _norm_data(draw)
     other = np_floats(draw, (n_x, size(draw)), dtype)
@@ -84,7 +84,7 @@ def _np_normalize_sets(draw):
                                 ("others[0]",))}, check)
 
 
-@fuzz("th.normalization.fit", 30)
+@fuzz("th.normalisation.fit", 30)
 def _th_norm_fit(draw):
     dtype, n_x, X = _norm_data(draw)
     Xt = as_tensor(draw, X.T.copy())
@@ -99,7 +99,7 @@ def _th_norm_fit(draw):
         else spoil_tensor(d, "X_train", Xt, pinned=False)}, check)
 
 
-@fuzz("th.normalization.apply", 30)
+@fuzz("th.normalisation.apply", 30)
 def _th_norm_apply(draw):
     dtype, n_x, X = _norm_data(draw)
     mu, sigma2 = np_norm.fit(X)
@@ -115,7 +115,7 @@ def _th_norm_apply(draw):
         "eps": lambda d: spoil_positive(d, "eps", allow_zero=True)}, check)
 
 
-@fuzz("th.normalization.normalize_sets", 25)
+@fuzz("th.normalisation.normalize_sets", 25)
 def _th_normalize_sets(draw):
     dtype, n_x, X = _norm_data(draw)
     other = np_floats(draw, (n_x, size(draw)), dtype)
@@ -130,8 +130,8 @@ def _th_normalize_sets(draw):
 
 
 FIXED_GAPS = [
-    fixed("normalization-fit-1e200", lambda: np_norm.fit(np.array([[1e200, -1e200]])), "X_train"),
-    fixed("th-normalization-fit-1e200", lambda: th_norm.fit(torch.tensor([[1e200], [-1e200]])), "X_train"),
+    fixed("normalisation-fit-1e200", lambda: np_norm.fit(np.array([[1e200, -1e200]])), "X_train"),
+    fixed("th-normalisation-fit-1e200", lambda: th_norm.fit(torch.tensor([[1e200], [-1e200]])), "X_train"),
 ]
 
 
