@@ -12,7 +12,6 @@ row lacks a mutant on either side.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from typing import NamedTuple
@@ -22,7 +21,7 @@ import torch
 
 from reference_torch.bridge import resolve_device
 
-from .report import DTYPES
+from .report import DTYPES, run_options, text_table
 from .twins import CONCEPTS
 from .twins.mutant import Mutant, applies, planted
 
@@ -74,18 +73,11 @@ def format_table(outcomes) -> str:
     lines = [(o.label, o.dtype, o.mutant.side, o.mutant.description,
               "yes" if o.how == "fails" else ("yes, " + o.how if o.killed else "NO" + (
                   "" if o.how == "passes" else ", " + o.how))) for o in outcomes]
-    widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
-    text = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *lines]]
-    text.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(text)
+    return text_table(header, lines)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m parity_tests.mutants", description=__doc__.split("\n")[0])
-    parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"),
-                        help="where the torch side runs (the NumPy side is always on the CPU)")
-    parser.add_argument("--dtype", choices=DTYPES, help="only this dtype (default: both)")
-    args = parser.parse_args(argv)
+    args = run_options("python -m parity_tests.mutants", __doc__.split("\n")[0]).parse_args(argv)
     dtypes = (args.dtype,) if args.dtype else DTYPES
     torch.set_num_threads(1)  # tiny tensors: a thread team costs more than it saves
     start = time.perf_counter()

@@ -39,17 +39,28 @@ def format_table(results) -> str:
             has = any(tensor_kind(d.name) == kind for d in report.diffs)
             cells += [f"{v:.1e}" for v in report.worst(kind)] if has else ["-", "-"]
         rows.append(cells + ["pass" if report.passed else "FAIL"])
+    return text_table(header, rows)
+
+
+def text_table(header, rows) -> str:
+    """Columns padded to their widest cell, a rule under the header (the parity and mutation tables)."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m parity_tests.report", description=__doc__.split("\n")[0])
+def run_options(prog: str, description: str) -> argparse.ArgumentParser:
+    """The options every table over the report's rows takes: --device and --dtype."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"),
                         help="where the torch side runs (the NumPy side is always on the CPU)")
     parser.add_argument("--dtype", choices=DTYPES, help="only this dtype (default: both)")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = run_options("python -m parity_tests.report", __doc__.split("\n")[0])
     parser.add_argument("--verbose", action="store_true", help="print every per-tensor table")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)

@@ -69,3 +69,27 @@ def test_every_cited_test_exists(document):
         elif not any(name in defined[path] for path in files):
             missing.append(f"{cited_file}::{name}")
     assert not missing, f"{document.name} cites tests that do not exist: {missing}"
+
+
+PATH = re.compile(r"\b(?:scratch_numpy|reference_torch|parity_tests|experiments|examples|scripts)/[\w/.-]*\w\.(?:py|sh|md|h5)\b")
+MODULE_RUN = re.compile(r"python -m ([\w.]+)")
+
+
+def test_the_path_readers_find_paths_and_commands():
+    text = "see `parity_tests/twins/models.py`, scripts/test.sh and run `python -m parity_tests.checker x.py`"
+    assert PATH.findall(text) == ["parity_tests/twins/models.py", "scripts/test.sh"]
+    assert MODULE_RUN.findall(text) == ["parity_tests.checker"]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_cited_file_and_command_module_exists(document):
+    """Each repository file a document names exists, and each ``python -m`` module it runs is a module or
+    package of the repository (or of the standard library / an installed tool such as pip and pytest)."""
+    text = document.read_text()
+    missing = [path for path in PATH.findall(text) if not (REPO / path).exists()]
+    for module in MODULE_RUN.findall(text):
+        parts = module.split(".")
+        if parts[0] in ("scratch_numpy", "reference_torch", "parity_tests", "experiments", "examples") and not (
+                (REPO / "/".join(parts)).with_suffix(".py").exists() or (REPO / "/".join(parts) / "__main__.py").exists()):
+            missing.append(f"python -m {module}")
+    assert not missing, f"{document.name} names what does not exist: {missing}"
