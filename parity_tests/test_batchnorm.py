@@ -303,7 +303,7 @@ def test_running_statistics_start_at_zero_and_one_and_eps_is_1e_5():
     np.testing.assert_allclose(module.double().eval()(torch.tensor(Z.T)).detach().numpy().T, out, rtol=1e-15)
 
 
-def test_the_shared_training_loops_agree_on_a_batch_norm_network():
+def test_the_shared_training_loops_agree_on_a_batchnorm_network():
     """scratch_numpy.training.train and reference_torch.training.train, mini-batches of 16 (the
     last one 12) from the same permutations: the running statistics follow the mini-batches, the
     accuracies come from test-time passes, and both sides end in the same place (the torch

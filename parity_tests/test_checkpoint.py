@@ -659,8 +659,8 @@ def test_full_batch_ctrl_c_finishes_the_chunk_saves_and_resumes_bitwise(tmp_path
     assert all(np.array_equal(resumed[k], params[k]) for k in params) and resumed_costs == costs
 
 
-FB_RUN = ["batch_norm", "--quick", "--variant", "batch_norm", "--device", "cpu"]   # 250 iterations, chunks of 10
-FB_DIR = ("batch_norm", "batch_norm")   # <logdir>/<experiment>/<variant>
+FB_RUN = ["batchnorm", "--quick", "--variant", "batchnorm", "--device", "cpu"]   # 250 iterations, chunks of 10
+FB_DIR = ("batchnorm", "batchnorm")   # <logdir>/<experiment>/<variant>
 
 
 def test_full_batch_sigkill_at_a_random_iteration_then_resume_ends_bitwise_equal(tmp_path):
@@ -705,6 +705,6 @@ def test_full_batch_sigkill_at_a_random_iteration_then_resume_ends_bitwise_equal
         for key, value in theirs["params"].items():   # floats in float64; torch's num_batches_tracked an int64
             assert value.dtype in (np.float64, np.int64) and np.array_equal(ours["params"][key], value), (impl, key)
         assert ours["costs"] == theirs["costs"]
-        assert _metrics(tmp_path / impl, impl, "batch_norm") == _metrics(reference, impl, "batch_norm")
+        assert _metrics(tmp_path / impl, impl, "batchnorm") == _metrics(reference, impl, "batchnorm")
         assert_same_checkpoint(*(logdir.joinpath(*FB_DIR, impl, checkpoint.FILE_NAME)
                                  for logdir in (tmp_path / impl, reference)))

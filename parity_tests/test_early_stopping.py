@@ -72,7 +72,7 @@ def test_min_delta_and_no_restore():
     assert not same(params, stopper.best["params"])
 
 
-def test_batch_norm_running_statistics_are_restored_with_the_parameters():
+def test_batchnorm_running_statistics_are_restored_with_the_parameters():
     net = network(batch_norm=True)
     stopper = n_early_stopping.EarlyStopping(5, network=net)
     _, params, history = run(epochs=60, stopper=stopper, net=net)

@@ -1,4 +1,4 @@
-"""The practical-aspects experiments regularisation, batch_norm, gradient_checking and
+"""The practical-aspects experiments regularisation, batchnorm, gradient_checking and
 input_normalisation, and what experiments.sides gives them (dropout masks shared by both sides,
 gradients that leave batch norm's running statistics alone).
 
@@ -27,7 +27,7 @@ from reference_torch import bridge
 from scratch_numpy import models as n_models
 
 REPO = Path(__file__).resolve().parents[1]
-NAMES = ("regularisation", "batch_norm", "gradient_checking", "input_normalisation")
+NAMES = ("regularisation", "batchnorm", "gradient_checking", "input_normalisation")
 IMPLS = ("numpy", "torch")
 KEEP_ALL = {ea.SCALARS: 0, ea.TENSORS: 0, ea.IMAGES: 0, ea.HISTOGRAMS: 0}
 
@@ -186,22 +186,22 @@ def test_regularisation_logs_both_sides(quick):
     assert max(scalars(runs["torch"], "divergence/cost").values()) < 1e-12
 
 
-# --- batch_norm --------------------------------------------------------------------------------
+# --- batchnorm ---------------------------------------------------------------------------------
 
 
-def test_batch_norm_reaches_the_target_first_and_its_log_says_so(quick):
+def test_batchnorm_reaches_the_target_first_and_its_log_says_so(quick):
     results, logdir = quick
     for impl in IMPLS:
-        m = metrics(results, "batch_norm", impl)
-        assert m["batch_norm"]["final_cost"] < 0.5 * m["plain"]["final_cost"]
-        assert m["batch_norm"]["iterations_to_target"] < m["plain"]["iterations_to_target"]
-        assert m["batch_norm"]["train_accuracy"] >= m["plain"]["train_accuracy"]
+        m = metrics(results, "batchnorm", impl)
+        assert m["batchnorm"]["final_cost"] < 0.5 * m["plain"]["final_cost"]
+        assert m["batchnorm"]["iterations_to_target"] < m["plain"]["iterations_to_target"]
+        assert m["batchnorm"]["train_accuracy"] >= m["plain"]["train_accuracy"]
         # softmax over 3 classes from small scores: the first cost is near ln 3 on both networks
         for values in m.values():
             assert abs(values["initial_cost"] - np.log(3)) < 0.5
         # the logged curve (every iteration at this budget) crosses 0.1 where the metric says
-        curve = scalars(events(logdir / "batch_norm" / "batch_norm" / impl), "cost")
-        first = int(m["batch_norm"]["iterations_to_target"])
+        curve = scalars(events(logdir / "batchnorm" / "batchnorm" / impl), "cost")
+        first = int(m["batchnorm"]["iterations_to_target"])
         assert curve[first] <= 0.1 < min(curve[i] for i in range(first))
 
 

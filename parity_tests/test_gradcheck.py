@@ -86,7 +86,7 @@ def test_a_plain_loss_function_can_be_checked():
     assert report.verdict == "good"
 
 
-def test_batch_norm_running_statistics_are_put_back():
+def test_batchnorm_running_statistics_are_put_back():
     net, params, X, Y = reference(batch_norm=True)
     before = {k: v.copy() for k, v in net.init_state().items()}
     n_gradcheck.gradient_check(net, params, X, Y)

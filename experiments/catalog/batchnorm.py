@@ -7,7 +7,7 @@ rate 0.02 on both variants, from the same weights (He, randn * sqrt(2 / n_prev),
 RandomState seeded with --seed, layer by layer):
 
     plain        W_l, b_l = 0
-    batch_norm   the same W_l; every hidden layer normalises Z_l = W_l A_{l-1} over the batch
+    batchnorm    the same W_l; every hidden layer normalises Z_l = W_l A_{l-1} over the batch
                  (no b_l: beta_l replaces it), Z~ = gamma_l Z_norm + beta_l with gamma_l = 1,
                  beta_l = 0 to start; running statistics with beta 0.9 (torch's momentum 0.1),
                  used by the test-time passes behind the accuracies
@@ -39,7 +39,7 @@ def load(settings):
 def variants(settings):
     base = {"layers": "[2, 20 x 8, 3]", "init": "he", "init_seed": settings.seed, "lr": 0.02,
             "iterations": settings.budget(500, 250), "target_cost": TARGET_COST}
-    return [Variant("plain", {**base, "batch_norm": False}), Variant("batch_norm", {**base, "batch_norm": True})]
+    return [Variant("plain", {**base, "batch_norm": False}), Variant("batchnorm", {**base, "batch_norm": True})]
 
 
 def run(trial):
@@ -51,22 +51,22 @@ def run(trial):
     outcome = trainers.full_batch(trial, side, lr=hp["lr"], iterations=hp["iterations"])
     reached = trainers.iterations_to_reach(outcome.costs, hp["target_cost"])
     outcome.metrics["iterations_to_target"] = reached
-    trial.logger.scalar("batch_norm/iterations_to_target", reached, len(outcome.costs) - 1)
+    trial.logger.scalar("batchnorm/iterations_to_target", reached, len(outcome.costs) - 1)
     return outcome
 
 
 EXPERIMENT = Experiment(
-    name="batch_norm",
+    name="batchnorm",
     claim="with batch norm a deep ReLU network (8 hidden layers) reaches a lower cost in the same budget",
     dataset="spirals (generated, 3 classes)",
     variants=variants,
     run=run,
     load=load,
     claims=(
-        Claim("batch norm ends with the lower cost in the same budget", ("plain", "batch_norm"),
-              lambda m: m["batch_norm"]["final_cost"] < m["plain"]["final_cost"]),
+        Claim("batch norm ends with the lower cost in the same budget", ("plain", "batchnorm"),
+              lambda m: m["batchnorm"]["final_cost"] < m["plain"]["final_cost"]),
         Claim(f"batch norm reaches cost {TARGET_COST} in fewer iterations (the plain network's counted as the "
-              "budget when it has not got there)", ("plain", "batch_norm"),
-              lambda m: m["batch_norm"]["iterations_to_target"] < m["plain"]["iterations_to_target"]),
+              "budget when it has not got there)", ("plain", "batchnorm"),
+              lambda m: m["batchnorm"]["iterations_to_target"] < m["plain"]["iterations_to_target"]),
     ),
 )
