@@ -1,7 +1,7 @@
 """Worked examples for the backward-pass checker (``parity_tests.checker.harness.check_backward`` and
 ``python -m parity_tests.checker``).
 
-Each module holds a small NumPy layer in the course's layout (examples are columns), written correctly,
+Each of the first six holds a small NumPy layer in the course's layout (examples are columns), written correctly,
 then the same layer with a classic bug, each as a ``Case`` that states which rows the check flags and
 which hint it prints:
 
@@ -11,6 +11,10 @@ which hint it prints:
     batchnorm  batch norm              dgamma summed over the wrong axis, biased running_var; eval mode
     softmax    softmax cross-entropy   the gradient's sign flipped
     project    scratch_numpy's own activations, linear layer, dropout and batch norm, all correct
+    function   custom torch.autograd.Functions (check_function): wrong backward, an intermediate saved
+               on ctx (double backward), a Function torch.func.vmap refuses
+    model      whole networks (check_model): the course's L-layer and shallow nets, db2 without
+               1/m (named as layer 2), scratch_numpy.models.Network
 
 ``python -m examples`` prints what the tool says about every case and exits 1 if any case behaves
 otherwise than stated; ``parity_tests/test_examples.py`` runs every case as a test.
@@ -18,7 +22,7 @@ otherwise than stated; ``parity_tests/test_examples.py`` runs every case as a te
 
 import importlib
 
-MODULES = ("linear", "relu", "dropout", "batchnorm", "softmax", "project")
+MODULES = ("linear", "relu", "dropout", "batchnorm", "softmax", "project", "function", "model")
 
 
 def all_cases():

@@ -11,9 +11,12 @@ from parity_tests.checker.harness import ParityReport, check_backward
 
 @dataclass(frozen=True)
 class Case:
-    """``forward``/``backward`` checked with ``check_backward(**check)``. A correct layer has no ``flagged``
-    rows; a buggy one lists the rows the report fails, in report order, and ``hint`` holds words of the
-    hint printed on the first of them (empty when no hint is expected)."""
+    """``checker(forward, backward, **check)``: by default ``check_backward`` on a NumPy forward/backward
+    pair; ``check_model`` takes the course's model forward and backward, ``check_function`` a Function class
+    and its torch reference in their place. A correct layer has no ``flagged`` rows; a buggy one lists the
+    rows the report fails, in report order (a row the report lacks at this dtype, such as the finite
+    differences that run in float64 only, is not expected), and ``hint`` holds words of the hint printed
+    on the first of them (empty when no hint is expected)."""
 
     label: str
     forward: Callable
@@ -21,17 +24,20 @@ class Case:
     check: Mapping[str, Any]
     flagged: tuple[str, ...] = ()
     hint: str = ""
+    checker: Callable[..., ParityReport] = check_backward
 
     def run(self, **options: Any) -> ParityReport:
         """The report; ``options`` override ``check`` (e.g. dtype, device)."""
-        return check_backward(self.forward, self.backward, **{**self.check, "label": self.label, **options})
+        return self.checker(self.forward, self.backward, **{**self.check, "label": self.label, **options})
 
     def surprises(self, report: ParityReport) -> list[str]:
         """How ``report`` differs from what this case states; empty when it says exactly that."""
         problems = []
         flagged = tuple(d.name for d in report.failures)
-        if flagged != self.flagged:
-            problems.append(f"{self.label}: flagged {list(flagged)}, expected {list(self.flagged)}")
-        elif self.hint and self.hint not in report.failures[0].note:
-            problems.append(f"{self.label}: hint {report.failures[0].note!r} lacks {self.hint!r}")
+        rows = {d.name for d in report.diffs}
+        expected = tuple(name for name in self.flagged if name in rows)
+        if flagged != expected:
+            problems.append(f"{self.label}: flagged {list(flagged)}, expected {list(expected)}")
+        elif self.hint and self.hint not in report.failures[0].hint:
+            problems.append(f"{self.label}: hint {report.failures[0].hint!r} lacks {self.hint!r}")
         return problems

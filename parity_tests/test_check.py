@@ -15,7 +15,7 @@ from examples import batchnorm, dropout, linear, relu, softmax
 
 from .checker.cli import main
 from .conftest import REPO
-from .checker.harness import Mask, Noise, assert_backward, check_backward, compare
+from .checker.harness import Domain, Mask, Noise, assert_backward, check_backward, compare
 
 LINEAR = dict(inputs={"A_prev": (4, 8)}, params={"W": (3, 4), "b": (3, 1)}, grad_convention="course")
 
@@ -59,9 +59,8 @@ def test_per_example_gradient_confirms_the_wrong_axis():
     report = check_backward(forward, batchnorm.backward_dgamma_wrong_axis, torch_ops, inputs={"x": (4, 6)},
                             params={"gamma": (4, 1), "beta": (4, 1)})
     (diff,) = report.failures
-    assert diff.name == "dgamma"
-    assert diff.note.endswith("actual = the per-example gradient summed over axis 0: "
-                              "the sum must run over the batch axis 1")
+    assert (diff.name, diff.check, diff.note) == ("dgamma", "oracle", "shape (1, 6) vs (4, 1)")
+    assert diff.hint == "actual = the per-example gradient summed over axis 0: the sum must run over the batch axis 1"
 
 
 # --- the kink probe ---------------------------------------------------------------------------------
@@ -300,3 +299,166 @@ def test_cli_torch_side_on_cuda(run_main):
     status, out, _ = run_main("examples/linear.py:forward,backward_missing_1_over_m", *LINEAR_ARGS,
                               "--device", "cuda")
     assert status == 1 and "the 1/m is missing" in out
+
+
+# --- code under test that writes into its arguments ---------------------------------------------------
+
+def test_backward_writing_into_dout_passes_with_a_warning():
+    def forward(A, D):
+        return A * D / 0.8, D
+
+    def backward(dout, D):  # correct, but scales dout in place
+        dout *= D
+        dout /= 0.8
+        return dout
+
+    report = check_backward(forward, backward, lambda A, D: A * D / 0.8, inputs={"A": (4, 6)},
+                            random={"D": Mask((4, 6), keep_prob=0.8)}, finite_differences=True)
+    assert report.passed, str(report)
+    assert [w.split(":")[0] for w in report.warnings] == ["backward wrote into dout"]
+    assert "warning: backward wrote into dout" in str(report)
+
+
+def test_forward_writing_into_its_input_passes_with_a_warning():
+    def forward(x):
+        x *= 2  # overwrites its input
+        return x, None
+
+    report = check_backward(forward, lambda dout, cache: 2 * dout, lambda x: 2 * x, inputs={"x": (3, 4)},
+                            finite_differences=True)
+    assert report.passed, str(report)
+    assert [w.split(":")[0] for w in report.warnings] == ["forward wrote into x"]
+    assert check_backward(relu.forward, relu.backward, relu.torch_relu, inputs={"Z": (4, 6)}).warnings == []
+
+
+# --- what may be differentiated, and how it is drawn ----------------------------------------------------
+
+def test_inputs_may_be_left_out_when_only_params_are_differentiated():
+    report = check_backward(lambda W: (W ** 2, W), lambda dout, W: 2 * W * dout, lambda W: W ** 2,
+                            params={"W": (3, 4)})
+    assert report.passed and [d.name for d in report.diffs] == ["out", "dW"]
+    with pytest.raises(ValueError, match="nothing to differentiate"):
+        check_backward(lambda: (0.0, None), lambda dout, cache: (), lambda: torch.tensor(0.0))
+
+
+def test_domains_draw_positive_unit_integer_and_custom_arrays():
+    seen = {}
+
+    def forward(x, p, s, y):
+        seen.update(x=x, p=p, s=s, y=y)
+        return np.log(x) * p + s, (x, p)
+
+    def backward(dout, cache):
+        x, p = cache
+        return {"dx": dout * p / x, "dp": dout * np.log(x), "ds": dout}
+
+    def between_2_and_3(rng, shape, dtype):
+        return rng.uniform(2, 3, shape).astype(dtype)
+
+    report = check_backward(
+        forward, backward, lambda x, p, s, y: torch.log(x) * p + s,
+        inputs={"x": Domain.positive((4, 6)), "p": Domain.unit((4, 6)),
+                "s": Domain.custom((4, 6), between_2_and_3, 2, 3)},
+        random={"y": Domain.integers((1, 6), 0, 3)}, probe_kinks=True, kinks=(0.0, 2.5), finite_differences=True)
+    assert report.passed, str(report)
+    assert (seen["x"] > 0).all() and ((0.05 <= seen["p"]) & (seen["p"] <= 0.95)).all()
+    assert seen["y"].dtype == np.int64 and set(np.unique(seen["y"])) <= {0, 1, 2}
+    # The domains are open intervals: 0 lies in none, 2.5 in x's (0, inf) and s's (2, 3), not in p's (0, 1).
+    assert "entries of x, s set exactly at the kinks [2.5]" in report.notes[0]
+    with pytest.raises(ValueError, match="cannot be differentiated"):
+        check_backward(forward, backward, inputs={"y": Domain.integers((1, 6), 0, 3)})
+
+
+def test_kink_probe_needs_a_kink_inside_an_input_domain():
+    with pytest.raises(ValueError, match="kink inside its domain"):
+        check_backward(lambda x: (np.log(x), x), lambda dout, x: dout / x, torch.log,
+                       inputs={"x": Domain.positive((3, 4))}, probe_kinks=True)
+
+
+# --- several outputs, dtypes ----------------------------------------------------------------------------
+
+def _cell_forward(x, h):
+    """An RNN-like cell with two outputs: (tanh(x + h), x * h)."""
+    t = np.tanh(x + h)
+    return (t, x * h), (x, h, t)
+
+
+def _cell_backward(dout, cache):
+    (dt, dc), (x, h, t) = dout, cache
+    da = dt * (1 - t ** 2)
+    return {"dx": da + dc * h, "dh": da + dc * x}
+
+
+def test_several_outputs_as_a_tuple_or_a_dict():
+    shapes = {"x": (3, 5), "h": (3, 5)}
+    report = check_backward(_cell_forward, _cell_backward, lambda x, h: (torch.tanh(x + h), x * h),
+                            inputs=shapes, finite_differences=True)
+    assert report.passed, str(report)
+    assert [d.name for d in report.diffs][:4] == ["out[0]", "out[1]", "dx", "dh"]
+
+    def forward(x, h):
+        (t, c), cache = _cell_forward(x, h)
+        return {"h": t, "c": c}, cache
+
+    def backward_missing_dc(dout, cache):  # bug: ignores the gradient reaching c
+        return _cell_backward((dout["h"], 0 * dout["c"]), cache)
+
+    report = check_backward(forward, backward_missing_dc, lambda x, h: {"h": torch.tanh(x + h), "c": x * h},
+                            inputs=shapes)
+    assert [d.name for d in report.diffs] == ["out[h]", "out[c]", "dx", "dh"]
+    assert [d.name for d in report.failures] == ["dx", "dh"]
+
+
+def test_a_gradient_of_another_dtype_is_a_failed_row():
+    def backward(dout, x):
+        return (2 * dout).astype(np.float64)  # bug: float64 in a float32 check
+
+    report = check_backward(lambda x: (2 * x, x), backward, lambda x: 2 * x, inputs={"x": (3, 4)}, dtype="float32")
+    (diff,) = report.failures
+    assert (diff.name, diff.note) == ("dx", "dtype float64 vs float32 (float32 is never compared with float64)")
+
+
+# --- structured rows --------------------------------------------------------------------------------------
+
+def test_rows_carry_their_check_hint_and_worst_elements():
+    report = check_backward(relu.forward, relu.backward_strict_mask, relu.torch_relu, inputs={"Z": (4, 6)},
+                            probe_kinks=True, finite_differences=True)
+    assert [(d.tensor, d.check) for d in report.diffs] == [
+        ("out", "oracle"), ("dZ", "oracle"), ("dZ", "finite differences"), ("out", "kinks"), ("dZ", "kinks")]
+    (diff,) = report.failures
+    assert diff.note == "" and diff.hint.startswith("mismatches only where Z is exactly at a kink")
+    worst = diff.worst_elements[0]
+    assert (worst.index, worst.expected) == (diff.worst_index, 0.0) and worst.actual != 0.0
+    assert f"FAIL at {diff.worst_index}" in str(report) and diff.hint in str(report)
+
+
+# --- the command line: negative kinks, --values, domains, the title -----------------------------------
+
+def test_cli_negative_kinks_values_domains_and_the_typed_title(run_main, tmp_path, monkeypatch):
+    np.save(tmp_path / "z.npy", np.linspace(-2, 2, 24).reshape(4, 6))
+    monkeypatch.chdir(REPO / "examples")
+    status, out, err = run_main("relu.py:forward,backward", "--inputs", "Z=4x6", "--against", "torch.relu(Z)",
+                                "--kinks", "-1,0")
+    assert status == 0, err
+    assert out.startswith("parity: relu.py:forward,backward [float64]")
+    assert "at the kinks [-1.0, 0.0]" in out
+    status, out, err = run_main("relu.py:forward,backward", "--inputs", "Z=4x6", "--against", "torch.relu(Z)",
+                                "--values", f"Z={tmp_path / 'z.npy'}")
+    assert status == 0 and "at kinks" not in out, err  # the only input is given: nothing to probe
+    status, out, err = run_main("relu.py:forward,backward", "--inputs", "Z=4x6:positive", "--against",
+                                "torch.relu(Z)")
+    assert status == 0 and "at kinks" not in out, err  # 0 is outside the positive domain
+    status, out, err = run_main("softmax.py:forward,backward", "--params", "scores=3x6", "--draw",
+                                "y=1x6:int:0:3", "--against", "F.cross_entropy(scores.T, y[0])")
+    assert status == 0, out + err
+    status, _, err = run_main("relu.py:forward,backward", "--inputs", "Z=4x6:bounded")
+    assert status == 2 and "bad domain 'bounded'" in err
+
+
+def test_cli_a_float64_gradient_in_a_float32_check_exits_1(run_main, tmp_path):
+    (tmp_path / "mine.py").write_text("import numpy as np\n\ndef forward(x):\n    return 2 * x, None\n\n"
+                                      "def backward(dout, cache):\n    return (2 * dout).astype(np.float64)\n")
+    status, out, err = run_main(f"{tmp_path / 'mine.py'}:forward,backward", "--inputs", "x=3x4", "--against",
+                                "2 * x", "--dtype", "float32")
+    assert status == 1, err
+    assert "dtype float64 vs float32" in out

@@ -194,7 +194,7 @@ def test_wrong_transpose_in_dW_fails_on_dW():
 
     report = check_backward(linear_forward, backward, linear_oracle, **SQUARE)
     assert [d.name for d in report.failures] == ["dW"]
-    assert "transposed" in report.failures[0].note
+    assert "transposed" in report.failures[0].hint
 
 
 def test_missing_one_over_m_fails_on_dW_in_course_convention():
@@ -204,7 +204,7 @@ def test_missing_one_over_m_fails_on_dW_in_course_convention():
 
     report = check_backward(linear_forward, backward, linear_oracle, **LINEAR, grad_convention="course")
     assert [d.name for d in report.failures] == ["dW"]
-    assert "1/m" in report.failures[0].note
+    assert "1/m" in report.failures[0].hint
     # The same backward is right under the vjp convention for dW (and now wrong for db).
     vjp = check_backward(linear_forward, backward, linear_oracle, **LINEAR, grad_convention="vjp")
     assert [d.name for d in vjp.failures] == ["db"]

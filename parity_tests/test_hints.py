@@ -155,5 +155,48 @@ def test_evidence_batch_size():
 def test_compare_words_the_hint_with_evidence(dtype):
     b = rng_array((3, 4)).astype(dtype)
     report = compare({"dW": b * 8}, {"dW": b}, evidence={"dW": COLUMNS})
-    assert "the 1/m is missing" in report.failures[0].note
+    assert "the 1/m is missing" in report.failures[0].hint
     assert compare({"dW": b}, {"dW": b}, evidence={"dW": COLUMNS}).passed  # evidence never changes a verdict
+
+
+# --- gradients swapped with each other --------------------------------------------------------------
+
+def test_swapped_with_another_expected_gradient():
+    dx, dW = rng_array((4, 4), seed=1), rng_array((4, 4), seed=2)
+    text = hint(dW, dx, everywhere(dx), Evidence(others={"dW": dW, "db": rng_array((4, 1), seed=3)}))
+    assert text.startswith("actual = expected dW: swapped with dW")
+    assert shape_hint(dW, rng_array((4, 6)), Evidence(others={"dW": dW})).startswith("actual = expected dW")
+
+
+def test_no_swapped_hint_for_zeros_or_an_unrelated_tensor():
+    b = rng_array((3, 4))
+    assert hint(np.zeros((3, 4)), b, everywhere(b), Evidence(others={"dW": np.zeros((3, 4))})) == ""
+    assert "swapped" not in hint(-b, b, everywhere(b), Evidence(others={"dW": rng_array((3, 4), seed=5)}))
+
+
+def _matmul_forward(x, W):
+    return W @ x, (x, W)
+
+
+def _matmul_oracle(x, W):
+    return W @ x
+
+
+@pytest.mark.parametrize("shapes", [{"x": (4, 4), "W": (4, 4)}, {"x": (4, 6), "W": (3, 4)}],
+                         ids=["same shapes", "different shapes"])
+def test_check_backward_names_a_planted_swap_and_stays_silent_on_correct_code(shapes):
+    from .checker.harness import check_backward
+
+    def backward(dout, cache):
+        x, W = cache
+        return W.T @ dout, dout @ x.T
+
+    def backward_swapped(dout, cache):  # bug: (dW, dx) where (dx, dW) is expected
+        dx, dW = backward(dout, cache)
+        return dW, dx
+
+    correct = check_backward(_matmul_forward, backward, _matmul_oracle, inputs=shapes)
+    assert correct.passed and not any(d.hint or d.note for d in correct.diffs)
+    report = check_backward(_matmul_forward, backward_swapped, _matmul_oracle, inputs=shapes)
+    assert [(d.tensor, d.hint.split(" (")[0]) for d in report.failures] == [
+        ("dx", "actual = expected dW: swapped with dW"), ("dW", "actual = expected dx: swapped with dx")]

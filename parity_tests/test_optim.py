@@ -14,6 +14,8 @@ Nesterov, RMSprop's eps and missing bias correction, Adam's bias correction
 and eps, weight_decay versus lambda/m on W only, AdamW's default decay.
 """
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -354,5 +356,121 @@ def test_both_factories_offer_the_same_optimisers_and_defaults():
     assert set(n_optim.OPTIMIZERS) == set(t_optim.NAMES)
     for name, cls in n_optim.OPTIMIZERS.items():
         signature = inspect.signature(cls.__init__).parameters
-        own = {k: p.default for k, p in signature.items() if k not in ("self", "params", "lr", "kw", "l2_lambda", "m")}
+        own = {k: p.default for k, p in signature.items() if k not in ("self", "params", "lr", "kw", "l2_lambda", "m", "state")}
         assert own == t_optim.HYPERPARAMETERS[name], name
+
+
+# ------------------------------------------------------------------ an initial state (t, v, s) on both sides
+
+def _random_state(variant, params, rng, t=4):
+    """A non-zero state in the course's names and shapes for ``variant``'s optimiser (s >= 0)."""
+    name = twins.optim.OPTIMIZERS[variant][0]
+    names = t_optim.STATE_NAMES[name]
+    state = {"t": t}
+    for n in names:
+        state[n] = {f"d{k}": (np.abs(rng.standard_normal(v.shape)) if n == "s" else rng.standard_normal(v.shape))
+                    .astype(v.dtype) * 0.1 for k, v in params.items()}
+    return state
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("variant", list(twins.optim.OPTIMIZERS))
+def test_parity_after_3_steps_from_a_nonzero_initial_state(variant, dtype, device):
+    """Both sides built with the same ``state=`` (NumPy's Optimizer and torch's make_optimizer),
+    then 3 steps: every parameter and every piece of state agree, and differ from a zero start."""
+    name, hp = twins.optim.hyperparameters(variant, 0.0, 10)
+    rng = np.random.default_rng(11)
+    params = twins.optim._random_params(rng, (4, 5, 3), dtype)
+    grads = [{f"d{k}": rng.standard_normal(v.shape).astype(dtype) for k, v in params.items()} for _ in range(3)]
+    state = _random_state(variant, params, rng)
+    given = {k: ({kk: vv.copy() for kk, vv in v.items()} if isinstance(v, dict) else v) for k, v in state.items()}
+
+    numpy_params = {k: v.copy() for k, v in params.items()}
+    optimizer = n_optim.make_optimizer(name, numpy_params, **hp, state=state)
+    for g in grads:
+        optimizer.step(numpy_params, g)
+    model = twins.optim._module((4, 5, 3), dtype, device, params)
+    optimizer_t = t_optim.make_optimizer(name, model, **hp, state=state)
+    for g in grads:
+        twins.optim._set_grads(model, g, device)
+        optimizer_t.step()
+
+    state_t = t_optim.optimizer_state(optimizer_t, model)
+    numpy_state = {k: v for k, v in optimizer.state.items() if k in state_t}
+    numpy_rows = {**numpy_params, **twins.optim.state_rows(numpy_state, "3 steps")}
+    torch_rows = {**bridge.params_from_module(model), **twins.optim.state_rows(state_t, "3 steps")}
+    compare(numpy_rows, torch_rows, tolerance=SINGLE_STEP[dtype], label=f"{variant} from a state").assert_passed()
+    if "t" in state_t:
+        assert state_t["t"] == optimizer.t == 7
+    for key, value in given.items():                      # the caller's state is copied, never updated
+        if isinstance(value, dict):
+            for k, v in value.items():
+                np.testing.assert_array_equal(state[key][k], v)
+    if variant != "gd":                                    # the state mattered
+        zero = {k: v.copy() for k, v in params.items()}
+        plain = n_optim.make_optimizer(name, zero, **hp)
+        for g in grads:
+            plain.step(zero, g)
+        assert not np.allclose(zero["W1"], numpy_params["W1"])
+
+
+def test_zero_state_is_the_default_start():
+    rng = np.random.default_rng(2)
+    params = twins.optim._random_params(rng, (3, 2), "float64")
+    grads = {f"d{k}": rng.standard_normal(v.shape) for k, v in params.items()}
+    zeros = {f"d{k}": np.zeros_like(v) for k, v in params.items()}
+    a, b = {k: v.copy() for k, v in params.items()}, {k: v.copy() for k, v in params.items()}
+    n_optim.Adam(a, 0.01).step(a, grads)
+    n_optim.Adam(b, 0.01, state={"t": 0, "v": zeros, "s": zeros}).step(b, grads)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+
+
+def _bad_states(params):
+    zeros = {f"d{k}": np.zeros_like(v) for k, v in params.items()}
+    return [
+        ("not a dict", [1, 2], "state must be a dict"),
+        ("unknown key", {"t": 0, "v": zeros, "s": zeros, "m": zeros}, "state has unexpected keys ['m']"),
+        ("missing s", {"t": 0, "v": zeros}, "state is missing ['s']"),
+        ("t negative", {"t": -1, "v": zeros, "s": zeros}, "state['t'] must be an integer >= 0"),
+        ("t float", {"t": 2.0, "v": zeros, "s": zeros}, "state['t'] must be an integer >= 0"),
+        ("t bool", {"t": True, "v": zeros, "s": zeros}, "state['t'] must be an integer >= 0"),
+        ("v missing dW1", {"t": 0, "v": {"db1": zeros["db1"]}, "s": zeros}, "state['v'] must be a dict holding exactly"),
+        ("v wrong shape", {"t": 0, "v": {**zeros, "db1": zeros["db1"][:, 0]}, "s": zeros}, "state['v']['db1'] must be 2-D"),
+        ("v transposed", {"t": 0, "v": {**zeros, "dW1": zeros["dW1"].T}, "s": zeros}, "state['v']['dW1'] must have shape (2, 3)"),
+        ("s float32", {"t": 0, "v": zeros, "s": {**zeros, "dW1": zeros["dW1"].astype(np.float32)}},
+         "state['s']['dW1'] must have dtype float64"),
+        ("s int", {"t": 0, "v": zeros, "s": {**zeros, "dW1": zeros["dW1"].astype(int)}},
+         "state['s']['dW1'] must have dtype float32 or float64"),
+        ("v NaN", {"t": 0, "v": {**zeros, "dW1": zeros["dW1"] + np.nan}, "s": zeros}, "state['v']['dW1'] contains NaN"),
+        ("s negative", {"t": 0, "v": zeros, "s": {**zeros, "db1": zeros["db1"] - 1}}, "state['s']['db1'] must hold values >= 0"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(13))
+def test_a_bad_initial_state_is_refused_the_same_way_on_both_sides(case):
+    rng = np.random.default_rng(0)
+    params = twins.optim._random_params(rng, (3, 2), "float64")
+    desc, state, message = _bad_states(params)[case]
+    with pytest.raises(ValueError, match=re.escape(message)):
+        n_optim.make_optimizer("adam", {k: v.copy() for k, v in params.items()}, lr=0.01, state=state)
+    model = twins.optim._module((3, 2), "float64", "cpu", params)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        t_optim.make_optimizer("adam", model, lr=0.01, state=state)
+
+
+def test_state_names_follow_the_optimiser():
+    """Gradient descent keeps only t; momentum v; RMSprop s: another optimiser's state is refused."""
+    rng = np.random.default_rng(0)
+    params = twins.optim._random_params(rng, (3, 2), "float64")
+    zeros = {f"d{k}": np.zeros_like(v) for k, v in params.items()}
+    model = twins.optim._module((3, 2), "float64", "cpu", params)
+    for name, state, message in [("gd", {"t": 3, "v": zeros}, "unexpected keys ['v']"),
+                                 ("momentum", {"t": 0, "v": zeros, "s": zeros}, "unexpected keys ['s']"),
+                                 ("rmsprop", {"t": 0, "v": zeros}, "unexpected keys ['v']")]:
+        for build in (lambda: n_optim.make_optimizer(name, {k: v.copy() for k, v in params.items()}, lr=0.1, state=state),
+                      lambda: t_optim.make_optimizer(name, model, lr=0.1, state=state)):
+            with pytest.raises(ValueError, match=re.escape(message)):
+                build()
+    n_optim.make_optimizer("gd", {k: v.copy() for k, v in params.items()}, lr=0.1, state={"t": 3})
+    t_optim.make_optimizer("gd", model, lr=0.1, state={"t": 3})

@@ -161,3 +161,21 @@ def test_bad_weight_decay_arguments():
     with pytest.raises(ValueError, match=r"l2_lambda must be a finite number >= 0"):
         t_models.train_gd(model, torch.ones(4, 2, dtype=torch.float64), torch.zeros(4, dtype=torch.int64), 0.1, 1,
                           l2_lambda=-1.0)
+
+
+@pytest.mark.parametrize("m", [1, 7, 64])
+def test_cs231n_reg_maps_to_the_courses_lambda_over_m(m):
+    """cs231n's ``0.5 * reg * sum(W**2)`` (gradient reg * W, no 1/m) is the course's lambda/(2m)
+    sum ||W||^2 (gradient (lambda/m) W) with reg = lambda / m for the same batch size m
+    (CONVENTIONS.md): our l2_penalty with l2_lambda = reg * m equals 0.5 * reg * sum(W**2)."""
+    from scratch_numpy.losses import l2_penalty
+    rng = np.random.default_rng(m)
+    params = {"W1": rng.standard_normal((5, 4)), "b1": rng.standard_normal((5, 1)),
+              "W2": rng.standard_normal((3, 5)), "b2": rng.standard_normal((3, 1))}
+    reg = 2.5e-3
+    cost, grads = l2_penalty(params, reg * m, m)
+    cs231n_cost = sum(0.5 * reg * np.sum(params[k] ** 2) for k in ("W1", "W2"))
+    np.testing.assert_allclose(cost, cs231n_cost, rtol=1e-13)
+    assert set(grads) == {"dW1", "dW2"}                         # the biases are not regularised
+    for k in ("W1", "W2"):
+        np.testing.assert_allclose(grads["d" + k], reg * params[k], rtol=1e-13)

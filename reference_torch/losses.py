@@ -54,7 +54,7 @@ def softmax_cross_entropy(scores, y):
 
 
 def _softmax_cross_entropy(scores, y):
-    return F.cross_entropy(scores, y)
+    return F.cross_entropy(scores, y.long())   # y.long(): int64 as is; a binary bool y as 0/1
 
 
 def svm_hinge(scores, y, delta: float = 1.0):
@@ -71,7 +71,7 @@ def svm_hinge(scores, y, delta: float = 1.0):
 
 
 def _svm_hinge(scores, y, delta: float = 1.0):
-    return scores.shape[1] * F.multi_margin_loss(scores, y, margin=delta)
+    return scores.shape[1] * F.multi_margin_loss(scores, y.long(), margin=delta)   # a binary bool y as 0/1
 
 
 def _weights(weights):

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import contextlib
 
+import numpy as np
 import torch
 
-from scratch_numpy.contract import check_beta
+from scratch_numpy.contract import check_beta, check_optimizer_state
 from scratch_numpy.validation import check_choice, check_flag, check_positive, check_squarable, unchecked
 
 from .bridge import course_parameters, to_numpy
@@ -50,10 +51,21 @@ HYPERPARAMETERS = {
 NAMES = tuple(HYPERPARAMETERS)
 
 
-def make_optimizer(name: str, model, *, lr: float, l2_lambda: float = 0.0, m: int | None = None,
+STATE_NAMES = {"gd": (), "momentum": ("v",), "cs231n_momentum": ("v",), "rmsprop": ("s",), "adam": ("v", "s")}
+
+
+def make_optimizer(name: str, model, *, lr: float, l2_lambda: float = 0.0, m: int | None = None, state=None,
                    **hyperparameters) -> torch.optim.Optimizer:
     """The torch optimiser for ``name`` over ``model.linears``, taking the same hyperparameters
-    as scratch_numpy.optim.make_optimizer (see HYPERPARAMETERS for names and defaults)."""
+    as scratch_numpy.optim.make_optimizer (see HYPERPARAMETERS for names and defaults).
+
+    ``state``: None (t = 0, zero v and s), or the state to start from in the course's names and
+    shapes, the dict ``optimizer_state`` returns and scratch_numpy.optim's ``state=`` takes:
+    {"t": t, "v": {"dW1": ..., "db1": (n, 1), ...}, "s": {...}} (scratch_numpy.contract.
+    check_optimizer_state: numpy arrays of the model's dtype, finite, s >= 0; t >= 0 the steps
+    already taken). It becomes momentum_buffer (course momentum: v; cs231n: -v / lr), square_avg
+    (s), exp_avg / exp_avg_sq (v, s) and step (t), each b column as torch's (n,). torch's SGD keeps no
+    step count: t is checked but has no effect there (as on the NumPy side, where only Adam reads it)."""
     check_choice("name", name, HYPERPARAMETERS)
     unknown = set(hyperparameters) - set(HYPERPARAMETERS[name])
     if unknown:
@@ -67,7 +79,46 @@ def make_optimizer(name: str, model, *, lr: float, l2_lambda: float = 0.0, m: in
         if key in hp:
             check_beta(key, hp[key])
     check_model("model", model, Network)
+    if state is not None:
+        state = _course_state(state, name, model)
     groups = model.param_groups(l2_lambda, m)
+    optimizer = _build(name, groups, lr, hp)
+    if state is not None:
+        _load_state(optimizer, model, state, name, lr)
+    return optimizer
+
+
+def _course_state(state, name: str, model) -> dict:
+    """``state`` checked against ``model``'s parameters in the course's shapes (b as (n, 1))."""
+    dtype = np.dtype(str(model.dtype).removeprefix("torch."))
+    shapes = {key: ((tuple(p.shape) if p.dim() == 2 else (p.shape[0], 1)), dtype)
+              for key, p in course_parameters(model)}
+    return check_optimizer_state(state, STATE_NAMES[name], shapes)
+
+
+def _load_state(optimizer, model, state: dict, name: str, lr: float) -> None:
+    """Set torch's state from the checked course ``state`` (the inverse of ``optimizer_state``)."""
+    t = state["t"]
+    for key, p in course_parameters(model):
+        def tensor(course_name, scale=1.0):
+            value = state[course_name]["d" + key]
+            value = value if p.dim() == 2 else value[:, 0]
+            return torch.as_tensor(scale * value, dtype=p.dtype, device=p.device).clone()
+        if name in ("momentum", "cs231n_momentum"):   # cs231n: v = -lr buf
+            optimizer.state[p]["momentum_buffer"] = tensor("v", 1.0 if name == "momentum" else -1.0 / lr)
+        elif name in ("rmsprop", "adam"):
+            step = {"step": torch.tensor(float(t), dtype=_scalar_dtype())}
+            moments = {"square_avg": tensor("s")} if name == "rmsprop" else \
+                {"exp_avg": tensor("v"), "exp_avg_sq": tensor("s")}
+            optimizer.state[p].update(step, **moments)
+
+
+def _scalar_dtype() -> torch.dtype:
+    """The dtype of torch's own ``step`` tensors (torch.optim.optimizer._get_scalar_dtype)."""
+    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+
+
+def _build(name: str, groups, lr: float, hp: dict) -> torch.optim.Optimizer:
     if name == "gd":
         return torch.optim.SGD(groups, lr=lr, foreach=False)
     if name == "momentum":

@@ -47,15 +47,35 @@ def _finite(x: torch.Tensor) -> bool:
     return bool(torch.isfinite(torch.stack(torch.aminmax(x.detach()))).all())
 
 
-def check_labels(name: str, y, *, m: int, num_classes: int):
-    """Class labels as an int64 tensor of shape (m,) with values in [0, num_classes)."""
-    if not isinstance(y, torch.Tensor) or y.dtype != torch.int64:
-        got = y.dtype if isinstance(y, torch.Tensor) else type(y).__name__
-        raise ValueError(f"{name} must be an int64 tensor of class labels, got {got}")
+ANY_CLASSES = torch.iinfo(torch.int64).max   # the "any number of classes" of splits
+
+
+def check_labels(name: str, y, *, m: int, num_classes: int, relaxed: bool | None = None):
+    """Class labels as an int64 tensor of shape (m,) with values in [0, num_classes).
+
+    The contract of scratch_numpy.validation.check_labels, batch-first: where the labels feed a
+    computation with a known number of classes (``relaxed``, by default: ``num_classes`` below
+    ANY_CLASSES) a boolean y (m,) is accepted for binary outputs (``num_classes`` 2) and returned
+    as a new int64 tensor of 0/1 (the caller's is never modified); callers use the returned labels.
+    A column (m, 1) or a row (1, m) is refused with the exact fix, "pass y as shape (m,), e.g.
+    y.reshape(-1)".
+    """
+    if not isinstance(y, torch.Tensor):
+        raise ValueError(f"{name} must be an int64 tensor of class labels, got {type(y).__name__}")
+    relaxed = num_classes < ANY_CLASSES if relaxed is None else relaxed
+    binary_bool = y.dtype == torch.bool and relaxed and num_classes == 2
+    if y.dtype != torch.int64 and not binary_bool:
+        why = " (booleans are accepted as 0/1 for binary outputs only)" if y.dtype == torch.bool else ""
+        fix = f": pass {name}.long()" if y.dtype == torch.bool or not (y.is_floating_point() or y.is_complex()) else ""
+        raise ValueError(f"{name} must be an int64 tensor of class labels, got {y.dtype}{why}{fix}")
     if y.numel() == 0:
         raise ValueError(f"{name} must hold at least one label, got shape {tuple(y.shape)}")
     if tuple(y.shape) != (m,):
-        raise ValueError(f"{name} must have shape ({m},), one label per example, got {tuple(y.shape)}")
+        fix = f": pass {name} as shape (m,), e.g. {name}.reshape(-1)" if y.dim() == 2 and 1 in y.shape \
+            and y.numel() == m else ""
+        raise ValueError(f"{name} must have shape ({m},), one label per example, got {tuple(y.shape)}{fix}")
+    if binary_bool:
+        return y.long()   # False/True -> 0/1, a new tensor; in range by construction
     low, high = torch.stack(torch.aminmax(y)).tolist()   # one pass, one transfer
     if low < 0 or high >= num_classes:
         raise ValueError(f"{name} labels must lie in [0, {num_classes - 1}], got values from {low} to {high}")

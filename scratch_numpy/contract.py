@@ -11,7 +11,8 @@ import copy
 import numpy as np
 
 from .records import History, Resume
-from .validation import as_rng, check_choice, check_count, check_plain_array, check_positive, finite_float
+from .validation import (as_rng, check_choice, check_count, check_float_array, check_plain_array, check_positive,
+                         finite_float)
 
 
 def check_keep_prob(name: str, value) -> float:
@@ -236,3 +237,44 @@ def check_batch_order(m, epochs, batch_size, permutations, seed, sampling: str):
             raise ValueError(f"permutations holds {len(permutations)} permutations for {epochs} epochs")
         permutations = [check_permutation(p, m, f"permutations[{e}]") for e, p in enumerate(permutations[:epochs])]
     return m, epochs, batch_size, rng, permutations
+
+
+STATE_DOCS = {"v": "the first moment / velocity", "s": "the second moment (running mean of dW^2)"}
+
+
+def check_optimizer_state(state, names, shapes) -> dict:
+    """An optimiser's initial state, in the course's names and shapes (what ``Optimizer.state`` and
+    reference_torch.optim.optimizer_state return): {"t": t, "v": {"dW1": ..., "db1": ...}, "s": {...}}.
+
+    ``names``: the state dicts the optimiser keeps (("v", "s") for Adam, () for gradient descent),
+    each required, holding exactly one array per parameter ("d" + key), of that parameter's shape and
+    dtype, finite; s (a running mean of squares) >= 0. "t" (optional, default 0): the number of steps
+    already taken, an integer >= 0 (the next step is t + 1: the course's
+    ``update_parameters_with_adam(..., t=2)`` on fresh v, s is ``state={"t": 1, ...}``). Returned as a
+    new dict of copies. Shared by both sides (scratch_numpy.optim.Optimizer, reference_torch.optim.make_optimizer)."""
+    if not isinstance(state, dict):
+        raise ValueError(f"state must be a dict {{'t': t, {', '.join(repr(n) + ': {...}' for n in names)}}} "
+                         f"in the course's names, got {type(state).__name__}"[:300])
+    allowed = ("t", *names)
+    unknown = [k for k in state if k not in allowed]
+    if unknown:
+        raise ValueError(f"state has unexpected keys {unknown!r}: this optimiser keeps {list(allowed)}"[:300])
+    missing = [n for n in names if n not in state]
+    if missing:
+        raise ValueError(f"state is missing {missing} ({', '.join(STATE_DOCS[n] for n in missing)}): "
+                         f"give every one of {list(names)}, e.g. zeros of each parameter's shape")
+    checked = {"t": check_count("state['t']", state.get("t", 0), minimum=0)}
+    expected = ["d" + key for key in shapes]
+    for name in names:
+        arrays = state[name]
+        if not isinstance(arrays, dict) or sorted(arrays) != sorted(expected):
+            got = sorted(arrays) if isinstance(arrays, dict) else type(arrays).__name__
+            raise ValueError(f"state[{name!r}] must be a dict holding exactly {expected} "
+                             f"(one array per parameter, the gradients' names), got {got}"[:300])
+        checked[name] = {}
+        for key, (shape, dtype) in shapes.items():
+            label = f"state[{name!r}]['d{key}']"
+            value = check_float_array(label, arrays["d" + key], ndim=len(shape), shape=shape, dtype=dtype,
+                                      minimum=0.0 if name == "s" else None)
+            checked[name]["d" + key] = np.array(value, copy=True)
+    return checked

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .contract import check_beta
+from .contract import check_beta, check_optimizer_state
 from .losses import l2_penalty
 from .validation import (check_choice, check_count, check_flag, check_float_array, check_positive, check_squarable,
                          unchecked)
@@ -34,7 +34,9 @@ class Optimizer:
     """Shared state handling: hyperparameter checks, zero state, the counter t, the L2 hook.
 
     ``params``: the parameter dict the optimiser will update (its keys, shapes and
-    dtype size the state). Subclasses name their state dicts in ``state_names`` and
+    dtype size the state). ``state``: None (t = 0, zero v and s) or the state to start from, in the
+    course's names and shapes ({"t": t, "v": {"dW1": ..., "db1": ...}, "s": {...}}: see
+    check_optimizer_state), copied. Subclasses name their state dicts in ``state_names`` and
     implement ``update(W, dW, work, *state)``, in place, for one parameter or one block of
     it (``_blocks``): W, its gradient, its part of ``scratch[key]`` (an array of W's shape and
     dtype) for intermediates, and its state arrays in ``state_names`` order.
@@ -43,7 +45,7 @@ class Optimizer:
     state_names: tuple[str, ...] = ()
     squares_gradients = False   # RMSprop and Adam: see check_squarable
 
-    def __init__(self, params: dict, lr: float, *, l2_lambda: float = 0.0, m: int | None = None):
+    def __init__(self, params: dict, lr: float, *, l2_lambda: float = 0.0, m: int | None = None, state=None):
         if not isinstance(params, dict) or not params:
             raise ValueError(f"params must be a non-empty dict of arrays W1, b1, ..., got {type(params).__name__}")
         for key, value in params.items():
@@ -58,6 +60,8 @@ class Optimizer:
         self.t = 0
         for name in self.state_names:
             setattr(self, name, {"d" + key: np.zeros_like(value) for key, value in params.items()})
+        if state is not None:
+            self._load_state(state)
         self.scratch = {key: np.empty_like(value) for key, value in params.items()}
 
     def __repr__(self):
@@ -77,6 +81,14 @@ class Optimizer:
     def state(self) -> dict:
         """{"t": t, "v": {...}, "s": {...}} (whichever this optimiser keeps)."""
         return {"t": self.t, **{name: getattr(self, name) for name in self.state_names}}
+
+    def _load_state(self, state) -> None:
+        """Start from ``state`` (the constructor's ``state=``) instead of t = 0 and zeros: a copy of it,
+        checked by check_optimizer_state (the caller's arrays are never updated)."""
+        state = check_optimizer_state(state, self.state_names, self.shapes)
+        self.t = state.pop("t", 0)
+        for name, arrays in state.items():
+            setattr(self, name, arrays)
 
     def penalty(self, params: dict) -> float:
         """lambda/(2m) sum_l ||W_l||_F^2, the L2 cost term (0.0 without L2)."""
@@ -281,7 +293,8 @@ OPTIMIZERS = {
 def make_optimizer(name: str, params: dict, **hyperparameters) -> Optimizer:
     """``OPTIMIZERS[name](params, **hyperparameters)``; the names and hyperparameters
     (lr, beta, mu, nesterov, beta1, beta2, eps, l2_lambda, m) are those of
-    reference_torch.optim.make_optimizer."""
+    reference_torch.optim.make_optimizer, and so is ``state``, the initial state
+    (check_optimizer_state: {"t": t, "v": {...}, "s": {...}}, default t = 0 and zeros)."""
     check_choice("name", name, OPTIMIZERS)
     try:
         return OPTIMIZERS[name](params, **hyperparameters)

@@ -92,22 +92,45 @@ def check_same_shape(name: str, x: np.ndarray, like_name: str, like: np.ndarray)
         raise ValueError(f"{name} must have the shape of {like_name} {like.shape}, got {x.shape}")
 
 
-def check_labels(name: str, Y, *, m: int, num_classes: int) -> np.ndarray:
-    """Class labels as a (1, m) row of integers in [0, num_classes).
+ANY_CLASSES = np.iinfo(np.int64).max   # the "any number of classes" of splits and the bridge
 
-    Integer or float arrays holding whole numbers are accepted (the course
-    stores binary labels as floats and as int64); the result is int64.
+
+def check_labels(name: str, Y, *, m: int, num_classes: int, relaxed: bool | None = None) -> np.ndarray:
+    """Class labels as a (1, m) row of integers in [0, num_classes); the result is int64, a new
+    array (the caller's is never modified).
+
+    Integer or float arrays holding whole numbers are accepted (the course stores binary labels
+    as floats and as int64). Where the labels feed a computation with a known number of classes
+    (``relaxed``, by default: ``num_classes`` below ANY_CLASSES, i.e. every loss, model and
+    logistic regression; not splits or the bridge, which return or convert the caller's row) two
+    course habits are accepted too, with exactly the result of the int (1, m) row:
+
+    * a boolean row (the course's test cases build labels as ``np.random.randn(1, m) > 0``),
+      as 0/1, for binary outputs (``num_classes`` 2) only;
+    * a rank-1 (m,) vector of exactly m labels, as the row (1, m).
+
+    Any other shape (a column (m, 1), a rank-1 vector of another length) is refused with the
+    exact fix, "pass Y as shape (1, m), e.g. Y.reshape(1, -1)".
     """
     check_plain_array(name, Y)
     if not isinstance(Y, np.ndarray):
         raise ValueError(f"{name} must be a numpy array of labels, got {_describe(Y)}")
+    relaxed = num_classes < ANY_CLASSES if relaxed is None else relaxed
+    fix = f"pass {name} as shape (1, m), e.g. {name}.reshape(1, -1)"
+    if Y.ndim == 1 and relaxed and Y.shape[0] == m and m > 0:
+        Y = Y.reshape(1, m)   # a view: the cast below copies
     if Y.ndim != 2 or Y.shape[0] != 1:
         raise ValueError(f"{name} must have shape (1, m) with one label per example (column), "
-                         f"got {Y.shape}")
+                         f"got {Y.shape}: {fix}")
     if Y.size == 0:
         raise ValueError(f"{name} must hold at least one label, got shape {Y.shape}")
     if Y.shape[1] != m:
         raise ValueError(f"{name} has {Y.shape[1]} examples but the input has m = {m}")
+    if Y.dtype == np.bool_:
+        if relaxed and num_classes == 2:
+            return Y.astype(np.int64)   # False/True -> 0/1, a copy
+        raise ValueError(f"{name} must hold integer class labels, got dtype bool (booleans are accepted "
+                         f"as 0/1 for binary outputs only): pass {name}.astype(np.int64)")
     if Y.dtype.kind not in "iuf" or (Y.dtype.kind == "f" and not np.isfinite(Y).all()):
         raise ValueError(f"{name} must hold finite integer labels, got dtype {Y.dtype}")
     if Y.dtype.kind == "f" and (np.floor(Y) != Y).any():

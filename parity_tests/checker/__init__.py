@@ -10,6 +10,8 @@ behind a mismatch, ``cli`` is the command line.
 
 from .comparison import TOLERANCES, ParityReport, TensorDiff, Tolerance, compare
 from .harness import Mask, Noise, assert_backward, check_backward
+from .function import check_function
+from .model import ModelReport, check_model
 
 __all__ = ["TOLERANCES", "Mask", "Noise", "ParityReport", "TensorDiff", "Tolerance", "assert_backward",
-           "check_backward", "compare"]
+           "check_backward", "check_function", "check_model", "ModelReport", "compare"]

@@ -9,9 +9,11 @@ Example (examples in columns, the course's 1/m on the parameter gradients):
         --inputs A_prev=4x8 --params W=3x4,b=3x1 --against "W @ A_prev + b" --convention course
 
 The target is a file path or a dotted module (``scratch_numpy.layers:linear_forward,linear_backward``).
-Shapes are sizes joined by ``x``. The torch expression sees ``torch``, ``F`` (torch.nn.functional), every
-array by name as a tensor, the ``--fixed``, ``--mask`` and ``--noise`` values, and ``state`` and ``mode``
-when given. Without it, central finite differences are the only oracle. The kink probe (a second pass with
+Shapes are sizes joined by ``x``, optionally followed by a domain to draw from (``harness.Domain``):
+``p=4x6:unit``, ``x=4x6:positive`` (``normal`` is the default); ``--draw y=1x6:int:0:3`` draws labels in
+[0, 3), passed to both sides and not differentiated. The torch expression sees ``torch``, ``F``
+(torch.nn.functional), every array by name as a tensor, the ``--fixed``, ``--mask``, ``--noise`` and ``--draw``
+values, and ``state`` and ``mode`` when given. Without it, central finite differences are the only oracle. The kink probe (a second pass with
 inputs set exactly at the kinks) runs whenever there is an expression and ``--inputs``; ``--no-kink-probe``
 turns it off.
 
@@ -37,16 +39,20 @@ import torch.nn.functional as F
 
 from reference_torch.bridge import resolve_device
 
-from .harness import GRAD_CONVENTIONS, MODES, Mask, Noise, check_backward
+from .draws import as_domain
+from .harness import GRAD_CONVENTIONS, MODES, Domain, Mask, Noise, check_backward
 
 SHAPE = re.compile(r"\d+(x\d+)*")
+NUMBERS = re.compile(r"-[\d.]+(e-?\d+)?(,[-\d.e]*)*")
+NUMBER_OPTIONS = ("--kinks",)  # options whose value may start with a minus sign
+DOMAINS = {"normal": Domain.normal, "positive": Domain.positive, "unit": Domain.unit}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_attach_negative_values(sys.argv[1:] if argv is None else argv))
     try:
-        oracle = _oracle(args.against)
+        oracle = expression_oracle(args.against)
         device = resolve_device(args.device)
         forward, backward = load_target(args.target)
     except SyntaxError as error:
@@ -56,10 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     inputs, params = _merge(parser, "--inputs", args.inputs), _merge(parser, "--params", args.params)
     if not inputs and not params:
         parser.error("give the arrays to differentiate: --inputs NAME=SHAPE (and/or --params)")
-    # The probe needs a torch reference, a kink and an input to move (parameters are never moved).
-    probe = args.against is not None and bool(args.kinks) and bool(inputs) and not args.no_kink_probe
-    options = dict(inputs=inputs, params=params, fixed=_merge(parser, "--fixed", [args.fixed]),
-                   random=_merge(parser, "--mask/--noise", [args.mask, args.noise]),
+    # The probe needs a torch reference and an input to move, with a kink inside its domain (parameters and
+    # --values are never moved).
+    values = _merge(parser, "--values", [args.values])
+    probe = args.against is not None and not args.no_kink_probe and probe_possible(inputs, values, args.kinks)
+    options = dict(inputs=inputs, params=params, fixed=_merge(parser, "--fixed", [args.fixed]), values=values,
+                   random=_merge(parser, "--mask/--noise/--draw", [args.mask, args.noise, args.draw]),
                    state=_merge(parser, "--state", [args.state]) or None, mode=args.mode, dtype=args.dtype,
                    seed=args.seed, kinks=args.kinks, margin=args.margin, grad_convention=args.convention,
                    batch_axis=args.batch_axis, finite_differences=args.finite_differences, device=device,
@@ -72,6 +80,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(report)
     return 0 if report.passed else 1
+
+
+def probe_possible(inputs: dict, values, kinks) -> bool:
+    """Whether the kink probe can move anything: an input drawn (not given in ``values``) whose domain holds a
+    kink. Used by the command line and the pytest plugin."""
+    return any(name not in values and as_domain(spec).kinks_inside(kinks) for name, spec in inputs.items())
+
+
+def _attach_negative_values(argv: list[str]) -> list[str]:
+    """``--kinks -1,1`` as ``--kinks=-1,1``: argparse takes "-1,1" for an option (only a lone negative number
+    passes as a value) and reports that --kinks lacks its argument."""
+    attached = []
+    for arg in argv:
+        if attached and attached[-1] in NUMBER_OPTIONS and NUMBERS.fullmatch(arg):
+            attached[-1] += "=" + arg
+        else:
+            attached.append(arg)
+    return attached
 
 
 def load_target(target: str):
@@ -101,7 +127,7 @@ def _load_file(path: Path):
     return module
 
 
-def _oracle(expression: str | None):
+def expression_oracle(expression: str | None):
     """The torch expression as a function of the arrays, by name; None without one."""
     if expression is None:
         return None
@@ -135,9 +161,32 @@ def _named(text: str) -> tuple[str, str]:
     return name, value
 
 
-def shapes(text: str) -> list[tuple[str, tuple]]:
-    """"x=4x5,W=5x3" -> [("x", (4, 5)), ("W", (5, 3))]."""
-    return [(name, shape(value)) for name, value in map(_named, text.split(","))]
+def domain(text: str) -> Domain:
+    """SHAPE or SHAPE:DOMAIN, DOMAIN one of normal (the default), positive, unit or int:LOW:HIGH."""
+    dims, _, kind = text.partition(":")
+    kind, _, bounds = (kind or "normal").partition(":")
+    if kind == "int":
+        low, colon, high = bounds.partition(":")
+        try:
+            return Domain.integers(shape(dims), int(low), int(high))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"bad integer domain {text!r}: write SHAPE:int:LOW:HIGH, e.g. "
+                                             "1x6:int:0:3 for labels in [0, 3)") from None
+    if kind not in DOMAINS or bounds:
+        raise argparse.ArgumentTypeError(f"bad domain {kind!r} in {text!r}: one of {', '.join(DOMAINS)} or "
+                                         "int:LOW:HIGH")
+    return DOMAINS[kind](shape(dims))
+
+
+def shapes(text: str) -> list[tuple[str, Domain]]:
+    """"x=4x5,p=5x3:unit" -> [("x", Domain.normal((4, 5))), ("p", Domain.unit((5, 3)))]."""
+    return [(name, domain(value)) for name, value in map(_named, text.split(","))]
+
+
+def drawn(text: str) -> tuple[str, Domain]:
+    """NAME=SHAPE:DOMAIN, an array drawn by the check and passed to both sides, e.g. y=1x6:int:0:3."""
+    name, raw = _named(text)
+    return name, domain(raw)
 
 
 def value(text: str) -> tuple[str, np.ndarray | float]:
@@ -194,10 +243,14 @@ def _parser() -> argparse.ArgumentParser:
     add("target", help="FILE.py:FORWARD,BACKWARD or package.module:FORWARD,BACKWARD; forward(**arrays) returns "
                        "(out, cache), backward(dout, cache) returns the gradients (a dict with keys d<name>, "
                        "a sequence in --inputs then --params order, or one array)")
-    add("--inputs", "--shapes", type=shapes, action="append", default=[], metavar="NAME=SHAPE,...",
-        help="arrays to differentiate, e.g. A_prev=4x8 (repeatable)")
-    add("--params", type=shapes, action="append", default=[], metavar="NAME=SHAPE,...",
+    add("--inputs", "--shapes", type=shapes, action="append", default=[], metavar="NAME=SHAPE[:DOMAIN],...",
+        help="arrays to differentiate, e.g. A_prev=4x8 or p=4x6:unit; DOMAIN is normal (default), positive or "
+             "unit (repeatable)")
+    add("--params", type=shapes, action="append", default=[], metavar="NAME=SHAPE[:DOMAIN],...",
         help="parameters to differentiate, e.g. W=3x4,b=3x1: they carry the 1/m in --convention course")
+    add("--values", type=value, action="append", default=[], metavar="NAME=VALUE",
+        help="the value of an input or parameter instead of a draw (still differentiated, not moved off the "
+             "kinks): FILE.npy, SHAPE:FILL or a literal (repeatable)")
     add("--against", metavar="EXPR", help='the torch expression, e.g. "W @ A_prev + b"; without it, '
                                           "finite differences are the oracle")
     add("--convention", choices=GRAD_CONVENTIONS, default="vjp",
@@ -209,6 +262,9 @@ def _parser() -> argparse.ArgumentParser:
         help="a dropout mask drawn by the check and given to both sides (repeatable)")
     add("--noise", type=noise, action="append", default=[], metavar="NAME=SHAPE[:STD]",
         help="Gaussian noise drawn by the check and given to both sides (repeatable)")
+    add("--draw", type=drawn, action="append", default=[], metavar="NAME=SHAPE:DOMAIN",
+        help="an array drawn by the check and given to both sides, not differentiated, e.g. labels "
+             "y=1x6:int:0:3 in [0, 3) (repeatable)")
     add("--state", type=value, action="append", default=[], metavar="NAME=VALUE",
         help="initial state passed as state= (a dict the forward updates), compared after the step, "
              "e.g. running_var=4x1:1 (repeatable)")
@@ -217,7 +273,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--dtype", choices=("float64", "float32"), default="float64")
     add("--device", choices=("auto", "cpu", "cuda"), default="cpu", help="where the torch side runs")
     add("--kinks", type=floats, default=(0.0,), metavar="K1,K2,...",
-        help="points where the derivative is a convention (default 0); drawn values stay 1e-3 away")
+        help="points where the derivative is a convention (default 0), e.g. --kinks -1,1; drawn values stay "
+             "1e-3 away")
     add("--margin", type=float, default=1e-3, help="distance kept from the kinks (default 1e-3)")
     add("--no-kink-probe", action="store_true", help="skip the pass with inputs set exactly at the kinks")
     add("--batch-axis", type=int, default=-1, help="the output's examples axis (default -1: columns)")

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -50,13 +50,29 @@ TOLERANCES = {
 }
 
 
+# The check that produced a row -> the suffix of its name: "oracle" (torch.autograd), "finite differences",
+# "kinks" (the kink probe's second pass against the oracle); "" for a plain compare().
+CHECKS = {"": "", "oracle": "", "finite differences": " (finite differences)", "kinks": " (at kinks)"}
+
+
+class Element(NamedTuple):
+    """One element outside tolerance."""
+
+    index: tuple
+    actual: float
+    expected: float
+
+
 @dataclass(frozen=True)
 class TensorDiff:
-    """One compared tensor. ``max_rel`` is the largest ``|a-b| / max(|a|, |b|)`` (0 where both are 0);
-    ``worst_index`` is the element with the largest ``|a-b| / (atol + rtol|b|)``, i.e. nearest to failing
-    (None when there is no element to point at: a shape mismatch or an empty tensor). ``failed`` counts the
-    elements outside tolerance and ``worst_elements`` lists up to ``WORST_SHOWN`` of them, worst first, as
-    ``(index, actual, expected)``."""
+    """One compared tensor. ``name`` is the row's printed name: ``tensor`` followed by the suffix of ``check``
+    (``CHECKS``: "dZ (at kinks)" is tensor "dZ", check "kinks"). ``max_rel`` is the largest
+    ``|a-b| / max(|a|, |b|)`` (0 where both are 0); ``worst_index`` is the element with the largest
+    ``|a-b| / (atol + rtol|b|)``, i.e. nearest to failing (None when there is no element to point at: a shape
+    or dtype mismatch or an empty tensor). ``failed`` counts the elements outside tolerance and
+    ``worst_elements`` lists up to ``WORST_SHOWN`` of them, worst first, as ``Element(index, actual, expected)``.
+    ``note`` states facts about a failure (shapes, dtypes, NaN); ``hint`` the classic bug its values look like
+    (``hints.py``), each "" when there is none."""
 
     name: str
     shape: tuple
@@ -68,7 +84,14 @@ class TensorDiff:
     passed: bool
     note: str = ""
     failed: int = 0
-    worst_elements: tuple = ()
+    worst_elements: tuple[Element, ...] = ()
+    hint: str = ""
+    check: str = ""
+
+    @property
+    def tensor(self) -> str:
+        """The compared tensor's name, without the check's suffix."""
+        return self.name.removesuffix(CHECKS[self.check])
 
 
 KINDS = ("outputs", "gradients", "updates")
@@ -84,12 +107,15 @@ def tensor_kind(name: str) -> str:
 @dataclass
 class ParityReport:
     """The rows of one comparison; ``str()`` renders them as a fixed-width table, then the worst elements of
-    each failed tensor, then ``notes`` (how the rows were produced, e.g. the kink probe)."""
+    each failed tensor, then ``warnings``, then ``notes`` (how the rows were produced, e.g. the kink probe).
+    ``warnings`` are findings that are no mismatch and do not fail the report, e.g. code under test that wrote
+    into an array it was given."""
 
     diffs: list[TensorDiff]
     label: str = ""
     dtype: str = ""
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     # name -> (actual, expected, rtol, atol), kept for numpy.testing's diagnostics in assert_passed.
     _pairs: dict[str, tuple[np.ndarray, np.ndarray, float, float]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
@@ -115,6 +141,7 @@ class ParityReport:
         self.diffs += other.diffs
         self._pairs.update(other._pairs)
         self.notes += other.notes
+        self.warnings += other.warnings
 
     def __str__(self) -> str:
         header = ("tensor", "shape", "max abs", "max rel", "verdict")
@@ -129,6 +156,8 @@ class ParityReport:
                 lines += ["", f"{d.name}: {d.failed} of {int(np.prod(d.shape))} elements outside tolerance, "
                               "worst first:", *_table([("index", "actual", "expected"),
                                                        *((str(i), repr(a), repr(b)) for i, a, b in d.worst_elements)])]
+        if self.warnings:
+            lines += ["", *(f"warning: {w}" for w in self.warnings)]
         if self.notes:
             lines += ["", *self.notes]
         return "\n".join(lines)
@@ -156,7 +185,8 @@ def _verdict(d: TensorDiff) -> str:
     text = "ok" if d.passed else "FAIL"
     if not d.passed and d.worst_index is not None:
         text += f" at {d.worst_index}: actual {d.actual_value!r} vs expected {d.expected_value!r}"
-    return f"{text} ({d.note})" if d.note else text
+    said = "; ".join(filter(None, (d.note, d.hint)))
+    return f"{text} ({said})" if said else text
 
 
 def to_numpy(x: ArrayLike) -> np.ndarray:
@@ -168,17 +198,22 @@ def to_numpy(x: ArrayLike) -> np.ndarray:
 
 def compare(actual: Mapping[str, ArrayLike], expected: Mapping[str, ArrayLike], *,
             tolerance: Tolerance | None = None, label: str = "",
-            evidence: Mapping[str, hints.Evidence] = EMPTY, scales: Mapping[str, float] = EMPTY) -> ParityReport:
+            evidence: Mapping[str, hints.Evidence] = EMPTY, scales: Mapping[str, float] = EMPTY,
+            check: str = "", strict_dtypes: bool = True) -> ParityReport:
     """Compare ``actual[name]`` with ``expected[name]`` for every name; rows follow ``actual``'s order.
 
     ``tolerance`` defaults to ``TOLERANCES[dtype]`` per pair. ``evidence[name]`` is what the caller knows
     about a tensor beyond its values (batch size, keep_prob, kinks; see ``hints.Evidence``), used only to
     word the hint of a failed row. ``scales[name]``: a magnitude the absolute tolerance is taken relative
     to when it exceeds the tensor's own largest entry, for a tensor whose entries are sums that cancel
-    (a bias's gradient moment: its rounding is the size of the terms, not of the small result). Raises
-    ValueError when the key sets differ, when a pair's dtypes differ, or when no default tolerance
-    exists for the dtype.
+    (a bias's gradient moment: its rounding is the size of the terms, not of the small result). ``check``
+    (a key of ``CHECKS``) is recorded in every row and suffixes its name. Raises ValueError when the key sets
+    differ, when a pair's dtypes differ (unless ``strict_dtypes`` is False: then the pair is a failed row
+    naming both dtypes, for code under test that returns the wrong one), or when no default tolerance exists
+    for the dtype.
     """
+    if check not in CHECKS:
+        raise ValueError(f"check must be one of {list(CHECKS)}, not {check!r}")
     if actual.keys() != expected.keys():
         raise ValueError(f"{label or 'compare'}: keys differ; missing from actual: "
                          f"{sorted(expected.keys() - actual.keys())}, extra in actual: "
@@ -187,31 +222,38 @@ def compare(actual: Mapping[str, ArrayLike], expected: Mapping[str, ArrayLike], 
     dtypes = []
     for name in actual:
         a, b = to_numpy(actual[name]), to_numpy(expected[name])
+        row = name + CHECKS[check]
         if a.dtype != b.dtype:
             rule = (" (float32 is never compared with float64)"
                     if {a.dtype.name, b.dtype.name} == {"float32", "float64"} else "")
-            raise ValueError(f"{name!r}: actual is {a.dtype}, expected is {b.dtype}{rule}")
+            if strict_dtypes:
+                raise ValueError(f"{name!r}: actual is {a.dtype}, expected is {b.dtype}{rule}")
+            report.diffs.append(TensorDiff(row, a.shape, np.inf, np.inf, None, np.nan, np.nan, False,
+                                           f"dtype {a.dtype} vs {b.dtype}{rule}", check=check))
+            report._pairs[row] = (a, b, 0.0, 0.0)
+            dtypes.append(b.dtype.name)
+            continue
         tol = tolerance or TOLERANCES.get(a.dtype.name)
         if tol is None:
             raise ValueError(f"{name!r}: no default tolerance for {a.dtype}; pass tolerance=")
-        diff, atol = _diff(name, a, b, tol, evidence.get(name, hints.NO_EVIDENCE), scales.get(name, 0.0))
+        diff, atol = _diff(row, a, b, tol, evidence.get(name, hints.NO_EVIDENCE), scales.get(name, 0.0), check)
         report.diffs.append(diff)
-        report._pairs[name] = (a, b, tol.rtol, atol)
+        report._pairs[row] = (a, b, tol.rtol, atol)
         dtypes.append(a.dtype.name)
     report.dtype = "/".join(dict.fromkeys(dtypes))
     return report
 
 
 def _diff(name: str, a: np.ndarray, b: np.ndarray, tol: Tolerance,
-          evidence: hints.Evidence, floor: float = 0.0) -> tuple[TensorDiff, float]:
-    """The row for one pair, and the absolute tolerance it was judged with (relative to the larger of
-    the pair's largest entry and ``floor``)."""
+          evidence: hints.Evidence, floor: float, check: str) -> tuple[TensorDiff, float]:
+    """The row ``name`` for one pair, and the absolute tolerance it was judged with (relative to the larger
+    of the pair's largest entry and ``floor``)."""
     # A hint's "equal" is looser than the pass rule: it names a pattern, it does not judge.
     slack = max(100 * tol.rtol, 1e-10)
     if a.shape != b.shape:
-        hint = hints.shape_hint(a.astype(np.float64), b.astype(np.float64), evidence, slack)
-        return TensorDiff(name, a.shape, np.inf, np.inf, None, np.nan, np.nan, False,
-                          f"shape {a.shape} vs {b.shape}" + (f"; {hint}" if hint else "")), 0.0
+        return TensorDiff(name, a.shape, np.inf, np.inf, None, np.nan, np.nan, False, f"shape {a.shape} vs {b.shape}",
+                          hint=hints.shape_hint(a.astype(np.float64), b.astype(np.float64), evidence, slack),
+                          check=check), 0.0
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
     finite = np.isfinite(a64) & np.isfinite(b64)
     same_inf = np.isinf(b64) & (a64 == b64)
@@ -233,18 +275,19 @@ def _diff(name: str, a: np.ndarray, b: np.ndarray, tol: Tolerance,
     passed = not failing.any()
 
     if a.size == 0:
-        return TensorDiff(name, a.shape, 0.0, 0.0, None, np.nan, np.nan, True), atol
+        return TensorDiff(name, a.shape, 0.0, 0.0, None, np.nan, np.nan, True, check=check), atol
     order = [np.unravel_index(i, a.shape) for i in np.argsort(-ratio, axis=None, kind="stable")]
     worst = tuple(int(i) for i in order[0])
-    shown = tuple((tuple(int(i) for i in index), float(a64[index]), float(b64[index]))
+    shown = tuple(Element(tuple(int(i) for i in index), float(a64[index]), float(b64[index]))
                   for index in order[:min(WORST_SHOWN, int(failing.sum()))])
     nan_both = int(np.sum(np.isnan(a64) & np.isnan(b64)))
     unmatched = int(np.sum(~finite & ~same_inf))
+    note = hint = ""
     if nan_both:
         note = f"NaN in both at {nan_both} place(s); NaN never passes"
     elif unmatched:
         note = f"non-finite values differ at {unmatched} place(s)"
-    else:
-        note = "" if passed else hints.hint(a64, b64, failing, evidence, slack)
-    return TensorDiff(name, a.shape, float(abs_err.max()), float(rel_err.max()), worst,
-                      float(a64[worst]), float(b64[worst]), passed, note, int(failing.sum()), shown), atol
+    elif not passed:
+        hint = hints.hint(a64, b64, failing, evidence, slack)
+    return TensorDiff(name, a.shape, float(abs_err.max()), float(rel_err.max()), worst, float(a64[worst]),
+                      float(b64[worst]), passed, note, int(failing.sum()), shown, hint, check), atol

@@ -5,10 +5,12 @@ Entry points:
 * ``compare(actual, expected)`` compares named arrays and returns a ``ParityReport``: one row per tensor
   with the largest absolute and relative error, the worst elements, a verdict and a hint for a failure
   (``comparison.py`` holds the pass rule, ``hints.py`` the bug signatures).
-* ``check_backward(forward, backward, oracle)`` draws inputs, runs the NumPy pair on a random upstream
-  gradient and compares the output and every gradient with ``torch.autograd`` (and/or with central finite
-  differences); optionally probes the kinks, injects dropout masks or noise, passes a train/eval ``mode``
-  and compares running statistics (``state``) after the step. ``assert_backward`` raises on a mismatch.
+* ``check_backward(forward, backward, oracle)`` draws inputs (each from its ``Domain``), runs the NumPy pair
+  on a random upstream gradient and compares the output(s) and every gradient with ``torch.autograd``
+  (and/or with central finite differences); optionally probes the kinks, injects dropout masks, noise or
+  labels, passes a train/eval ``mode`` and compares running statistics (``state``) after the step. The code
+  under test gets copies; a write into one is reported as a warning. ``assert_backward`` raises on a
+  mismatch.
 
 The command line ``python -m parity_tests.checker`` drives ``check_backward`` on a module's functions.
 """
@@ -25,85 +27,56 @@ import torch
 
 from scratch_numpy.gradcheck import two_sided_difference
 
+from .comparison import CHECKS, KINDS, TOLERANCES, ArrayLike, ParityReport, TensorDiff, Tolerance, compare
 from .comparison import EMPTY as _EMPTY
-from .comparison import (KINDS, TOLERANCES, ArrayLike, ParityReport, TensorDiff, Tolerance, compare,
-                         tensor_kind, to_numpy)
+from .comparison import tensor_kind, to_numpy
+from .draws import KINK_FRACTION, Domain, Mask, Noise, as_domain, kink_free, set_at_kinks
 from .hints import Evidence, same
 
-__all__ = ["KINDS", "TOLERANCES", "FINITE_DIFFERENCE_TOLERANCE", "GRAD_CONVENTIONS", "MODES", "ArrayLike",
-           "Mask", "Noise", "ParityReport", "TensorDiff", "Tolerance", "assert_backward", "check_backward",
-           "compare", "kink_free", "tensor_kind"]
+__all__ = ["KINDS", "TOLERANCES", "FINITE_DIFFERENCE_TOLERANCE", "GRAD_CONVENTIONS", "KINK_FRACTION", "MODES",
+           "ArrayLike", "Domain", "Mask", "Noise", "ParityReport", "TensorDiff", "Tolerance", "assert_backward",
+           "check_backward", "compare", "kink_free", "tensor_kind"]
 
 # Central differences carry O(eps^2) truncation and O(ulp / eps) rounding error:
 # they are a third opinion, good to about 1e-7 in float64, not an exact one.
 FINITE_DIFFERENCE_TOLERANCE = Tolerance(rtol=1e-6, atol_scale=1e-7)
 GRAD_CONVENTIONS = ("vjp", "course")
 MODES = ("train", "eval")
-KINK_SUFFIX = " (at kinks)"
-KINK_FRACTION = 0.25  # of each input's entries set exactly at a kink by the probe
-
-
-def kink_free(x: np.ndarray, kinks: Sequence[float] = (0.0,), margin: float = 1e-3) -> np.ndarray:
-    """A copy of ``x`` whose entries within ``margin`` of a kink are moved to ``kink +/- margin``, on their own
-    side (an entry exactly at the kink goes above it). At a kink (ReLU's 0, a hinge's margin) the derivative is
-    undefined and one-sided differences disagree, so parity is only meaningful away from it. Kinks should be
-    more than ``2 * margin`` apart."""
-    x = np.array(x, copy=True)
-    for kink in kinks:
-        near = np.abs(x - kink) < margin
-        x[near] = kink + np.where(x[near] >= kink, margin, -margin)
-    return x
-
-
-@dataclass(frozen=True)
-class Mask:
-    """A dropout mask drawn by the check: D = 1 with probability ``keep_prob``, else 0, in the check's dtype.
-    The same D reaches the NumPy forward (an array) and the oracle (a tensor): the two libraries' generators
-    never agree, so neither side draws its own."""
-
-    shape: tuple
-    keep_prob: float
-
-    def __post_init__(self):
-        if not 0 < self.keep_prob <= 1:
-            raise ValueError(f"keep_prob must be in (0, 1], not {self.keep_prob!r}")
-
-    def draw(self, rng: np.random.Generator, dtype: str) -> np.ndarray:
-        return (rng.random(self.shape) < self.keep_prob).astype(dtype)
-
-
-@dataclass(frozen=True)
-class Noise:
-    """Gaussian noise N(0, std^2) drawn by the check and given to both sides, like ``Mask``."""
-
-    shape: tuple
-    std: float = 1.0
-
-    def draw(self, rng: np.random.Generator, dtype: str) -> np.ndarray:
-        return (self.std * rng.standard_normal(self.shape)).astype(dtype)
+KINK_SUFFIX = CHECKS["kinks"]
 
 
 def check_backward(forward: Callable, backward: Callable, oracle: Callable | None = None, *,
-                   inputs: Mapping[str, tuple], params: Mapping[str, tuple] = _EMPTY,
+                   inputs: Mapping[str, tuple | Domain] = _EMPTY, params: Mapping[str, tuple | Domain] = _EMPTY,
                    fixed: Mapping[str, ArrayLike] = _EMPTY, values: Mapping[str, ArrayLike] = _EMPTY,
-                   random: Mapping[str, Mask | Noise] = _EMPTY, state: Mapping[str, ArrayLike] | None = None,
-                   mode: str | None = None, dtype: str = "float64", seed: int = 0,
-                   kinks: Sequence[float] = (0.0,), margin: float = 1e-3, probe_kinks: bool = False,
+                   random: Mapping[str, Mask | Noise | Domain] = _EMPTY,
+                   state: Mapping[str, ArrayLike] | None = None, mode: str | None = None, dtype: str = "float64",
+                   seed: int = 0, kinks: Sequence[float] = (0.0,), margin: float = 1e-3, probe_kinks: bool = False,
                    grad_convention: str = "vjp", batch_axis: int = -1, finite_differences: bool = False,
                    fd_eps: float | None = None, tolerance: Tolerance | None = None,
                    fd_tolerance: Tolerance = FINITE_DIFFERENCE_TOLERANCE, device: str | torch.device = "cpu",
                    label: str = "") -> ParityReport:
     """Check a NumPy pair ``out, cache = forward(**arrays)``; ``grads = backward(dout, cache)``.
 
-    ``inputs`` and ``params`` (name -> shape) are drawn from ``default_rng(seed).standard_normal`` in ``dtype``
-    and kept ``margin`` away from ``kinks``; ``values`` overrides drawn arrays (still differentiated, not moved
-    off kinks: use it to probe a kink on purpose); ``fixed`` entries are passed through and not differentiated;
-    ``random`` entries (``Mask``, ``Noise``) are drawn once and passed to both sides like ``fixed``.
-    ``dout`` is random with ``out``'s shape. ``grads`` is a mapping with keys "d" + name, a sequence ordered
-    as ``inputs`` then ``params``, or a lone array when there is one array to differentiate.
+    ``inputs`` and ``params`` (name -> shape, or name -> ``Domain``; either may be left out, not both) are
+    drawn in ``dtype`` from ``default_rng(seed)``: a bare shape from N(0, 1), a Domain from its sampler
+    (positive, unit interval, custom); entries are kept ``margin`` away from the ``kinks`` inside their
+    domain. ``values`` overrides drawn arrays (still differentiated, not moved off kinks: use it to probe a
+    kink on purpose); ``fixed`` entries are passed through and not differentiated; ``random`` entries
+    (``Mask``, ``Noise``, a ``Domain`` such as ``Domain.integers`` for labels) are drawn once and passed to
+    both sides like ``fixed``.
 
-    ``oracle(**tensors)`` gets torch tensors of the same shapes and dtype on ``device`` and returns the output;
-    its gradients are ``torch.autograd.grad(out, arrays, grad_outputs=dout)``. Rows: "out" and "d" + name.
+    ``out`` is one array, a tuple or a dict of arrays (an RNN cell's ``h, c``); ``dout`` has the same
+    structure, one random array per output, and the oracle returns the same structure. Rows: "out" (or
+    "out[0]", "out[h]", ...) and "d" + name. ``grads`` is a mapping with keys "d" + name, a sequence ordered
+    as ``inputs`` then ``params``, or a lone array when there is one array to differentiate. A gradient of
+    another dtype than ``dtype`` is a failed row naming both.
+
+    forward, backward and the oracle get copies of everything (arrays, ``fixed``, draws, ``dout``): a write
+    into one changes nothing else, and is reported in ``report.warnings`` ("backward wrote into dout"),
+    without failing the report.
+
+    ``oracle(**tensors)`` gets torch tensors of the same shapes and dtype on ``device``; its gradients are
+    ``torch.autograd.grad(outs, arrays, grad_outputs=douts)``.
 
     ``mode`` ("train" or "eval") is passed as ``mode=`` to forward and oracle. ``state`` (name -> initial
     array, e.g. running_mean, running_var) is passed as ``state=``, a fresh dict per call: the NumPy forward
@@ -111,40 +84,47 @@ def check_backward(forward: Callable, backward: Callable, oracle: Callable | Non
     new ones; rows "<name> after step" compare the two dicts after the call.
 
     ``grad_convention``: "vjp" - every gradient is ``dout^T J`` (cs231n); "course" - gradients w.r.t. ``params``
-    carry a 1/m (``dW = (1/m) dZ A_prev^T``), those w.r.t. ``inputs`` do not; ``m = out.shape[batch_axis]``.
+    carry a 1/m (``dW = (1/m) dZ A_prev^T``), those w.r.t. ``inputs`` do not; ``m`` is the (first) output's
+    size along ``batch_axis``.
 
-    ``probe_kinks`` adds a second pass (rows suffixed " (at kinks)") in which a quarter of the entries of each
-    of ``inputs`` not in ``values`` is set exactly at the kinks: a derivative chosen at the kink (a ReLU mask's
-    ``<`` against ``<=``) only shows there. The oracle's value at the kink is the reference: torch.relu's
-    derivative at 0 is 0, ``x.clamp(min=0)``'s is 1 (CONVENTIONS.md, section 3). It needs an oracle.
+    ``probe_kinks`` adds a second pass (rows of check "kinks", suffixed " (at kinks)") in which a quarter of the
+    entries of each of ``inputs`` not in ``values`` is set exactly at the kinks inside its domain: a derivative
+    chosen at the kink (a ReLU mask's ``<`` against ``<=``) only shows there. The oracle's value at the kink is
+    the reference: torch.relu's derivative at 0 is 0, ``x.clamp(min=0)``'s is 1 (CONVENTIONS.md, section 3).
+    It needs an oracle.
 
-    ``finite_differences`` (implied when there is no oracle) adds rows "d" + name + " (finite differences)":
-    central differences of ``L = sum(dout * forward(...))`` with step ``fd_eps`` (1e-6), float64 only.
+    ``finite_differences`` (implied when there is no oracle) adds rows of check "finite differences",
+    "d" + name + " (finite differences)": central differences of ``L = sum(dout * forward(...))`` (summed over
+    the outputs) with step ``fd_eps`` (1e-6), float64 only.
     """
-    names = [*inputs, *params]
+    specs = {name: as_domain(spec) for name, spec in {**inputs, **params}.items()}
+    names = list(specs)
     finite_differences = finite_differences or oracle is None
-    _validate(inputs, names, fixed, values, random, state, mode, oracle, dtype, grad_convention, probe_kinks,
-              kinks, finite_differences)
+    probed = {n: specs[n].kinks_inside(kinks) for n in inputs if n not in values}
+    probed = {n: points for n, points in probed.items() if points}
+    _validate(specs, fixed, values, random, state, mode, oracle, dtype, grad_convention, probe_kinks, probed,
+              finite_differences)
 
     rng = np.random.default_rng(seed)
     arrays = {}
-    for name, shape in {**inputs, **params}.items():
+    for name, domain in specs.items():
         # Drawn even when overridden, so that the other arrays do not depend on which ones are.
-        arrays[name] = kink_free(rng.standard_normal(shape), kinks, margin).astype(dtype)
+        arrays[name] = kink_free(domain.draw(rng, dtype), domain.kinks_inside(kinks), margin).astype(dtype)
         if name in values:
             arrays[name] = np.array(values[name], dtype=dtype)
-            if arrays[name].shape != tuple(shape):
-                raise ValueError(f"values[{name!r}] has shape {arrays[name].shape}, inputs/params say {shape}")
+            if arrays[name].shape != domain.shape:
+                raise ValueError(f"values[{name!r}] has shape {arrays[name].shape}, inputs/params say "
+                                 f"{domain.shape}")
     layer = _Layer(forward, oracle, {**fixed, **{n: spec.draw(rng, dtype) for n, spec in random.items()}},
                    None if state is None else {n: np.array(v, dtype=dtype) for n, v in state.items()},
                    mode, device)
 
-    out, cache, out_state = layer.numpy(arrays)
+    out, cache, out_state, forward_wrote = layer.numpy(arrays)
+    outs = _outputs(out)
     # Random, never all ones: an all-ones dout zeroes e.g. softmax's input gradient and hides bugs there.
-    dout = rng.standard_normal(np.shape(out)).astype(dtype)
-    grads = _gradients(backward(dout, cache), names)
+    dout = {row: rng.standard_normal(np.shape(o)).astype(dtype) for row, o in outs.items()}
 
-    out_shape = np.shape(out)
+    out_shape = np.shape(next(iter(outs.values()), ()))
     axis = batch_axis % len(out_shape) if out_shape else None
     if grad_convention == "course":
         if axis is None:
@@ -153,27 +133,33 @@ def check_backward(forward: Callable, backward: Callable, oracle: Callable | Non
     else:
         scale = dict.fromkeys(names, 1.0)
     keep_prob = {} if mode == "eval" else {s.shape: s.keep_prob for s in random.values() if isinstance(s, Mask)}
-    check = _Check(layer, dout, scale, out_shape, axis, tuple(kinks), keep_prob, tolerance, label)
+    check = _Check(layer, backward, names, _shaped_like(out, dout), scale, out_shape, axis, tuple(kinks),
+                   keep_prob, tolerance, label)
+    grads, backward_wrote = check.gradients(cache)
 
     report = ParityReport(diffs=[], label=label, dtype=dtype)
     if oracle is not None:
-        report = check.against_oracle(arrays, out, grads, out_state)
+        report = check.against_oracle(arrays, outs, grads, out_state)
     if finite_differences:
         numeric = _finite_differences(layer, arrays, dout, scale, fd_eps or 1e-6)
-        rows = {n: f"d{n} (finite differences)" for n in names}
-        report.extend(compare({rows[n]: grads["d" + n] for n in names}, {rows[n]: numeric[n] for n in names},
-                              tolerance=fd_tolerance, label=label,
-                              evidence={rows[n]: check.evidence(n, arrays) for n in names}))
+        report.extend(compare({"d" + n: grads["d" + n] for n in names}, {"d" + n: numeric[n] for n in names},
+                              tolerance=fd_tolerance, label=label, check="finite differences",
+                              strict_dtypes=False, evidence={"d" + n: check.evidence(n, arrays) for n in names}))
+    report.warnings += [f"forward wrote into {name}: it was given a copy, so the check is unaffected; a caller "
+                        f"that reuses {name} would see the change" for name in forward_wrote]
+    if backward_wrote:
+        report.warnings.append("backward wrote into dout: it was given a copy, so the check is unaffected; a "
+                               "caller that reuses dout (e.g. for another branch) would see the change")
     if probe_kinks:
-        moved = [n for n in inputs if n not in values]
-        probed = _set_at_kinks(arrays, moved, kinks, seed)
-        out_k, cache_k, state_k = layer.numpy(probed)
-        report.extend(check.against_oracle(probed, out_k, _gradients(backward(dout, cache_k), names), state_k,
-                                           suffix=KINK_SUFFIX))
-        count = sum(int(np.sum(probed[n] != arrays[n])) for n in moved)
+        at_kinks = set_at_kinks(arrays, probed, seed)
+        out_k, cache_k, state_k, _ = layer.numpy(at_kinks)
+        report.extend(check.against_oracle(at_kinks, _outputs(out_k), check.gradients(cache_k)[0], state_k,
+                                           check="kinks"))
+        count = sum(int(np.sum(at_kinks[n] != arrays[n])) for n in probed)
+        points = list(dict.fromkeys(k for ks in probed.values() for k in ks))
         report.notes.append(f"rows marked{KINK_SUFFIX}: a second pass with {count} of the "
-                            f"{sum(arrays[n].size for n in moved)} entries of {', '.join(moved)} set exactly at "
-                            f"the kinks {list(kinks)}; there the oracle's derivative is the reference")
+                            f"{sum(arrays[n].size for n in probed)} entries of {', '.join(probed)} set exactly at "
+                            f"the kinks {points}; there the oracle's derivative is the reference")
     return report
 
 
@@ -186,8 +172,10 @@ def assert_backward(forward: Callable, backward: Callable, oracle: Callable | No
     return report
 
 
-def _validate(inputs, names, fixed, values, random, state, mode, oracle, dtype, grad_convention, probe_kinks,
-              kinks, finite_differences):
+def _validate(specs, fixed, values, random, state, mode, oracle, dtype, grad_convention, probe_kinks, probed,
+              finite_differences):
+    if not specs:
+        raise ValueError("nothing to differentiate: give inputs= and/or params=")
     if grad_convention not in GRAD_CONVENTIONS:
         raise ValueError(f"grad_convention must be one of {GRAD_CONVENTIONS}, not {grad_convention!r}")
     if mode is not None and mode not in MODES:
@@ -195,14 +183,18 @@ def _validate(inputs, names, fixed, values, random, state, mode, oracle, dtype, 
     if finite_differences and np.dtype(dtype) != np.float64:
         raise ValueError(f"finite differences need float64, not {dtype}: at float32 the step that balances "
                          "truncation against rounding leaves errors near 1e-3, too coarse to judge a gradient")
-    if probe_kinks and (oracle is None or not kinks or set(inputs) <= set(values)):
-        raise ValueError("probe_kinks needs an oracle, at least one kink and an input not given in values: at "
-                         "a kink finite differences are no reference, the oracle's derivative there is checked")
-    passed_by_name = [*names, *fixed, *random, *(["state"] if state is not None else []),
+    if not_differentiable := [n for n, domain in specs.items() if not domain.differentiable]:
+        raise ValueError(f"{not_differentiable} cannot be differentiated ({specs[not_differentiable[0]].kind}): "
+                         "draw them in random= instead")
+    if probe_kinks and (oracle is None or not probed):
+        raise ValueError("probe_kinks needs an oracle and an input not given in values with a kink inside its "
+                         "domain: at a kink finite differences are no reference, the oracle's derivative there "
+                         "is checked")
+    passed_by_name = [*specs, *fixed, *random, *(["state"] if state is not None else []),
                       *(["mode"] if mode is not None else [])]
     if len(set(passed_by_name)) != len(passed_by_name):
         raise ValueError("inputs, params, fixed, random (and state, mode when given) must have distinct names")
-    if unknown := set(values) - set(names):
+    if unknown := set(values) - set(specs):
         raise ValueError(f"values names {sorted(unknown)} are not in inputs or params")
 
 
@@ -220,6 +212,35 @@ def _gradients(result, names: list[str]) -> dict[str, np.ndarray]:
     return dict(result)
 
 
+def _outputs(out) -> dict[str, Any]:
+    """A forward's (or the oracle's) output as rows: "out" for one array, "out[i]" for each of a tuple or list,
+    "out[key]" for each of a dict."""
+    if isinstance(out, Mapping):
+        return {f"out[{key}]": o for key, o in out.items()}
+    if isinstance(out, (tuple, list)):
+        return {f"out[{i}]": o for i, o in enumerate(out)}
+    return {"out": out}
+
+
+def _shaped_like(out, rows: Mapping[str, np.ndarray]):
+    """``rows`` (in ``_outputs(out)``'s order) in the structure of ``out``: what backward gets as dout."""
+    if isinstance(out, Mapping):
+        return dict(zip(out, rows.values()))
+    if isinstance(out, (tuple, list)):
+        return tuple(rows.values())
+    return next(iter(rows.values()))
+
+
+def _copies(arrays: Mapping[str, Any]) -> dict[str, Any]:
+    return {n: v.copy() if isinstance(v, np.ndarray) else v for n, v in arrays.items()}
+
+
+def _written(given: Mapping[str, Any], passed: Mapping[str, Any]) -> list[str]:
+    """The names of the arrays in ``given`` whose copies in ``passed`` were changed by the code under test."""
+    return [n for n, v in given.items() if isinstance(v, np.ndarray)
+            and not (v.shape == np.shape(passed[n]) and np.array_equal(v, passed[n], equal_nan=v.dtype.kind == "f"))]
+
+
 @dataclass(frozen=True)
 class _Layer:
     """The pair under test and what each call gets besides the differentiated arrays: ``extra`` (fixed values
@@ -233,20 +254,25 @@ class _Layer:
     device: str | torch.device
 
     def numpy(self, arrays):
-        """(out, cache, state after the call) from the NumPy forward."""
-        keywords = self._keywords(lambda v: v.copy())
-        out, cache = self.forward(**arrays, **keywords)
-        return out, cache, keywords.get("state", {})
+        """(out, cache, state after the call, the names of the arguments forward wrote into) from the NumPy
+        forward. It gets copies: a write into one reaches neither the oracle nor the next call."""
+        passed = {**_copies(arrays), **self._keywords(np.copy)}
+        out, cache = self.forward(**passed)
+        # The state dict is forward's to update; every other argument is an input it should leave alone.
+        return out, cache, passed.get("state", {}), _written({**arrays, **self.extra}, passed)
 
     def torch(self, arrays, dout):
-        """(out, {name: dout^T d out / d name}, state after the call) from the oracle and autograd."""
+        """(out, {name: dout^T d out / d name}, state after the call) from the oracle and autograd; ``dout``
+        holds one upstream gradient per row of ``_outputs(out)``."""
         leaves = {n: self._tensor(a).requires_grad_() for n, a in arrays.items()}
         keywords = self._keywords(self._tensor)
         out = self.oracle(**leaves, **keywords)
         # A piecewise-constant output (hardmax) carries no gradient, and allow_unused covers an array the
-        # output does not depend on: in both cases the gradient is zero, not an error.
-        grads = (torch.autograd.grad(out, list(leaves.values()), grad_outputs=self._tensor(dout), allow_unused=True)
-                 if out.requires_grad else [None] * len(leaves))
+        # outputs do not depend on: in both cases the gradient is zero, not an error.
+        pairs = [(o, self._tensor(dout[row])) for row, o in _outputs(out).items() if o.requires_grad]
+        grads = (torch.autograd.grad([o for o, _ in pairs], list(leaves.values()),
+                                     grad_outputs=[d for _, d in pairs], allow_unused=True)
+                 if pairs else [None] * len(leaves))
         grads = {n: torch.zeros_like(leaves[n]) if g is None else g for n, g in zip(leaves, grads)}
         return out, grads, keywords.get("state", {})
 
@@ -267,7 +293,9 @@ class _Check:
     """One check_backward call's settings, shared by its passes (main and kink probe)."""
 
     layer: _Layer
-    dout: np.ndarray
+    backward: Callable
+    names: list[str]
+    dout: Any  # as backward gets it: an array, a tuple or a dict, like forward's output
     scale: Mapping[str, float]
     out_shape: tuple
     batch_axis: int | None
@@ -276,27 +304,38 @@ class _Check:
     tolerance: Tolerance | None
     label: str
 
-    def against_oracle(self, arrays, out, grads, out_state, suffix="") -> ParityReport:
-        """Rows "out", "d" + name, "<state> after step" (each + suffix): the NumPy values against the oracle's."""
-        expected_out, expected_grads, expected_state = self.layer.torch(arrays, self.dout)
-        actual = {"out": out, **grads, **{f"{k} after step": v for k, v in out_state.items()}}
-        expected = {"out": expected_out, **{"d" + n: g * self.scale[n] for n, g in expected_grads.items()},
+    def gradients(self, cache) -> tuple[dict[str, np.ndarray], bool]:
+        """({"d" + name: array}, whether backward wrote into dout) from backward, given a copy of dout."""
+        given = _outputs(self.dout)
+        passed = _copies(given)
+        grads = _gradients(self.backward(_shaped_like(self.dout, passed), cache), self.names)
+        return grads, bool(_written(given, passed))
+
+    def against_oracle(self, arrays, outs, grads, out_state, check="oracle") -> ParityReport:
+        """Rows of ``check`` for the outputs ``outs`` (by row), "d" + name and "<state> after step": the NumPy
+        values against the oracle's."""
+        expected_out, expected_grads, expected_state = self.layer.torch(arrays, _outputs(self.dout))
+        actual = {**outs, **grads, **{f"{k} after step": v for k, v in out_state.items()}}
+        expected = {**_outputs(expected_out), **{"d" + n: g * self.scale[n] for n, g in expected_grads.items()},
                     **{f"{k} after step": v for k, v in expected_state.items()}}
-        evidence = {"out": self._evidence(np.shape(out)),
-                    **{"d" + n: self.evidence(n, arrays, to_numpy(expected["d" + n])) for n in arrays}}
-        return compare({k + suffix: v for k, v in actual.items()}, {k + suffix: v for k, v in expected.items()},
-                       tolerance=self.tolerance, label=self.label,
-                       evidence={k + suffix: v for k, v in evidence.items()})
+        expected_grads = {"d" + n: to_numpy(expected["d" + n]).astype(np.float64) for n in arrays}
+        evidence = {**{row: self._evidence(np.shape(o)) for row, o in outs.items()},
+                    **{"d" + n: self.evidence(n, arrays, expected_grads) for n in arrays}}
+        return compare(actual, expected, tolerance=self.tolerance, label=self.label, evidence=evidence,
+                       check=check, strict_dtypes=False)
 
-    def evidence(self, name, arrays, expected_grad=None) -> Evidence:
-        """What the hints may use about the gradient of ``arrays[name]``."""
+    def evidence(self, name, arrays, expected_grads=None) -> Evidence:
+        """What the hints may use about the gradient of ``arrays[name]``; ``expected_grads`` ("d" + name ->
+        float64 array) are the oracle's gradients, when there is an oracle."""
         at_kink = np.isin(arrays[name], self.kinks)
+        own = None if expected_grads is None else expected_grads["d" + name]
+        others = None if expected_grads is None else {k: g for k, g in expected_grads.items() if k != "d" + name}
         return self._evidence(arrays[name].shape, at_kink if at_kink.any() else None, name,
-                              self._per_example(name, arrays, expected_grad))
+                              self._per_example(name, arrays, own), others)
 
-    def _evidence(self, shape, kink_mask=None, kink_input="", per_example=None) -> Evidence:
+    def _evidence(self, shape, kink_mask=None, kink_input="", per_example=None, others=None) -> Evidence:
         return Evidence(self.out_shape, self.batch_axis, self.keep_prob.get(tuple(shape)), kink_mask, kink_input,
-                        per_example)
+                        per_example, others)
 
     def _per_example(self, name, arrays, expected_grad):
         """A lazy per-example gradient for a parameter broadcast along the batch axis (b (n, 1) in Z = W A + b):
@@ -312,7 +351,7 @@ class _Check:
         def compute():
             widened = {**arrays, name: np.ascontiguousarray(np.broadcast_to(x, self.out_shape))}
             try:
-                _, grads, _ = self.layer.torch(widened, self.dout)
+                _, grads, _ = self.layer.torch(widened, _outputs(self.dout))
             except Exception:  # the oracle may refuse it (F.batch_norm wants a 1-D weight): no such hint then
                 return None
             full = to_numpy(grads[name]) * self.scale[name]
@@ -320,28 +359,13 @@ class _Check:
         return compute
 
 
-def _set_at_kinks(arrays, names, kinks, seed) -> dict[str, np.ndarray]:
-    """A copy of ``arrays`` with about KINK_FRACTION of the entries of each of ``names`` (at least one) set
-    exactly at the kinks, cycling through them."""
-    rng = np.random.default_rng([seed, 1])  # its own stream: the main pass's draws do not depend on probing
-    probed = dict(arrays)
-    for name in names:
-        x = arrays[name].copy()
-        if x.size:
-            chosen = rng.random(x.shape) < KINK_FRACTION
-            chosen.flat[rng.integers(x.size)] = True
-            x[chosen] = np.resize(np.asarray(kinks, dtype=x.dtype), int(chosen.sum()))
-        probed[name] = x
-    return probed
-
-
 def _finite_differences(layer: _Layer, arrays, dout, scale, eps) -> dict[str, np.ndarray]:
     """dL/dx by central differences (scratch_numpy.gradcheck.two_sided_difference, the gradient check's own
-    routine), L(x) = sum(dout * forward(x)); one pair of forward calls per element.
+    routine), L(x) = sum over the outputs of sum(dout * out(x)); one pair of forward calls per element.
     ``eps`` is far below the kink margin, so no difference straddles a kink."""
     def loss(**overrides):
-        out, _, _ = layer.numpy({**arrays, **overrides})
-        return float(np.sum(dout * out))
+        out, _, _, _ = layer.numpy({**arrays, **overrides})
+        return float(sum(np.sum(dout[row] * o) for row, o in _outputs(out).items()))
 
     return {name: two_sided_difference(lambda v, name=name: loss(**{name: v}), x, eps) * scale[name]
             for name, x in arrays.items()}

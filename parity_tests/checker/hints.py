@@ -7,6 +7,7 @@ were set exactly at a kink, the gradient before its sum over the batch axis),
 and name a bug signature:
 
     at a kink      every mismatch sits where the input is exactly at a kink  (< vs <= in a mask)
+    swapped        actual = the expected value of another tensor             (gradients in the wrong order)
     transposed     actual = expected^T
     sign           actual = -expected
     keep_prob      actual = keep_prob x expected on the kept units           (inverted dropout's 1/keep_prob)
@@ -24,7 +25,7 @@ rule: a hint names a pattern, it does not judge). No hint beats a wrong one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +40,8 @@ class Evidence:
     ``kink_mask``: True where this gradient's own input ``kink_input`` is exactly at a kink.
     ``per_example()``: the expected gradient of a parameter broadcast along the batch axis, before that
     sum (the output's shape; its sum over ``batch_axis`` is the expected gradient), or None when the
-    oracle cannot give it; called only when a hint needs it.
+    oracle cannot give it; called only when a hint needs it. ``others``: the expected values of the other
+    tensors compared beside this one (name -> float64 array), to recognise gradients swapped with each other.
     """
 
     out_shape: tuple | None = None
@@ -48,6 +50,7 @@ class Evidence:
     kink_mask: np.ndarray | None = None
     kink_input: str = ""
     per_example: Callable[[], np.ndarray | None] | None = None
+    others: Mapping[str, np.ndarray] | None = None
 
     @property
     def batch_size(self) -> int | None:
@@ -62,13 +65,15 @@ NO_EVIDENCE = Evidence()
 def hint(actual: np.ndarray, expected: np.ndarray, failing: np.ndarray, evidence: Evidence = NO_EVIDENCE,
          slack: float = 1e-10) -> str:
     """The hint for two float64 arrays of one shape; ``failing`` marks the elements outside tolerance."""
-    return (_at_kinks(failing, evidence) or _transposed(actual, expected, slack)
+    return (_at_kinks(failing, evidence) or _swapped(actual, evidence, slack) or _transposed(actual, expected, slack)
             or _factor_hint(actual, expected, evidence, slack) or _one_column(actual, evidence, slack))
 
 
 def shape_hint(actual: np.ndarray, expected: np.ndarray, evidence: Evidence = NO_EVIDENCE,
                slack: float = 1e-10) -> str:
     """The hint for two float64 arrays of different shapes."""
+    if text := _swapped(actual, evidence, slack):
+        return text
     if actual.ndim == 2 and actual.shape == expected.shape[::-1] and same(actual.T, expected, slack):
         return "actual matches expected transposed"
     if actual.size == expected.size and same(actual.reshape(expected.shape), expected, slack):
@@ -88,6 +93,15 @@ def _at_kinks(failing, evidence: Evidence) -> str:
     return (f"mismatches only where {evidence.kink_input} is exactly at a kink ({int(failing.sum())} of "
             f"{int(at_kink.sum())} such entries): the derivative chosen at the kink differs from the torch "
             "expression's, e.g. a mask written with < instead of <=")
+
+
+def _swapped(a, evidence: Evidence, slack) -> str:
+    # An all-zero tensor equals any other all-zero one: matching it says nothing.
+    for name, other in (evidence.others or {}).items():
+        if other.shape == a.shape and np.any(other != 0) and same(a, other, slack):
+            return (f"actual = expected {name}: swapped with {name} (gradients returned in the wrong order or "
+                    "under each other's names)")
+    return ""
 
 
 def _transposed(a, b, slack) -> str:

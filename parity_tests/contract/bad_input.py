@@ -162,10 +162,13 @@ def np_net_method(method: str, output: str = "sigmoid"):
 
 
 def np_bad_y(num_classes: int, labels):
-    """(description, make Y): every Y is bad for an m = 4, ``num_classes`` entry point."""
+    """(description, make Y): every Y is bad for an m = 4, ``num_classes`` entry point. A rank-1 (m,)
+    Y and, for binary outputs, a boolean Y are accepted (scratch_numpy.validation.check_labels;
+    parity_tests/test_course_habits.py): a rank-1 Y of another length and booleans for more classes
+    are not."""
     head = tuple(labels[:-1])
     return [
-        ("Y rank-1 (m,)", lambda: yn(labels)[0].copy()),
+        ("Y rank-1 (m + 1,)", lambda: yn(tuple(labels) + (0,))[0].copy()),
         ("Y column (m, 1)", lambda: yn(labels).T.copy()),
         ("Y two rows (2, m)", lambda: np.vstack([yn(labels), yn(labels)])),
         ("Y m - 1 labels", lambda: yn(head)),
@@ -175,7 +178,7 @@ def np_bad_y(num_classes: int, labels):
         ("Y fractional label", lambda: yn(head + (0.5,), np.float64)),
         ("Y NaN label", lambda: yn(head + (NAN,), np.float64)),
         ("Y inf label", lambda: yn(head + (INF,), np.float64)),
-        ("Y bool", lambda: yn(labels) > 0),
+        *([("Y bool for C > 2", lambda: yn(labels) > 0)] if num_classes != 2 else []),
         ("Y strings", lambda: yn(labels).astype(str)),
         ("Y list", lambda: yn(labels).tolist()),
         ("Y None", lambda: None),
@@ -286,7 +289,7 @@ def th_bad_y(num_classes: int, labels):
         ("y label -1", lambda: yt(head + (-1,))),
         ("y float64", lambda: yt(labels).double()),
         ("y int32", lambda: yt(labels).int()),
-        ("y bool", lambda: yt(labels) > 0),
+        *([("y bool for C > 2", lambda: yt(labels) > 0)] if num_classes != 2 else []),   # binary: accepted
         ("y numpy array", lambda: np.array(labels)),
         ("y list", lambda: list(labels)),
         ("y None", lambda: None),

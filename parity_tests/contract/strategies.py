@@ -256,9 +256,15 @@ def spoil_tensor(draw, name: str, t: torch.Tensor, *, fixed=(), pinned: bool = T
     return Bad(bad, kind, names)
 
 
-def spoil_np_labels(draw, name: str, Y: np.ndarray, num_classes: int, *, also=("X",), exclude=()) -> Bad:
-    """Bad (1, m) labels for ``num_classes`` classes; a wrong m may be named on either side (``also``)."""
+def spoil_np_labels(draw, name: str, Y: np.ndarray, num_classes: int, *, also=("X",), exclude=(),
+                    relaxed: bool = True) -> Bad:
+    """Bad (1, m) labels for ``num_classes`` classes; a wrong m may be named on either side (``also``).
+    ``relaxed``: the entry point accepts a rank-1 (m,) Y and, for 2 classes, a boolean Y (the course's
+    habits, scratch_numpy.validation.check_labels), so those are not drawn; False (splits, the
+    bridge): they are bad too."""
     m = Y.shape[1]
+    if relaxed:
+        exclude = (*exclude, "rank 1", *(("bool",) if num_classes == 2 else ()))
     good = np.asarray(Y, dtype=np.int64)
     options = [k for k in ("rank 1", "column", "two rows", "m - 1", "m + 1", "label C", "label 2**40", "label -1",
                            "fractional", "NaN", "inf", "1e20", "-1e300", "uint64 2**63", "bool", "str", "object",
@@ -324,9 +330,13 @@ def spoil_np_labels(draw, name: str, Y: np.ndarray, num_classes: int, *, also=("
     return Bad(bad, kind, names)
 
 
-def spoil_th_labels(draw, name: str, y: torch.Tensor, num_classes: int, *, also=("X",), exclude=()) -> Bad:
-    """Bad (m,) int64 labels for ``num_classes`` classes."""
+def spoil_th_labels(draw, name: str, y: torch.Tensor, num_classes: int, *, also=("X",), exclude=(),
+                    relaxed: bool = True) -> Bad:
+    """Bad (m,) int64 labels for ``num_classes`` classes. ``relaxed``: the entry point accepts a
+    boolean y for 2 classes (reference_torch.validation.check_labels), so it is not drawn then."""
     m = y.shape[0]
+    if relaxed and num_classes == 2:
+        exclude = (*exclude, "bool")
     options = [k for k in ("int32", "float64", "bool", "uint8", "column", "m - 1", "m + 1", "label C",
                            "label 2**40", "label -1", "numpy", "list", "None", "empty") if k not in exclude]
     kind = draw(st.sampled_from(options))

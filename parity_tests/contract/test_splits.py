@@ -65,7 +65,7 @@ def _np_split_indices(draw):
     spoilers = {"m": lambda d: spoil_count(d, "m"), "ratios": lambda d: _spoil_ratios(d),
                 "seed": lambda d: spoil_count(d, "seed", minimum=0, maximum=None)}
     if labels is not None:
-        spoilers["labels"] = lambda d: spoil_np_labels(d, "labels", labels, 2, also=("m",), exclude=(
+        spoilers["labels"] = lambda d: spoil_np_labels(d, "labels", labels, 2, relaxed=False, also=("m",), exclude=(
             "label C", "label 2**40", "None"))   # any number of classes; None: not stratified
     return make_case(draw, np_splits.split_indices, {"m": m, "ratios": ratios, "seed": seed, "labels": labels},
                      spoilers, check)
@@ -83,7 +83,7 @@ def _np_split(draw):
             assert np.array_equal(Xp.T, X.T[sub.indices]) and np.array_equal(Yp[0], Y[0][sub.indices])
     return make_case(draw, np_splits.split, {"X": X, "Y": Y, "ratios": ratios, "seed": seed, "stratify": stratify}, {
         "X": lambda d: spoil_array(d, "X", X, pinned=False, also=("Y",)),
-        "Y": lambda d: spoil_np_labels(d, "Y", Y, 2, also=("X",), exclude=("label C", "label 2**40")),
+        "Y": lambda d: spoil_np_labels(d, "Y", Y, 2, relaxed=False, also=("X",), exclude=("label C", "label 2**40")),
         "ratios": lambda d: _spoil_ratios(d), "stratify": lambda d: spoil_flag(d, "stratify")}, check)
 
 
@@ -100,7 +100,7 @@ def _th_split_indices(draw):
                 "permutation": lambda d: Bad(d(st.sampled_from([permutation.float(), permutation[None], permutation * 0,
                                                                 permutation.numpy()])), "permutation", ("permutation",))}
     if labels is not None:
-        spoilers["labels"] = lambda d: spoil_th_labels(d, "labels", labels, 2, also=("m",),
+        spoilers["labels"] = lambda d: spoil_th_labels(d, "labels", labels, 2, relaxed=False, also=("m",),
                                                        exclude=("label C", "label 2**40", "None"))   # None: valid
     return make_case(draw, th_splits.split_indices, {"permutation": permutation, "ratios": ratios, "labels": labels},
                      spoilers, check)
@@ -117,7 +117,7 @@ def _th_split(draw):
         assert all(list(sub.indices) == idx.tolist() for sub, idx in zip(parts, nparts))
     return make_case(draw, th_splits.split, {"X": Xt, "y": y, "ratios": ratios, "seed": seed, "stratify": stratify}, {
         "X": lambda d: spoil_tensor(d, "X", Xt, pinned=False, also=("y",)),
-        "y": lambda d: spoil_th_labels(d, "y", y, 3, also=("X",), exclude=("label C", "label 2**40")),
+        "y": lambda d: spoil_th_labels(d, "y", y, 3, relaxed=False, also=("X",), exclude=("label C", "label 2**40")),
         "ratios": lambda d: _spoil_ratios(d), "stratify": lambda d: spoil_flag(d, "stratify"),
         "seed": lambda d: spoil_count(d, "seed", minimum=0, maximum=None)}, check)
 
