@@ -319,6 +319,22 @@ def test_backward_writing_into_dout_passes_with_a_warning():
     assert "warning: backward wrote into dout" in str(report)
 
 
+def test_the_output_is_compared_as_forward_returned_it_not_after_backward():
+    """The cache holds the output itself; a backward that then writes into it (out = s, ds = dout * s (1 - s),
+    s overwritten afterwards) must not change the compared output. Before the snapshot: FAIL on out."""
+    def forward(z):
+        s = 1 / (1 + np.exp(-z))
+        return s, s
+
+    def backward(dout, s):
+        dz = dout * s * (1 - s)
+        s[...] = 0.0   # the cache's buffer reused
+        return dz
+
+    report = check_backward(forward, backward, lambda z: torch.sigmoid(z), inputs={"z": (3, 4)})
+    assert report.passed, str(report)
+
+
 def test_forward_writing_into_its_input_passes_with_a_warning():
     def forward(x):
         x *= 2  # overwrites its input

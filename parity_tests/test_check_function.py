@@ -153,3 +153,20 @@ def test_bad_arguments_are_refused(options, message):
     options = {"reference": F.softplus, "inputs": X, **options}
     with pytest.raises(ValueError, match=message):
         check_function(Softplus, **options)
+
+
+class SoftplusScalingDyInPlace(Softplus):
+    """Correct values, but the backward scales its grad_output in place (dy.mul_), then returns it."""
+
+    @staticmethod
+    def backward(ctx, dy):
+        (x,) = ctx.saved_tensors
+        return dy.mul_(torch.sigmoid(x))
+
+
+def test_a_backward_writing_into_its_grad_output_passes_with_a_warning():
+    """Before the copy, the reference and the finite differences reused the scaled dout: FAIL on dx."""
+    report = check_function(SoftplusScalingDyInPlace, F.softplus, inputs={"x": (3, 4)}, double_backward=False,
+                            vmap=False)
+    assert report.passed, str(report)
+    assert any("backward wrote into its grad_output" in w for w in report.warnings)

@@ -71,3 +71,30 @@ def test_missing_gradients_are_refused():
 
     with pytest.raises(ValueError, match="db1"):
         check_model(L_model_forward, no_db1, **L_LAYER)
+
+
+def shallow_forward_overwriting_X(X, parameters):
+    """Correct, then wipes its input (a buffer reused by the caller): the reference must not see zeros."""
+    A2, cache = shallow_forward(X.copy(), parameters)
+    X[...] = 0.0
+    return A2, cache
+
+
+def shallow_backward_clipping_A2_in_place(A2, Y, cache):
+    """Correct gradients, then A2 written in place (a course habit: np.clip(AL, eps, 1 - eps, out=AL))."""
+    grads = shallow_backward(A2, Y, cache)
+    A2[...] = 0.5
+    return grads
+
+
+@pytest.mark.parametrize("forward, backward, written", [
+    (shallow_forward_overwriting_X, shallow_backward, "X"),
+    (shallow_forward, shallow_backward_clipping_A2_in_place, None),
+], ids=["forward writes into X", "backward writes into AL"])
+def test_code_that_writes_into_its_arguments_is_checked_on_copies(forward, backward, written):
+    """Before the copies, both failed: the torch side ran on the zeroed X, and A_L was read after backward."""
+    report = check_model(forward, backward, **SHALLOW)
+    assert report.passed, str(report)
+    assert [w for w in report.warnings if "wrote into X" in w] == (
+        ["your code wrote into X: it was given a copy, so the check is unaffected; a caller that reuses X would "
+         "see the change"] if written else [])

@@ -5,7 +5,9 @@ all, and nothing that computes a concept:
 
     scratch_numpy.validation   the generic input checks (arrays, counts, choices)
     scratch_numpy.contract     each concept's input contract (which arguments are accepted)
-    scratch_numpy.records      plain result records (History, GradCheckReport, Diagnosis, ...)
+    scratch_numpy.records      plain result records (History, GradCheckReport, Diagnosis, ...) and the
+                               course's reading of a gradient-check difference (verdict: good below 1e-7,
+                               bug from 1e-3), thresholds both sides quote; no parity row compares them
     scratch_numpy.draws        the shared random draws (permutations, batches drawn with replacement)
 
 Those four import only each other, so nothing that computes reaches torch through them; and

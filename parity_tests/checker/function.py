@@ -84,15 +84,19 @@ def check_function(fn_class: type[torch.autograd.Function], reference: Callable 
     rng = np.random.default_rng(seed)
     xs = [check.tensor(kink_free(rng.standard_normal(shape), kinks, margin)) for shape in inputs.values()]
     leaves = [x.clone().requires_grad_() for x in xs]
-    out = fn_class.apply(*leaves, *check.fixed)
+    out = fn_class.apply(*leaves, *check.fresh_fixed())
     if not isinstance(out, torch.Tensor):
         raise ValueError(f"{fn_class.__name__}.apply returned {type(out).__name__}; check_function needs one tensor")
     # Random, never all ones: an all-ones dout zeroes e.g. softmax's input gradient and hides bugs there.
     dout = check.tensor(rng.standard_normal(tuple(out.shape)))
     v = [check.tensor(rng.standard_normal(tuple(x.shape))) for x in xs]
 
-    grads = _grads(out, leaves, dout)
+    given = dout.clone()   # the backward gets a copy: a write into it must not reach the other passes
+    grads = _grads(out, leaves, given)
     report = ParityReport(diffs=[], label=label, dtype=dtype)
+    if not torch.equal(given, dout):
+        report.warnings.append("backward wrote into its grad_output (dout): it was given a copy, so the check is "
+                               "unaffected; autograd may hand the same tensor to other branches")
     if reference is not None:
         expected_out, expected_grads = check.reference_grads(xs, dout)
         report.extend(check.compare({"out": out, **_named(names, grads)},
@@ -142,13 +146,18 @@ class _Check:
     def tensor(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.asarray(array, dtype=self.dtype)).to(self.device)
 
+    def fresh_fixed(self) -> tuple:
+        """The fixed arguments for one call, tensors copied: a Function that writes into one cannot change
+        what the other passes see."""
+        return tuple(f.clone() if isinstance(f, torch.Tensor) else f for f in self.fixed)
+
     def compare(self, actual, expected, tolerance: Tolerance | None = None, check: str = "") -> ParityReport:
         return compare(actual, expected, tolerance=tolerance or self.tolerance, label=self.label, check=check)
 
     def reference_grads(self, xs, dout):
         """(reference output, its gradients) at ``xs`` for upstream gradient ``dout``."""
         leaves = [x.clone().requires_grad_() for x in xs]
-        out = self.reference(*leaves, *self.fixed)
+        out = self.reference(*leaves, *self.fresh_fixed())
         return out, _grads(out, leaves, dout)
 
     def finite_differences(self, xs, i, dout, eps) -> torch.Tensor:
@@ -156,7 +165,8 @@ class _Check:
         L = sum(dout * apply(xs)): the Function's backward against its own forward."""
         def loss(x_i: np.ndarray) -> float:
             with torch.no_grad():
-                args = [*xs[:i], self.tensor(x_i), *xs[i + 1:], *self.fixed]
+                args = [*(x.clone() for x in xs[:i]), self.tensor(x_i), *(x.clone() for x in xs[i + 1:]),
+                        *self.fresh_fixed()]
                 return float(torch.sum(dout * self.fn_class.apply(*args)))
         return self.tensor(two_sided_difference(loss, xs[i].cpu().numpy(), eps))
 
@@ -166,7 +176,7 @@ class _Check:
 
         def second(fn):
             leaves = [x.clone().requires_grad_() for x in [*xs, dout]]
-            first = _grads(fn(*leaves[:-1], *self.fixed), leaves[:-1], leaves[-1], create_graph=True)
+            first = _grads(fn(*leaves[:-1], *self.fresh_fixed()), leaves[:-1], leaves[-1], create_graph=True)
             total = sum(torch.sum(f * w) for f, w in zip(first, v))
             return _grads(total, leaves, torch.ones_like(total))
 
@@ -187,14 +197,16 @@ class _Check:
                     **_named(names, [torch.stack([g[i] for _, g in per_sample]) for i in range(len(names))], VMAP)}
 
         def apply(*args):  # the fixed arguments are not batched
-            return self.fn_class.apply(*args, *self.fixed)
+            return self.fn_class.apply(*args, *self.fresh_fixed())
 
         def vjp(*args):
             return torch.func.vjp(apply, *args[:-1])[1](args[-1])
 
         report = ParityReport(diffs=[], label=self.label, dtype=self.dtype)
-        for rows, run in (([f"out{VMAP}"], lambda: [torch.func.vmap(apply)(*batched)]),
-                          ([f"d{n}{VMAP}" for n in names], lambda: torch.func.vmap(vjp)(*batched, douts))):
+        # each pass gets its own copies: a Function that writes into its inputs cannot change the next pass's
+        for rows, run in (([f"out{VMAP}"], lambda: [torch.func.vmap(apply)(*(b.clone() for b in batched))]),
+                          ([f"d{n}{VMAP}" for n in names],
+                           lambda: torch.func.vmap(vjp)(*(b.clone() for b in batched), douts.clone()))):
             wanted = {r: expected[r] for r in rows}
             try:
                 actual = dict(zip(rows, run()))

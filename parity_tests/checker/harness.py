@@ -120,7 +120,7 @@ def check_backward(forward: Callable, backward: Callable, oracle: Callable | Non
                    mode, device)
 
     out, cache, out_state, forward_wrote = layer.numpy(arrays)
-    outs = _outputs(out)
+    outs = _snapshot(out)
     # Random, never all ones: an all-ones dout zeroes e.g. softmax's input gradient and hides bugs there.
     dout = {row: rng.standard_normal(np.shape(o)).astype(dtype) for row, o in outs.items()}
 
@@ -153,7 +153,8 @@ def check_backward(forward: Callable, backward: Callable, oracle: Callable | Non
     if probe_kinks:
         at_kinks = set_at_kinks(arrays, probed, seed)
         out_k, cache_k, state_k, _ = layer.numpy(at_kinks)
-        report.extend(check.against_oracle(at_kinks, _outputs(out_k), check.gradients(cache_k)[0], state_k,
+        outs_k = _snapshot(out_k)
+        report.extend(check.against_oracle(at_kinks, outs_k, check.gradients(cache_k)[0], state_k,
                                            check="kinks"))
         count = sum(int(np.sum(at_kinks[n] != arrays[n])) for n in probed)
         points = list(dict.fromkeys(k for ks in probed.values() for k in ks))
@@ -220,6 +221,12 @@ def _outputs(out) -> dict[str, Any]:
     if isinstance(out, (tuple, list)):
         return {f"out[{i}]": o for i, o in enumerate(out)}
     return {"out": out}
+
+
+def _snapshot(out) -> dict[str, Any]:
+    """``_outputs(out)`` copied as the forward returned it: a cache usually holds the output itself, and a
+    backward that writes into its cache must not change the compared output."""
+    return {row: np.array(o, copy=True) for row, o in _outputs(out).items()}
 
 
 def _shaped_like(out, rows: Mapping[str, np.ndarray]):

@@ -71,8 +71,13 @@ def check_model(forward: Callable, backward: Callable, layer_dims, hidden: str =
     # whole numbers in dtype, as the course stores them: int labels would promote a float32 backward
     Y = rng.integers(0, numpy_net.num_classes, size=(1, m)).astype(dtype)
 
-    AL, caches = forward(X, params)
-    grads = backward(AL, Y, caches)
+    # the user's code gets copies, and A_L is kept as forward returned it: a forward that writes into its
+    # input or a parameter, or a backward that clips AL in place, cannot change the reference or the A_L row
+    given = {"X": X.copy(), "Y": Y.copy(), **{k: v.copy() for k, v in params.items()}}
+    AL, caches = forward(given["X"], {k: given[k] for k in params})
+    AL_returned = np.array(AL, copy=True)
+    grads = backward(AL, given["Y"], caches)
+    wrote = [name for name, value in given.items() if not np.array_equal(value, {"X": X, "Y": Y, **params}[name])]
     missing = [f"d{p}{l}" for l in layers for p in ("W", "b") if f"d{p}{l}" not in grads]
     if missing:
         raise ValueError(f"backward's grads lack {missing}; it must return every dW_l and db_l")
@@ -83,7 +88,7 @@ def check_model(forward: Callable, backward: Callable, layer_dims, hidden: str =
     dims = numpy_net.layer_dims
     evidence = {f"{kind}{l - shift}": Evidence(out_shape=(dims[l], m), batch_axis=1)
                 for l in layers for kind, shift in (("dW", 0), ("db", 0), ("dA", 1))}
-    compared = compare({name: AL if name == "A_L" else grads[name] for name in rows},
+    compared = compare({name: AL_returned if name == "A_L" else grads[name] for name in rows},
                        {name: grads_t[name] for name in rows}, tolerance=tolerance, evidence=evidence,
                        strict_dtypes=False, label=label or f"network {list(dims)} {hidden}/{output}")
 
@@ -91,6 +96,8 @@ def check_model(forward: Callable, backward: Callable, layer_dims, hidden: str =
     first = next((l for l in layers if failed & {f"dW{l}", f"db{l}", f"dA{l - 1}"}), None)
     report = ModelReport(diffs=[], label=compared.label, dtype=compared.dtype, first_wrong_layer=first)
     report.extend(compared)
+    report.warnings += [f"your code wrote into {name}: it was given a copy, so the check is unaffected; a "
+                        f"caller that reuses {name} would see the change" for name in wrote]
     report.notes.append(_verdict(first, failed, numpy_net.L, "A_L" in failed))
     return report
 
