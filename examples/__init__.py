@@ -18,6 +18,9 @@ which hint it prints:
 
 ``python -m examples`` prints what the tool says about every case and exits 1 if any case behaves
 otherwise than stated; ``parity_tests/test_examples.py`` runs every case as a test.
+
+Apart from the cases: ``python -m examples.graph_trace`` prints the computation graph J = 3(a + bc) traced
+node by node by scratch_numpy.graph and reference_torch.graph side by side (parity_tests/test_graph.py).
 """
 
 import importlib

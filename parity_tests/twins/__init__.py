@@ -8,12 +8,12 @@ update, named alike on both sides. Each module lists its parity-report rows in `
 (parity_tests.twins.mutant). Shared draws, layout bridges and tolerances: ``common``.
 """
 
-from . import (activations, augmentation, batchnorm, diagnosis, dropout, early_stopping, ewa, gradcheck, layers,
-               logistic, losses, minibatch, models, normalisation, optim, regularisation, schedules, signals, splits,
-               training)
+from . import (activations, augmentation, batchnorm, diagnosis, dropout, early_stopping, ewa, gradcheck, graph,
+               layers, logistic, losses, minibatch, models, normalisation, optim, regularisation, schedules, signals,
+               splits, training)
 
 # in the parity report's row order
 CONCEPTS = (activations, layers, losses, logistic, models, minibatch, ewa, optim, training, schedules,
             regularisation, dropout, batchnorm, normalisation, splits, augmentation, early_stopping, gradcheck,
-            signals, diagnosis)
+            signals, diagnosis, graph)
 CASES = [row for concept in CONCEPTS for row in concept.CASES]
