@@ -81,7 +81,7 @@ def index_batch_loader(X: torch.Tensor, y: torch.Tensor, batches: Sequence) -> D
 
 def epoch_orders(m: int, *, epochs: int, batch_size: int, permutations=None, seed=None,
                  sampling: str = "shuffle") -> list:
-    """Each epoch's order, the shared draws (scratch_numpy.draws) that ``epoch_loader`` cuts:
+    """Each epoch's order, the shared draws (scratch_numpy.draws) that ``order_loader`` cuts:
 
     sampling "shuffle": the epoch's permutation of 0..m-1 (given, or drawn from ``seed``);
     sampling "replacement": the epoch's max(m // batch_size, 1) index batches (cs231n's Solver),
@@ -96,18 +96,7 @@ def epoch_orders(m: int, *, epochs: int, batch_size: int, permutations=None, see
 def order_loader(X: torch.Tensor, y: torch.Tensor, order, *, sampling: str, batch_size: int) -> DataLoader:
     """The DataLoader for one epoch of ``epoch_orders``: the permutation cut into consecutive
     batches of ``batch_size`` (the last partial) by the DataLoader ("shuffle"), or the index batches."""
-    if check_choice("sampling", sampling, SAMPLING) == "replacement":
-        return index_batch_loader(X, y, order)
-    return mini_batch_loader(X, y, batch_size, order)
-
-
-def epoch_loader(X: torch.Tensor, y: torch.Tensor, batches: Sequence, *, sampling: str, batch_size: int) -> DataLoader:
-    """The DataLoader for one epoch of scratch_numpy.minibatch.epoch_index_batches: a
-    PermutationSampler over the concatenated batches ("shuffle"), or the batches themselves."""
-    if check_choice("sampling", sampling, SAMPLING) == "replacement":
-        return index_batch_loader(X, y, batches)   # IndexBatchSampler checks the batches
     m = check_tensor("X", X).shape[0]
-    checked = check_index_batches(batches, m, "batches")
-    # one shuffled epoch's batches hold every example once: a failure is reported as batches, not permutation
-    order = check_permutation(np.concatenate(checked) if checked else np.arange(0), m, "batches (concatenated)")
-    return mini_batch_loader(X, y, batch_size, order)
+    if check_choice("sampling", sampling, SAMPLING) == "replacement":
+        return index_batch_loader(X, y, check_index_batches(order, m, "order"))
+    return mini_batch_loader(X, y, batch_size, check_permutation(order, m, "order"))

@@ -213,22 +213,23 @@ def _th_mini_batch_loader(draw):
         check)
 
 
-@fuzz("th.minibatch.epoch_loader", 25)
-def _th_epoch_loader(draw):
+@fuzz("th.minibatch.order_loader", 25)
+def _th_order_loader(draw):
     X, Xt, y, m = draw_th_data(draw)
     sampling, batch_size = draw(st.sampled_from(SAMPLING)), size(draw, 1, 4)
+    order = th_mb.epoch_orders(m, epochs=1, batch_size=batch_size, seed=1, sampling=sampling)[0]
     batches = np_mb.epoch_index_batches(m, epochs=1, batch_size=batch_size, seed=1, sampling=sampling)[0]
 
     def check(loader, kw):
         got = torch.cat([b[1] for b in loader])
         assert torch.equal(got, y[np.concatenate(batches)])
-    return make_case(draw, th_mb.epoch_loader, {"X": Xt, "y": y, "batches": batches, "sampling": sampling,
+    return make_case(draw, th_mb.order_loader, {"X": Xt, "y": y, "order": order, "sampling": sampling,
                                                "batch_size": batch_size}, {
         "y": lambda d: spoil_th_labels(d, "y", y, 3, also=("X",), exclude=("label C", "label 2**40", "label -1")),
         "sampling": lambda d: spoil_choice(d, "sampling", SAMPLING),
-        "batches": lambda d: Bad(d(st.sampled_from([None, [np.array([m])], [np.array([0.5])], [[0, [1, 2]]]]
-                                                   + ([batches[:-1]] if sampling == "shuffle" and m > 1 else []))),
-                                 "batches", ("batches", "batches[0]"))},
+        "order": lambda d: Bad(d(st.sampled_from(
+            [None, np.array([m]), np.array([0.5]), [[0, [1, 2]]]] if sampling == "shuffle"
+            else [None, [np.array([m])], [np.array([0.5])], [[0, [1, 2]]]])), "order", ("order", "order[0]"))},
         check)
 
 
@@ -240,8 +241,8 @@ FIXED_GAPS = [
     fixed("select-index_batches", lambda: np_mb.select(tiny_xn(), tiny_yn(), [np.array([0, 5])]), "index_batches"),
     fixed("th-PermutationSampler-None", lambda: th_mb.PermutationSampler(None), "permutation"),
     fixed("th-IndexBatchSampler-batches", lambda: th_mb.IndexBatchSampler(None, 3), "batches"),
-    fixed("th-epoch_loader-sampling",
-          lambda: th_mb.epoch_loader(tiny_xt(), tiny_yt(), [np.array([0, 1])], sampling="nope", batch_size=2),
+    fixed("th-order_loader-sampling",
+          lambda: th_mb.order_loader(tiny_xt(), tiny_yt(), np.arange(4), sampling="nope", batch_size=2),
           "sampling"),
     fixed("course_permutation-m-2**62", lambda: np_mb.course_permutation(2 ** 62, 0), "m"),
     fixed("sample_with_replacement-m-2**62", lambda: np_mb.sample_with_replacement(2 ** 62, 2, 1, 0), "m"),

@@ -12,7 +12,7 @@ from reference_torch import graph as t_graph
 from scratch_numpy import graph as n_graph
 
 from ..checker.harness import compare
-from .common import case, labels, normal
+from .common import labels, normal
 from .mutant import Mutant, replacing
 
 

@@ -1,4 +1,5 @@
-"""Mini-batches: every batch as the NumPy slices and as the DataLoader yields them."""
+"""Mini-batches: every batch as the NumPy slices and as the DataLoader yields them, each side cutting
+(NumPy) or loading (torch) the epochs' orders by its own code from the same seed or permutations."""
 
 from __future__ import annotations
 
@@ -26,13 +27,14 @@ def minibatches_pair(*, sampling="shuffle", dtype="float64", device="cpu", n_x=3
     order = {"seed": seed} if sampling == "replacement" else \
         {"permutations": n_minibatch.draw_permutations(m, epochs, seed)}
     batches = n_minibatch.epoch_index_batches(m, epochs=epochs, batch_size=batch_size, sampling=sampling, **order)
+    orders = t_minibatch.epoch_orders(m, epochs=epochs, batch_size=batch_size, sampling=sampling, **order)
     numpy_rows, torch_rows, sizes, sizes_t = {}, {}, [], []
     for e, epoch_batches in enumerate(batches):
         if sampling == "shuffle":   # the course's function, from the permutation itself
             pairs = n_minibatch.mini_batches(X, Y, batch_size, order["permutations"][e])
         else:
             pairs = n_minibatch.select(X, Y, epoch_batches)
-        loader = t_minibatch.epoch_loader(Xt, yt, epoch_batches, sampling=sampling, batch_size=batch_size)
+        loader = t_minibatch.order_loader(Xt, yt, orders[e], sampling=sampling, batch_size=batch_size)
         for k, (X_b, Y_b) in enumerate(pairs):
             numpy_rows.update({f"X batch {e}.{k}": X_b, f"Y batch {e}.{k}": Y_b})
             sizes.append(Y_b.shape[1])
