@@ -49,12 +49,12 @@ def _bce_with_logits(Z, y):
 def softmax_cross_entropy(scores, y):
     """F.cross_entropy (log-softmax + NLL, mean over m) on scores (m, C), labels y (m,)."""
     scores = check_tensor("scores", scores)
-    check_labels("y", y, m=scores.shape[0], num_classes=scores.shape[1])
-    return _softmax_cross_entropy(scores, y)
+    return _softmax_cross_entropy(scores, check_labels("y", y, m=scores.shape[0], num_classes=scores.shape[1]))
 
 
 def _softmax_cross_entropy(scores, y):
-    return F.cross_entropy(scores, y.long())   # y.long(): int64 as is; a binary bool y as 0/1
+    """The kernel: y int64 (m,) in [0, C), as check_labels returns it (a binary bool y already 0/1)."""
+    return F.cross_entropy(scores, y)
 
 
 def svm_hinge(scores, y, delta: float = 1.0):
@@ -66,12 +66,12 @@ def svm_hinge(scores, y, delta: float = 1.0):
     scores = check_tensor("scores", scores)
     delta = check_positive("delta", delta, allow_zero=True)
     m, C = scores.shape
-    check_labels("y", y, m=m, num_classes=C)
-    return _svm_hinge(scores, y, delta)
+    return _svm_hinge(scores, check_labels("y", y, m=m, num_classes=C), delta)
 
 
 def _svm_hinge(scores, y, delta: float = 1.0):
-    return scores.shape[1] * F.multi_margin_loss(scores, y.long(), margin=delta)   # a binary bool y as 0/1
+    """The kernel: y int64 (m,) in [0, C), as check_labels returns it (a binary bool y already 0/1)."""
+    return scores.shape[1] * F.multi_margin_loss(scores, y, margin=delta)
 
 
 def _weights(weights):

@@ -200,7 +200,7 @@ class Network(nn.Module):
         .backward() for grads). ``check=False`` trusts X, y and masks (validated by the caller)."""
         if check_flag("check", check):
             self.check_data(X)
-            check_labels("y", y, m=X.shape[0], num_classes=self.num_classes)   # required here: None is an error
+            y = check_labels("y", y, m=X.shape[0], num_classes=self.num_classes)   # None is an error; bool -> 0/1
             masks = self._check_masks(masks, X.shape[0]) if self.training else {}
         cost = unchecked(OUTPUTS[self.output][1])(self._scores(X, masks or {}), y)
         return cost + self.penalty(X.shape[0]) if self.l2_lambda or self.l1_lambda else cost
