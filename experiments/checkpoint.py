@@ -15,6 +15,11 @@ saved generator state, like everything else in the file, repeats from run to run
 iterations, at the first chunk boundary at or past each multiple), at the last one and when Ctrl-C
 was pressed (``sigint_saves``), then raises Interrupted.
 
+Kept states (``keep_states``, ``--keep-states``): every save also writes the same snapshot to
+<run dir>/states/<updates done>.h5 (the same file format, written the same atomic way), the
+trajectory ``KeptStates`` reads back, file by file and checked, for
+parity_tests.checker.divergence.first_divergence (``python -m experiments diverge``).
+
 A restore checks ``snapshot`` against the run (the other trainer, other parameter names, shapes,
 dtypes, non-finite values, optimiser class or hyperparameters, the rate for full-batch runs)
 before it changes anything; ``runner.prepare_resume`` makes every such check before the run starts,
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +45,11 @@ from .checkpoint_format import (CHECKSUMS, FILE_NAME, CheckpointError, Snapshot,
 
 GD = "GD"                    # the optimiser class recorded for full-batch gradient descent
 DEFAULT_CHECKPOINTS = 10     # per run, when --checkpoint-every is not given
+STATES = "states"            # <run dir>/states/<step>.h5: the kept states (keep_states)
+TORCH_LAYER = re.compile(r"^(linears|norms)\.(\d+)\.(\w+)$")   # a models.Network state_dict key
+COURSE_NAMES = {"linears": {"weight": "W", "bias": "b"},   # (module list, tensor) -> course name, less l
+                "norms": {"weight": "gamma", "bias": "beta", "running_mean": "running_mean",
+                          "running_var": "running_var"}}
 
 
 class Rehearsed(Exception):
@@ -277,6 +288,63 @@ def _plain_arrays(value):
     return value.tolist() if isinstance(value, np.ndarray) else value
 
 
+# --- kept states: a run directory's trajectory ------------------------------------------------------
+
+
+def course_arrays(snapshot: Snapshot) -> dict:
+    """A snapshot's /params in the course's names and shapes, whichever side wrote it: the NumPy
+    side's as saved ({W1, b1 (n1, 1), ..., gamma_l, beta_l, running_mean_l, running_var_l}; logistic
+    {w (n_x, 1), b ()}); the torch side's state_dict renamed: linears.<i>.weight -> W<i+1>,
+    linears.<i>.bias -> b<i+1> (n, 1), norms.<i>.weight / bias -> gamma<i+1> / beta<i+1> (n, 1),
+    norms.<i>.running_mean / running_var -> running_mean<i+1> / running_var<i+1> (n, 1), logistic
+    linear.weight (1, n_x) -> w (n_x, 1) and linear.bias (1,) -> b (); batch norm's
+    num_batches_tracked (a counter the NumPy side does not keep) is left out. Another name is a
+    CheckpointError."""
+    if snapshot.impl == "numpy":
+        return dict(snapshot.params)
+    out = {}
+    for key, value in snapshot.params.items():
+        layer = TORCH_LAYER.match(key)
+        name = layer and COURSE_NAMES[layer[1]].get(layer[3])
+        if name:
+            out[f"{name}{int(layer[2]) + 1}"] = value[:, None] if value.ndim == 1 else value
+        elif key == "linear.weight":
+            out["w"] = value.T.copy()
+        elif key == "linear.bias":
+            out["b"] = value.reshape(())
+        elif not key.endswith(".num_batches_tracked"):
+            raise CheckpointError(f"{snapshot.source}: parameter {key!r} has no course name")
+    return out
+
+
+class KeptStates:
+    """The states kept in <run dir>/states (Checkpointer ``keep_states``), as a trajectory for
+    parity_tests.checker.divergence: ``steps`` (updates done, from the file names <step>.h5),
+    ``state_at(step)``: that file read by ``load`` (every checksum verified) and given in the
+    course's names (course_arrays). A run directory without kept states is a CheckpointError."""
+
+    def __init__(self, run_dir):
+        if not Path(run_dir).is_dir():
+            raise CheckpointError(f"{run_dir}: no such run directory")
+        self.folder = Path(run_dir) / STATES
+        files = self.folder.glob("*.h5") if self.folder.is_dir() else ()
+        self.files = {int(f.stem): f for f in files if f.stem.isdigit()}
+        if not self.files:
+            raise CheckpointError(f"{run_dir}: no kept states in {self.folder} (run the experiment with "
+                                  "--keep-states)")
+        self.steps = sorted(self.files)
+
+    def snapshot(self, step: int) -> Snapshot:
+        """The checked Snapshot kept at ``step``; a file whose count is not its name is a CheckpointError."""
+        snapshot = load(self.files[step])
+        if snapshot.iteration != step:
+            raise CheckpointError(f"{self.files[step]}: holds {snapshot.iteration} updates, its name says {step}")
+        return snapshot
+
+    def state_at(self, step: int) -> dict:
+        return course_arrays(self.snapshot(step))
+
+
 # --- the experiments' side: a per-epoch hook, Ctrl-C ---------------------------------------------------
 
 
@@ -290,13 +358,16 @@ class Checkpointer:
     to continue from (``--resume``), or None for a fresh run. ``rehearsal``: restore
     ``resume_from`` into the run's objects, then raise Rehearsed (runner.prepare_resume: every
     check a restore makes, on throwaway objects, before the real run writes anything).
+    ``keep_states``: also keep each saved snapshot as states/<updates done>.h5 beside the
+    checkpoint (KeptStates), the trajectory the divergence locator bisects over.
     """
 
     def __init__(self, path, *, every: int | None, epochs: int | None, config: dict,
-                 resume_from: Snapshot | None = None, rehearsal: bool = False):
+                 resume_from: Snapshot | None = None, rehearsal: bool = False, keep_states: bool = False):
         if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
             raise ValueError(f"every must be an integer >= 1 or None, got {every!r}")
         self.path, self.config, self.resume_from, self.rehearsal = Path(path), config, resume_from, rehearsal
+        self.keep_states = keep_states
         self.requested_every = every
         self._set_total(epochs)
         self.saved: Path | None = None
@@ -364,7 +435,12 @@ class Checkpointer:
         when a multiple of ``every`` was passed, at the end, and on Ctrl-C (then Interrupted)."""
         interrupted = _SIGINT.requested
         if interrupted or final or done // self.every > since // self.every:
-            self.saved = save(self.path, capture())
+            snapshot = capture()
+            self.saved = save(self.path, snapshot)
+            if self.keep_states:
+                states = self.path.parent / STATES
+                states.mkdir(exist_ok=True)
+                save(states / f"{snapshot.iteration}.h5", snapshot)
         if interrupted:
             self.interrupted = True
             raise Interrupted(self.path, done, self.epochs, unit)

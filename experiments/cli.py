@@ -3,9 +3,10 @@
     python -m experiments list
     python -m experiments run NAME [NAME ...] | all  [--impl numpy|torch|both] [--device auto|cpu|cuda]
                               [--dtype float64|float32] [--logdir runs] [--data-dir DIR] [--seed N]
-                              [--quick] [--variant V ...] [--checkpoint-every N]
+                              [--quick] [--variant V ...] [--checkpoint-every N] [--keep-states]
     python -m experiments run --resume RUN_DIR [--data-dir DIR]
     python -m experiments report [--logdir runs]
+    python -m experiments diverge RUN_A RUN_B [--dtype float64|float32]
     python -m experiments fidelity [NAME ...] [--data-dir DIR] [--logdir runs/fidelity] [--device ...]
     python -m experiments bench [--quick | --smoke] [...]   (experiments.bench: its options, its exit codes)
 
@@ -24,6 +25,16 @@ regularisation, deep_cat, ...) every N iterations, at the end of the chunk of it
 reaches them. Ctrl-C finishes the epoch (or chunk), saves, and exits with status 130, printing
 the checkpoint and the command that resumes it; ``--resume RUN_DIR`` continues that run
 directory's trial from its checkpoint with the settings saved in it.
+
+Kept states: with --keep-states every checkpoint is also kept as <run dir>/states/<step>.h5
+(--checkpoint-every 1 keeps one per epoch; a full-batch run one per chunk of iterations), and
+the report then says where the two sides part ("n-50: torch and NumPy agree to 3.1e-14 until
+step 93; at step 94 W2[24, 22] parts: ..."). ``diverge RUN_A RUN_B`` locates that step in any
+two run directories (e.g. <logdir>/<experiment>/<variant>/numpy and .../torch) by bisection
+over their kept states (parity_tests.checker.divergence: its tolerance, rtol(k) = rtol_1
+sqrt(k), and its assumptions) and prints the record: exit status 0 when they never part, 1
+when they part, 2 on bad input (a missing directory, no kept states, a damaged state file,
+states that do not match).
 """
 
 from __future__ import annotations
@@ -31,18 +42,21 @@ from __future__ import annotations
 import argparse
 import sys
 
+from scratch_numpy.validation import check_choice
+
 from . import fidelity, report
 from .catalog import EXPERIMENTS
 from .checkpoint import Interrupted, sigint_saves
 from .datasets import DataError
-from .runner import load_data, load_results, prepare_resume, resume_experiment, run_experiment
+from .runner import load_data, load_results, locate_divergence, prepare_resume, resume_experiment, run_experiment
 from .settings import Settings, make_settings
 from .tblog import check_writable
 
 INTERRUPTED = 130   # the shell's status for a process stopped by SIGINT (128 + 2)
 # run options that --resume takes from the checkpoint instead: (dest, default)
 SAVED_OPTIONS = (("impl", "both"), ("device", "auto"), ("dtype", "float64"), ("logdir", "runs"), ("seed", "0"),
-                 ("quick", False), ("variant", None), ("checkpoint_every", None))
+                 ("quick", False), ("variant", None), ("checkpoint_every", None), ("keep_states", False))
+PARTED = 1   # diverge's exit status when the two runs part (0: they never do)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,10 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
                      "one experiment only)")
     run.add_argument("--checkpoint-every", default=None, metavar="N", help="save a checkpoint every N epochs "
                      "(full-batch runs: iterations; default: about 10 per run; 0: none)")
+    run.add_argument("--keep-states", action="store_true", help="keep every checkpoint as "
+                     "<run dir>/states/<step>.h5, for diverge and the report's first divergence")
     run.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR "
                      "(<logdir>/<experiment>/<variant>/<impl>) from its checkpoint.h5")
     show = commands.add_parser("report", help="the last results in <logdir>/results.json")
     show.add_argument("--logdir", default="runs")
+    diverge = commands.add_parser("diverge", help="where two runs' kept states part (exit 0: never, 1: they part)")
+    diverge.add_argument("run_a", metavar="RUN_A", help="a run directory with kept states (--keep-states)")
+    diverge.add_argument("run_b", metavar="RUN_B", help="the run directory to compare it with")
+    diverge.add_argument("--dtype", default=None, help="float64 or float32 (default: the states' own)")
     figures = commands.add_parser("fidelity", help="every published figure of the course, full budget, both sides")
     figures.add_argument("names", nargs="*", metavar="NAME", help="only these experiments (default: all with figures)")
     figures.add_argument("--data-dir", default=None, help="folder of the course's HDF5 files "
@@ -130,7 +150,7 @@ def prepare(args) -> tuple:
         raise ValueError("--variant needs exactly one experiment name")
     settings = make_settings(impl=args.impl, device=args.device, dtype=args.dtype, logdir=args.logdir,
                              data_dir=args.data_dir, seed=_seed(args.seed), quick=args.quick,
-                             checkpoint_every=_every(args.checkpoint_every))
+                             checkpoint_every=_every(args.checkpoint_every), keep_states=args.keep_states)
     for name in names:
         EXPERIMENTS[name].select(settings, args.variant)   # bad variant names fail before any run
     check_writable(settings.logdir)                        # an unwritable or full disk fails before any run
@@ -172,6 +192,16 @@ def resume(plan) -> int:
     return 1 if failed else 0
 
 
+def diverge(run_a, run_b, dtype) -> int:
+    """Print where the two run directories' kept states part (runner.locate_divergence); PARTED
+    when they do, 0 when they never do."""
+    if dtype is not None:
+        check_choice("--dtype", dtype, ("float64", "float32"))
+    record = locate_divergence(run_a, run_b, dtype)
+    print(f"{run_a} vs {run_b}: {record}")
+    return PARTED if record.parted else 0
+
+
 def _error(error: Exception) -> int:
     print(f"error: {error}", file=sys.stderr)
     return 2
@@ -201,6 +231,8 @@ def main(argv=None) -> int:
         if args.command == "report":
             print(report.format_results(load_results(args.logdir)))
             return 0
+        if args.command == "diverge":
+            return diverge(args.run_a, args.run_b, args.dtype)
         if args.command == "fidelity":
             settings, chosen = fidelity.prepare(args.names, args.data_dir, args.logdir, args.device)
             job = lambda: fidelity.run(settings, chosen)   # noqa: E731

@@ -3,10 +3,12 @@
 Per variant and metric: the course's published figure (when there is one, as the course prints
 it), the NumPy and torch values (at the figure's precision), |NumPy - torch|, and once per
 variant the divergence of the two runs (cost trajectory and final parameters, relative; "parts
-at N" when the costs part at iteration N). ``match`` (figure_match) says whether each
-implementation reproduces the published figure at its printed precision (experiments.published);
-it reads n/a for a quick budget or data that is not the course's. Then each claim with its
-verdict per implementation. Results that record their
+at N" when the costs part at iteration N; where both sides kept their states, a line under the
+table says where their parameters part instead, from runner.locate_divergence: "n-50: torch and
+NumPy agree to 3.1e-14 until step 93; at step 94 W2[24, 22] parts: ..."). ``match``
+(figure_match) says whether each implementation reproduces the published figure at its printed
+precision (experiments.published); it reads n/a for a quick budget or data that is not the
+course's. Then each claim with its verdict per implementation. Results that record their
 environment (runner: seed, library versions, devices, determinism settings) show it on one line,
 and a resumed run says from which checkpoint.
 """
@@ -110,6 +112,13 @@ def _environment(result: dict) -> list:
     return lines
 
 
+def first_divergence(row: dict) -> str | None:
+    """The line that says where a variant's two sides part, from their kept states (runner.divergence's
+    ``first``, parity_tests.checker.divergence's record, values NumPy's then torch's), or None."""
+    first = row["divergence"].get("first")
+    return None if first is None else f"{row['variant']}: torch and NumPy {first['text']}"
+
+
 def format_result(result: dict) -> str:
     settings = result["settings"]
     impls = list(result["devices"])
@@ -124,7 +133,8 @@ def format_result(result: dict) -> str:
     for row in result["variants"]:
         names = list(dict.fromkeys([*(k for m in row["metrics"].values() for k in m), *row["published"]]))
         div = row["divergence"]
-        parted = f" (parts at {div['parted_at']})" if div.get("parted_at") is not None else ""
+        parted = (f" (parts at {div['parted_at']})" if div.get("parted_at") is not None and "first" not in div
+                  else "")   # with kept states, the line under the table says where
         for i, metric in enumerate(names):
             values = [row["metrics"][impl].get(metric) for impl in impls]
             rows.append([row["variant"] if i == 0 else "", metric, row["published"].get(metric, ""),
@@ -133,6 +143,7 @@ def format_result(result: dict) -> str:
                          _divergence(div.get("cost")) + parted if i == 0 else "",
                          _divergence(div.get("params")) if i == 0 else ""])
     lines += table(rows)
+    lines += [f"  {line}" for line in map(first_divergence, result["variants"]) if line]
     lines += ["  claims:"] + [f"    [{_verdict(c, result)}] {c['text']}" for c in result["claims"]]
     return "\n".join(lines)
 

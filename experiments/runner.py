@@ -17,7 +17,9 @@ the checks of its claim. The runner does the rest, the same way for all:
 
 Before anything runs, the log directory is probed (tblog.check_writable). Each trial gets a
 checkpoint.Checkpointer for root/<variant>/<impl>/checkpoint.h5 (unless checkpoint_every is 0),
-which both trainers save through (mini-batch: per epoch; full-batch: per chunk of iterations);
+which both trainers save through (mini-batch: per epoch; full-batch: per chunk of iterations;
+with settings.keep_states each save is also kept as root/<variant>/<impl>/states/<step>.h5, and
+the pair's divergence then locates where the two sides part: locate_divergence);
 ``resume_experiment`` continues one trial from it (results.json then holds that trial's variant
 and implementation). results.json is merged under a lock and replaced atomically; a corrupt one
 is kept under a new name, never overwritten.
@@ -41,6 +43,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm import tqdm
+
+from parity_tests.checker.divergence import Divergence, first_divergence
 
 from . import checkpoint, published
 from .settings import Settings, configure_torch, device_label, environment, make_settings
@@ -197,11 +201,24 @@ def parted_at(a, b) -> int | None:
     return int(where[0]) if where.size else None
 
 
-def divergence(reference: Outcome, other: Outcome) -> dict:
+def locate_divergence(run_a, run_b, dtype: str | None = None) -> Divergence:
+    """Where two run directories' kept states (checkpoint.KeptStates) part: first_divergence at
+    ``dtype`` (default: the dtype of ``run_a``'s first kept state). A missing directory, no kept
+    states or a damaged state file is a checkpoint.CheckpointError, other parameters a ValueError."""
+    a, b = checkpoint.KeptStates(run_a), checkpoint.KeptStates(run_b)
+    if dtype is None:
+        dtype = next(iter(a.state_at(a.steps[0]).values())).dtype.name
+    return first_divergence(a, b, dtype=dtype)
+
+
+def divergence(reference: Outcome, other: Outcome, kept: tuple | None = None, dtype: str = "float64") -> dict:
     """The pair's divergence: of the cost trajectories and of the final parameters (max over
     tensors), each relative_divergence; the iteration where the costs part (parted_at); and
-    |difference| of each metric."""
+    |difference| of each metric. ``kept``: the pair's run directories when both kept their states:
+    then also ``first``, where their parameters part (locate_divergence at ``dtype``, as_dict)."""
     out = {}
+    if kept is not None:
+        out["first"] = locate_divergence(*kept, dtype).as_dict()
     if reference.costs and other.costs:
         out["cost"] = relative_divergence(reference.costs, other.costs)
         out["parted_at"] = parted_at(reference.costs, other.costs)
@@ -317,14 +334,15 @@ def _checkpointer(experiment, variant, impl, settings, run_dir: Path, resume,
     return checkpoint.Checkpointer(run_dir / checkpoint.FILE_NAME, every=settings.checkpoint_every,
                                    epochs=variant.hparams.get("epochs"),
                                    config=_config(experiment, variant, impl, settings),
-                                   resume_from=resume and resume[1], rehearsal=rehearsal)
+                                   resume_from=resume and resume[1], rehearsal=rehearsal,
+                                   keep_states=settings.keep_states)
 
 
 def _run_variant(experiment: Experiment, settings: Settings, variant: Variant, data, source: str, root: Path,
                  contexts: dict, resume=None) -> dict:
     """One variant on each implementation (NumPy first: it is the torch run's reference), each trial
     with its implementation's context from ``contexts`` {impl: dict} (Trial.context)."""
-    outcomes, seconds = {}, {}
+    outcomes, seconds, kept = {}, {}, {}
     for impl in settings.impls:
         run_dir = root / variant.name / impl
         logger = RunLogger(run_dir, resume=resume is not None)
@@ -346,10 +364,14 @@ def _run_variant(experiment: Experiment, settings: Settings, variant: Variant, d
                 ckpt.close()
             logger.close()
         outcomes[impl] = outcome
+        if ckpt is not None and ckpt.keep_states and ckpt.saved is not None:   # saved none: kept none
+            kept[impl] = run_dir
+    pair = (kept["numpy"], kept["torch"]) if len(kept) == 2 else None
     return {"variant": variant.name, "hparams": variant.hparams, "published": variant.published,
             "chaos": variant.chaos and asdict(variant.chaos), "disputed": variant.disputed,
             "metrics": {impl: o.metrics for impl, o in outcomes.items()}, "seconds": seconds,
-            "divergence": divergence(outcomes["numpy"], outcomes["torch"]) if len(outcomes) == 2 else {}}
+            "divergence": divergence(outcomes["numpy"], outcomes["torch"], pair, settings.dtype)
+            if len(outcomes) == 2 else {}}
 
 
 @dataclass(frozen=True)
@@ -428,7 +450,8 @@ def _resumed(experiments: dict, run_dir: Path, snapshot, data_dir) -> tuple:
         settings = make_settings(impl=config.get("impl"), device=saved.get("device"), dtype=saved.get("dtype"),
                                  logdir=run_dir.parents[2], data_dir=data_dir or saved.get("data_dir"),
                                  seed=saved.get("seed"), quick=saved.get("quick"),
-                                 checkpoint_every=saved.get("checkpoint_every"))
+                                 checkpoint_every=saved.get("checkpoint_every"),
+                                 keep_states=saved.get("keep_states", False))   # absent from older checkpoints
     except (ValueError, TypeError) as error:
         fail(f"its settings are not valid here ({error})")
     if data_dir is None and saved.get("data_dir") is None:   # the run used generated data: keep it so

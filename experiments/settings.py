@@ -49,6 +49,7 @@ class Settings:
     seed: int = 0
     quick: bool = False
     checkpoint_every: int | None = None   # epochs between checkpoints (0: none; None: a default cadence)
+    keep_states: bool = False   # keep every checkpoint as <run dir>/states/<step>.h5 (experiments.checkpoint)
 
     def budget(self, full: int, quick: int) -> int:
         """The number of iterations or epochs: ``quick`` with --quick, else the full budget."""
@@ -56,7 +57,8 @@ class Settings:
 
 
 def make_settings(*, impl: str = "both", device: str = "auto", dtype: str = "float64", logdir="runs",
-                  data_dir=None, seed: int = 0, quick: bool = False, checkpoint_every: int | None = None) -> Settings:
+                  data_dir=None, seed: int = 0, quick: bool = False, checkpoint_every: int | None = None,
+                  keep_states: bool = False) -> Settings:
     """Settings from the command line's values, each checked (ValueError naming the option)."""
     check_choice("--impl", impl, ("numpy", "torch", "both"))
     check_choice("--dtype", dtype, ("float64", "float32"))
@@ -65,14 +67,17 @@ def make_settings(*, impl: str = "both", device: str = "auto", dtype: str = "flo
     if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int)
                                          or checkpoint_every < 0):
         raise ValueError(f"--checkpoint-every must be an integer >= 0, got {checkpoint_every!r}")
-    if not isinstance(quick, bool):
-        raise ValueError(f"--quick must be True or False, got {quick!r}")
+    for option, value in (("--quick", quick), ("--keep-states", keep_states)):
+        if not isinstance(value, bool):
+            raise ValueError(f"{option} must be True or False, got {value!r}")
+    if keep_states and checkpoint_every == 0:
+        raise ValueError("--keep-states keeps the checkpoints, and --checkpoint-every 0 takes none")
     logdir = Path(logdir)
     if logdir.exists() and not logdir.is_dir():
         raise ValueError(f"--logdir {str(logdir)!r} exists and is not a directory")
     return Settings(impls=IMPLS if impl == "both" else (impl,), device=str(bridge.resolve_device(device)),
                     dtype=dtype, logdir=logdir, data_dir=resolve_data_dir(data_dir), seed=seed, quick=quick,
-                    checkpoint_every=checkpoint_every)
+                    checkpoint_every=checkpoint_every, keep_states=keep_states)
 
 
 def configure_torch(device: str) -> None:

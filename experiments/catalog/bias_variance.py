@@ -9,6 +9,11 @@ Adam at 0.05 (mini_batch with one batch of all 100 points) for 100 epochs (--qui
 longer: past ~400 steps the unregularised big nets' training turns chaotic (float64 rounding
 differences double every ~20 steps; NumPy and torch were 1e-2 apart in cost by step 500 and
 0.7 by step 1000, measured), so their parity would only hold to the first few hundred steps.
+The parameters part much earlier than the costs (`run bias_variance --checkpoint-every 1
+--keep-states`, then `diverge`; README "Where two runs part"): n-50 at step 94 (W2[24, 22], a
+weight whose gradient cancels from step to step, scaled up by Adam's v_hat / sqrt(s_hat)),
+n-50-l2-0.01 at 48, n-50-l2-0.1 at 76; n-1, n-3, n-10 and n-50-l2-1 stay within float64's band
+through step 300; the costs then still agree to 7e-10.
 
     n-1, n-3, n-10, n-50          model sizes, no regularisation
     n-50-l2-0.01, -0.1, -1        the biggest model with L2, J + (lambda / 2m) sum ||W_l||_F^2
