@@ -12,13 +12,26 @@ import pytest
 import torch
 
 from experiments import bench, cli
-from experiments.bench import cuda as bench_cuda, step as bench_step, timing as bench_timing
+from experiments.bench import cuda as bench_cuda, peer_torch as bench_peer_torch, step as bench_step
+from experiments.bench import timing as bench_timing
 from scratch_numpy import optim as n_optim
 
 REPO = Path(__file__).resolve().parents[1]
 
 STEP_KEYS = {"dtype", "batch", "optimizer", "threads", "ratio", "numpy_s", "torch_s", "numpy_gemm_s", "torch_gemm_s",
-             "numpy_gemm_share", "torch_gemm_share", "numpy_gflops", "torch_gflops", "numpy_samples", "torch_samples"}
+             "numpy_gemm_share", "torch_gemm_share", "numpy_gflops", "torch_gflops", "numpy_samples", "torch_samples",
+             # the peers and the physical limit
+             "numpy_peer_s", "torch_peer_s", "numpy_peer_samples", "torch_peer_samples", "numpy_peer_ratio",
+             "torch_peer_ratio", "flops", "peak_gflops", "limit_s", "numpy_limit_ratio", "torch_limit_ratio"}
+PEAK_KEYS = {"threads", "dtype", "size", "repeats", "numpy_gflops", "torch_gflops", "gflops"}
+
+
+def mlp_flops(m):
+    """The GEMM FLOPs of one training step of the 784-256-128-10 MLP on m examples, counted by hand:
+    a product of an (a, b) and a (b, c) matrix is 2abc FLOPs; each layer has a forward product
+    (2 m n_out n_in) and a weight gradient (the same), layers 2 and 3 an input gradient (the same)."""
+    layer1, layer2, layer3 = 2 * m * 784 * 256, 2 * m * 256 * 128, 2 * m * 128 * 10
+    return 2 * (layer1 + layer2 + layer3) + (layer2 + layer3)
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +50,20 @@ def test_smoke_run_prints_every_section(smoke):
     for heading in ("training step, MLP 784-256-128-10, 1 thread(s)", "vectorisation:", "gradient checking",
                     "TensorBoard logging", "GPU:", "targets (smoke sizes: not judged)"):
         assert heading in printed
+    table = printed.split("training step, MLP", 1)[1].split("\n\n", 1)[0]
+    for column in ("numpy ms", "numpy peer ms", "torch ms", "torch peer ms", "numpy/torch", "numpy/peer", "torch/peer",
+                   "limit ms", "numpy/limit", "torch/limit", "numpy GEMM share"):
+        assert column in table
+    for target in ("NumPy/torch step time <= 1.0 in every row at one and at two threads",
+                   "NumPy step within 1.25x of its own GEMM time at batch >= 1024"):
+        assert target in printed
     assert printed.rstrip().endswith("bench.json")
 
 
 def test_smoke_json_has_the_expected_keys(smoke):
     _, results = smoke
-    assert set(results) == {"mode", "settings", "threads", "machine", "steps", "vectorisation", "gradient_checking",
-                            "logging", "cuda", "suite", "load_average", "seconds", "targets"}
+    assert set(results) == {"mode", "settings", "threads", "machine", "peak_gemm", "steps", "vectorisation",
+                            "gradient_checking", "logging", "cuda", "suite", "load_average", "seconds", "targets"}
     assert results["mode"] == "smoke" and results["threads"] == [1] and results["suite"] is None
     mode = bench.MODES["smoke"]
     assert len(results["steps"]) == len(mode.batches) * len(mode.dtypes) * len(bench_step.OPTIMIZERS)
@@ -56,10 +76,112 @@ def test_smoke_json_has_the_expected_keys(smoke):
     assert set(results["logging"]) == {"numpy", "torch"}
     for r in results["logging"].values():
         assert {"overhead", "end_to_end", "logging_s"} <= set(r) and r["logging_s"] > 0
-    assert set(results["seconds"]["first worker"]) == {"steps", "vectorisation", "gradient_checking", "logging", "cuda"}
+    assert set(results["seconds"]["first worker"]) == {"peak_gemm", "steps", "vectorisation", "gradient_checking",
+                                                       "logging", "cuda"}
     assert {"cpu", "cores", "numpy_blas", "torch"} <= set(results["machine"])
-    assert [set(t) for t in results["targets"]] == [{"target", "measured", "passed"}] * 8
+    assert [set(t) for t in results["targets"]] == [{"target", "measured", "passed"}] * 9
     assert all(t["passed"] is None for t in results["targets"])        # smoke sizes are never judged
+
+
+def test_smoke_rows_have_the_peer_and_limit_columns(smoke):
+    """Each row's peers, ratios and physical limit, consistent with its own figures and with the peak
+    GEMM throughput measured in the same worker."""
+    _, results = smoke
+    peaks = {(p["threads"], p["dtype"]): p for p in results["peak_gemm"]}
+    mode = bench.MODES["smoke"]
+    assert set(peaks) == {(1, dtype) for dtype in mode.dtypes}
+    for peak in peaks.values():
+        assert set(peak) == PEAK_KEYS and (peak["size"], peak["repeats"]) == mode.peak_gemm
+        assert peak["gflops"] == max(peak["numpy_gflops"], peak["torch_gflops"]) > 0
+    for row in results["steps"]:
+        assert row["flops"] == mlp_flops(row["batch"])
+        assert row["peak_gflops"] == peaks[row["threads"], row["dtype"]]["gflops"]
+        assert row["limit_s"] == pytest.approx(row["flops"] / (row["peak_gflops"] * 1e9))
+        for side in ("numpy", "numpy_peer", "torch", "torch_peer"):
+            assert row[f"{side}_s"] > 0 and len(row[f"{side}_samples"]) == mode.repeats
+        assert row["numpy_peer_ratio"] == pytest.approx(row["numpy_s"] / row["numpy_peer_s"])
+        assert row["torch_peer_ratio"] == pytest.approx(row["torch_s"] / row["torch_peer_s"])
+        for side in ("numpy", "torch"):
+            assert row[f"{side}_limit_ratio"] == pytest.approx(row[f"{side}_s"] / row["limit_s"])
+
+
+def test_the_step_targets_are_judged_from_the_benchmarks_rows():
+    """One and two threads both needed for the step-time verdict; the GEMM-time verdict from the
+    rows at batch >= 1024 only."""
+    def row(threads, batch, ratio, bound):
+        return {"threads": threads, "batch": batch, "dtype": "float32", "optimizer": "adam", "ratio": ratio,
+                "numpy_s": bound, "numpy_gemm_s": 1.0, "numpy_gemm_share": 1 / bound, "torch_gemm_share": 0.8}
+
+    def verdicts(steps):
+        results = {"mode": "full", "steps": steps, "vectorisation": {"loop_speedup": 1, "per_example_speedup": 1},
+                   "gradient_checking": {"directional": {"seconds": 1, "parameters": 1},
+                                         "elementwise": {"seconds": 1, "parameters": 1}},
+                   "logging": {}, "suite": None, "cuda": {}}
+        return [t["passed"] for t in bench.cli.targets(results)[:2]]
+
+    assert verdicts([row(1, 1024, 0.9, 1.2), row(2, 64, 1.0, 2.0)]) == [True, True]
+    assert verdicts([row(1, 1024, 0.9, 1.3), row(2, 64, 1.1, 2.0)]) == [False, False]
+    assert verdicts([row(2, 256, 0.9, 1.3)]) == [None, None]            # no one-thread rows, no batch >= 1024
+    assert verdicts([row(2, 4096, 1.2, 1.0)]) == [False, True]          # a miss at two threads is a miss
+
+
+def test_step_flops_match_the_hand_count_for_the_benchmark_mlp():
+    for m in (1, 16, 64, 1024, 4096):
+        assert bench_step.step_flops(m) == mlp_flops(m)
+    assert mlp_flops(1) == 1_007_104
+
+
+@pytest.mark.parametrize("optimizer", sorted(bench_step.OPTIMIZERS))
+def test_one_step_of_each_peer_is_the_projects_step(optimizer):
+    """The same loss and the same updated parameters, float64, from every contender of a row (the
+    project's NumPy and torch steps, the textbook NumPy peer, the nn.Sequential peer): the peers
+    time the same computation."""
+    steps = {side: make(64, "float64", optimizer) for side, make in bench_step.CONTENDERS.items()}
+    reference = bench_step.numpy_step(64, "float64", optimizer)
+    initial = reference.parameters()
+    cost = float(reference())
+    after = reference.parameters()
+    assert all(not np.array_equal(initial[key], after[key]) for key in initial if key.startswith("W"))
+    for side, step in steps.items():
+        assert set(step.parameters()) == set(initial)
+        for key, value in step.parameters().items():            # the same starting point
+            np.testing.assert_array_equal(value, initial[key], err_msg=f"{side} {key}")
+        assert float(step().detach() if side.startswith("torch") else step()) == pytest.approx(cost, rel=1e-12)
+        for key, value in step.parameters().items():
+            assert value.dtype == np.float64 and value.shape == after[key].shape
+            np.testing.assert_allclose(value, after[key], rtol=1e-9, atol=1e-10, err_msg=f"{side} {key}")
+        step.reset()                                              # and back to the start
+        for key, value in step.parameters().items():
+            np.testing.assert_array_equal(value, initial[key], err_msg=f"{side} {key}")
+
+
+@pytest.mark.parametrize("optimizer", sorted(bench_step.OPTIMIZERS))
+def test_the_peers_keep_float32(optimizer):
+    """A float32 row times float32 arithmetic on every side (nothing promoted to float64)."""
+    for side, make in bench_step.CONTENDERS.items():
+        step = make(16, "float32", optimizer, layers=(6, 5, 3))
+        step()
+        step()
+        assert {value.dtype for value in step.parameters().values()} == {np.dtype(np.float32)}, side
+
+
+def test_the_torch_peer_uses_the_torch_sides_implementation():
+    """peer_torch's optimisers are TORCH_IMPLEMENTATION's: fused Adam, SGD with torch's default."""
+    for optimizer, settings in bench_step.TORCH_IMPLEMENTATION.items():
+        model = bench_peer_torch.sequential((6, 5, 3))
+        opt = bench_peer_torch.optimizer(optimizer, model, bench_step.OPTIMIZERS[optimizer][1])
+        assert type(opt) is type(bench_step.torch_optimizer(optimizer, bench_step.torch_model(4, "float32", "cpu",
+                                                                                             (6, 5, 3))[0]))
+        for key, value in settings.items():
+            assert all(group[key] == value for group in opt.param_groups), (optimizer, key)
+
+
+def test_peak_gemm_reports_both_libraries_and_the_faster():
+    peak = bench_step.peak_gemm(32, 2, ("float32", "float64"))
+    assert set(peak) == {"float32", "float64"}
+    for figures in peak.values():
+        assert set(figures) == PEAK_KEYS - {"threads", "dtype"}
+        assert figures["gflops"] == max(figures["numpy_gflops"], figures["torch_gflops"]) > 0
 
 
 def test_gpu_rows_are_computed_the_same_way_on_the_cpu():
@@ -106,21 +228,13 @@ def test_interleaved_resets_a_contender_before_each_sample_outside_the_timing():
 
 
 def test_a_training_step_starts_again_from_the_same_parameters_after_reset():
-    for side in (bench_step.numpy_step, bench_step.torch_step):
-        step = side(8, "float64", "adam", layers=(6, 5, 3))
-        before = _parameters(step)
+    for side, make in bench_step.CONTENDERS.items():
+        step = make(8, "float64", "adam", layers=(6, 5, 3))
+        before = step.parameters()
         step()
-        assert not all(np.array_equal(a, b) for a, b in zip(before, _parameters(step)))
+        assert not all(np.array_equal(before[key], value) for key, value in step.parameters().items()), side
         step.reset()
-        assert all(np.array_equal(a, b) for a, b in zip(before, _parameters(step)))
-
-
-def _parameters(step) -> list:
-    """The parameters a step closure trains (NumPy arrays, copied)."""
-    cells = dict(zip(step.__code__.co_freevars, (c.cell_contents for c in step.__closure__)))
-    if "params" in cells:
-        return [value.copy() for value in cells["params"].values()]
-    return [p.detach().numpy().copy() for p in cells["model"].parameters()]
+        assert all(np.array_equal(before[key], value) for key, value in step.parameters().items()), side
 
 
 @pytest.mark.parametrize("name", n_optim.OPTIMIZERS)
@@ -128,6 +242,8 @@ def test_blocked_updates_equal_whole_array_updates(name):
     """optim updates a large C-contiguous parameter block by block (cache-sized) and any other
     whole: elementwise arithmetic makes the two bit-for-bit equal, and nothing is lost on a
     Fortran-ordered parameter, which is never cut into (copied) flat blocks."""
+    if not hasattr(n_optim, "BLOCK_BYTES"):
+        pytest.skip("scratch_numpy.optim no longer updates block by block (its flat-buffer tests cover it)")
     rng = np.random.default_rng(0)
     shape = (300, 301)                                 # 722 kB in float64: three blocks
     assert np.prod(shape) * 8 > 2 * n_optim.BLOCK_BYTES

@@ -10,12 +10,18 @@ machine are no test.)
 
 Sections (what each measures and how: the modules of this package named):
 
+    peak GEMM         step: the machine's GEMM throughput, a 2048^3 square product (float32 and
+                      float64) in NumPy and in torch, best of a few, in each thread count's worker
     training step     step: the MLP 784-256-128-10 (softmax cross-entropy), SGD and Adam, batch
-                      64/256/1024/4096, float32 and float64; NumPy (the library's own Network and
-                      optimisers) vs torch (its fused Adam) on the CPU with the same thread count,
-                      interleaved medians, every sample from the same initial parameters; the ratio
-                      NumPy/torch; the GEMM bound (each side's matrix products alone over its step
-                      time) and the two sides' matrix products compared
+                      64/256/1024/4096, float32 and float64, on the CPU with the same thread count,
+                      interleaved medians, every sample from the same initial parameters, four
+                      contenders: Twinprop's NumPy (the library's own Network and optimisers),
+                      Twinprop's torch (its fused Adam), the NumPy peer (peer_numpy: the textbook
+                      CS231n form) and the torch peer (peer_torch: nn.Sequential, F.cross_entropy,
+                      torch.optim); the ratios NumPy/torch, NumPy/NumPy peer and torch/torch peer;
+                      the physical limit (the step's GEMM FLOPs at the peak GEMM rate) and each side's
+                      step over it; the GEMM bound (each side's matrix products alone, same shapes,
+                      over its step time) and the two sides' matrix products compared
     vectorisation     tasks: loops vs the vectorised logistic-regression gradient, 12288 x 209
     gradient checks   tasks: elementwise (10k parameters), directional (1M), autograd fast mode
     logging           tasks: a training run with TensorBoard logging at the default cadence vs
@@ -26,8 +32,11 @@ Sections (what each measures and how: the modules of this package named):
 Thread counts: ``--threads`` (default: every core this process may use). Each count gets a worker
 process (experiments.bench.worker) whose OpenBLAS, OpenMP and MKL pools are fixed by its
 environment before NumPy and torch load, and whose torch.set_num_threads matches; the first
-count's worker also runs every section besides the training step. Modes: the default (full)
-takes a few minutes; ``--quick`` (CI) uses fewer repeats and shorter loops; ``--smoke`` runs every
+count's worker also runs every section besides the peak GEMM rate and the training step. The
+training-step targets come from these rows: NumPy/torch <= 1.0 in every row at one and at two
+threads (judged only when both ran: ``--threads 1,2``; a miss in either is a miss) and the NumPy
+step within 1.25x of its own GEMM time at batch >= 1024. Modes: the default (full) takes a few
+minutes; ``--quick`` (CI) uses fewer repeats and shorter loops; ``--smoke`` runs every
 code path at toy sizes in seconds (tests), where the verdicts mean nothing and are not given.
 Timings are wall-clock; the load average before and after is recorded next to them, with each
 section's duration, and a busy machine (1-minute load average above BUSY_LOAD before the run) gets
@@ -36,7 +45,8 @@ steadier comparison. PERFORMANCE.md holds the latest figures and what they mean.
 
 The package: ``cli`` (the command: arguments, modes, worker processes, targets, the printed
 report), ``worker`` (one worker process, started by ``cli``), ``step``, ``tasks`` and ``cuda``
-(the sections' measurements) and ``timing`` (interleaved medians, thread settings, the
+(the sections' measurements), ``peer_numpy`` and ``peer_torch`` (the training step as others
+write it, timed beside the project's) and ``timing`` (interleaved medians, thread settings, the
 machine). The command, its parser and its modes are exported here; the command's parts live in ``cli``.
 """
 

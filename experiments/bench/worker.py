@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-SECTIONS = ("steps", "vectorisation", "gradient_checking", "logging", "cuda")
+SECTIONS = ("peak_gemm", "steps", "vectorisation", "gradient_checking", "logging", "cuda")
 
 
 def run(mode, threads: int, sections) -> dict:
@@ -21,7 +21,7 @@ def run(mode, threads: int, sections) -> dict:
     import torch
 
     from .cuda import cuda_section
-    from .step import OPTIMIZERS, measure_steps
+    from .step import OPTIMIZERS, measure_steps, peak_gemm
     from .tasks import gradient_checking, logging_overhead, vectorisation
     from .timing import machine, once
 
@@ -33,14 +33,16 @@ def run(mode, threads: int, sections) -> dict:
                for row in result.get("steps", []) if row["dtype"] == "float32"}
         return cuda_section(mode.cuda_batches, OPTIMIZERS, cpu, steps=mode.cuda_steps, repeats=mode.repeats)
     work = {
-        "steps": lambda: measure_steps(mode.batches, mode.dtypes, repeats=mode.repeats, min_time=mode.min_time),
+        "peak_gemm": lambda: peak_gemm(*mode.peak_gemm, dtypes=mode.dtypes),
+        "steps": lambda: measure_steps(mode.batches, mode.dtypes, repeats=mode.repeats, min_time=mode.min_time,
+                                       peak=result.get("peak_gemm") or peak_gemm(*mode.peak_gemm, dtypes=mode.dtypes)),
         "vectorisation": lambda: vectorisation(*mode.vectorisation, repeats=mode.repeats, min_time=mode.min_time),
         "gradient_checking": lambda: gradient_checking(*mode.gradient_checking),
         "logging": lambda: logging_overhead(*mode.logging),
         "cuda": cuda,
     }
     seconds = {}
-    for section in SECTIONS:   # in this order: the GPU section reads the CPU steps' times
+    for section in SECTIONS:   # in this order: the steps read the peak GEMM rate, the GPU section their times
         if section in sections:
             result[section], seconds[section] = once(work[section])
     result["section_seconds"] = seconds
