@@ -103,6 +103,14 @@ def test_check_is_the_checker_with_its_exit_status(capsys):
     assert twinprop.main(["check", "examples.relu:forward,backward"]) == 2  # no arrays: a usage error
 
 
+def test_check_optimizer_is_the_rule_checker_with_its_exit_status(capsys):
+    target = ["--rule", "adam", "--lr", "0.01", "--steps", "1,3"]
+    assert twinprop.main(["check-optimizer", "examples/optimizers.py:adam_update", *target]) == 0
+    assert twinprop.main(["check-optimizer", "examples/optimizers.py:adam_eps_before_correction", *target]) == 1
+    assert "eps_before_correction" in capsys.readouterr().out
+    assert twinprop.main(["check-optimizer", "examples/optimizers.py:no_such_rule", *target]) == 2
+
+
 def test_experiments_list_runs_in_process(capsys):
     assert twinprop.main(["experiments", "list"]) == 0
     assert "autograd_basics" in capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""The README's "Check your own backward pass" section runs as written and prints what it shows.
+"""The README's "Check your own backward pass" and "Check your own update rule" sections run as written and
+print what they show.
 
 What it shows is one CPU's output. Another CPU (AVX2 vs AVX512, another OpenBLAS or ATen kernel) sums in
 another order, so the last digits of the numbers differ: an error of ``0.00e+00`` on one is ``4.44e-16`` on
@@ -22,9 +23,13 @@ NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d+(?:e[-+]?\d+)?|\d+e[-+]?\d+)(?![
 PLACEHOLDER = "#"
 
 
-def readme_section() -> str:
+# The sections whose python blocks run as written (each block's output, when shown, is compared)
+SECTIONS = ("## Check your own backward pass", "## Check your own update rule")
+
+
+def readme_section(heading: str) -> str:
     text = (REPO / "README.md").read_text()
-    section = text.split("## Check your own backward pass", 1)[1]
+    section = text.split(heading + "\n", 1)[1]
     return re.split(r"\n## ", section, maxsplit=1)[0]
 
 
@@ -68,9 +73,11 @@ def same_output(printed: str, shown: str) -> str | None:
     return None
 
 
-def test_readme_python_blocks_run_and_print_what_is_shown():
-    """Every python block runs, in order, in one namespace; a plain block right after one is its output."""
-    blocks = re.findall(r"```(\w*)\n(.*?)```", readme_section(), re.S)
+@pytest.mark.parametrize("heading", SECTIONS)
+def test_readme_python_blocks_run_and_print_what_is_shown(heading):
+    """Every python block of the section runs, in order, in one namespace; a plain block right after one
+    is its output."""
+    blocks = re.findall(r"```(\w*)\n(.*?)```", readme_section(heading), re.S)
     namespace, checked = {}, 0
     for (language, code), (next_language, shown) in zip(blocks, blocks[1:] + [("end", "")]):
         if language != "python":

@@ -1,6 +1,7 @@
 """The ``twinprop`` command (installed by ``pip install .``): one name for the project's command lines.
 
     twinprop check TARGET --inputs NAME=SHAPE ... [--against EXPR] ...   = python -m parity_tests.checker
+    twinprop check-optimizer FILE.py:NAME --rule R --lr X ...            = python -m parity_tests.checker.optimizer_cli
     twinprop report [--device ...] [--dtype ...] [--verbose]             = python -m parity_tests.report
     twinprop mutants [--device ...] [--dtype ...]                        = python -m parity_tests.mutants
     twinprop experiments list | run ... | report | fidelity | bench      = python -m experiments
@@ -20,6 +21,8 @@ import sys
 # loads neither torch nor NumPy.
 COMMANDS = {
     "check": ("parity_tests.checker.cli", "check a NumPy forward/backward pair against autograd (the checker)"),
+    "check-optimizer": ("parity_tests.checker.optimizer_cli",
+                        "check a NumPy update rule against the project's rules and torch.optim over K steps"),
     "report": ("parity_tests.report", "the parity table: every concept run both ways, one row each"),
     "mutants": ("parity_tests.mutants", "the mutation proof: every parity row fails with a planted bug"),
     "experiments": ("experiments.cli", "list, run and report the experiments (list, run, report, fidelity, "
@@ -34,9 +37,10 @@ def usage() -> str:
     return ("usage: twinprop COMMAND [ARGS ...]\n\n"
             "Twinprop: neural-network training written twice, NumPy from scratch and PyTorch, and the tools\n"
             "that prove the two agree.\n\ncommands:\n" + "\n".join(lines) +
-            "\n\n`twinprop COMMAND --help` shows that command's options; each is also `python -m "
-            "MODULE` (parity_tests.checker, parity_tests.report, parity_tests.mutants, experiments, "
-            "examples).\nIn pytest: the fixture `check_layer` (parity_tests.checker.pytest_plugin).")
+            "\n\n`twinprop COMMAND --help` shows that command's options; each is also `python -m MODULE`\n"
+            "(parity_tests.checker, parity_tests.checker.optimizer_cli, parity_tests.report, parity_tests.mutants,\n"
+            "experiments, examples).\nIn pytest: the fixtures `check_layer` and `check_update_rule` "
+            "(parity_tests.checker.pytest_plugin).")
 
 
 def main(argv: list[str] | None = None) -> int:

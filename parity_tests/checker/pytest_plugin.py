@@ -31,6 +31,13 @@ expression (it sees ``torch``, ``F`` and every array by name; evaluated by the C
 there are an expression and ``inputs``. Every other keyword goes to ``check_backward`` unchanged (``params``,
 ``fixed``, ``random``, ``state``, ``mode``, ``dtype``, ``grad_convention``, ``kinks``, ``finite_differences``,
 ...). The torch side runs on ``--twinprop-device`` (cpu, the default; auto; cuda) unless ``device=`` is given.
+
+Update rules (optimizer.py): the fixture ``check_update_rule`` runs ``optimizer.check_optimizer`` and fails
+the test with its report (every parameter and piece of state after 1, 3 and 200 steps, and the convention
+hints):
+
+    def test_my_adam(check_update_rule):
+        check_update_rule(my_adam_update, "adam", lr=0.01)
 """
 
 from __future__ import annotations
@@ -47,8 +54,9 @@ from . import cli
 from .cli import expression_oracle, load_target, probe_possible
 from .comparison import ParityReport
 from .harness import check_backward
+from .optimizer import OptimizerReport, assert_optimizer
 
-__all__ = ["LayerCase", "check_layer", "layer_case", "parametrize_layers", "run_check"]
+__all__ = ["LayerCase", "check_layer", "check_update_rule", "layer_case", "parametrize_layers", "run_check"]
 
 DEVICE_OPTION = "--twinprop-device"
 
@@ -145,5 +153,21 @@ def check_layer(request):
         except AssertionError as failure:  # raised here, so that the traceback stops at the test's own line
             raise AssertionError(str(failure)) from None
         return report
+
+    return check
+
+
+@pytest.fixture
+def check_update_rule():
+    """``check_update_rule(rule, name, lr=..., **options)`` checks a NumPy update rule against the project's
+    rule ``name`` (``optimizer.check_optimizer``'s arguments) and fails the test with the report; returns the
+    report when everything agrees."""
+
+    def check(rule, name: str, **options) -> OptimizerReport:
+        __tracebackhide__ = True
+        try:
+            return assert_optimizer(rule, name, **options)
+        except AssertionError as failure:  # raised here, so that the traceback stops at the test's own line
+            raise AssertionError(str(failure)) from None
 
     return check
