@@ -28,7 +28,7 @@ directory's trial from its checkpoint with the settings saved in it.
 
 Kept states: with --keep-states every checkpoint is also kept as <run dir>/states/<step>.h5
 (--checkpoint-every 1 keeps one per epoch; a full-batch run one per chunk of iterations), and
-the report then says where the two sides part ("n-50: torch and NumPy agree to 3.1e-14 until
+the report then says where the two sides part ("n-50: NumPy and torch agree to 3.1e-14 until
 step 93; at step 94 W2[24, 22] parts: ..."). ``diverge RUN_A RUN_B`` locates that step in any
 two run directories (e.g. <logdir>/<experiment>/<variant>/numpy and .../torch) by bisection
 over their kept states (parity_tests.checker.divergence: its tolerance, rtol(k) = rtol_1

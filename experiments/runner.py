@@ -211,14 +211,20 @@ def locate_divergence(run_a, run_b, dtype: str | None = None) -> Divergence:
     return first_divergence(a, b, dtype=dtype)
 
 
-def divergence(reference: Outcome, other: Outcome, kept: tuple | None = None, dtype: str = "float64") -> dict:
+def divergence(reference: Outcome, other: Outcome, kept: dict | None = None, dtype: str = "float64") -> dict:
     """The pair's divergence: of the cost trajectories and of the final parameters (max over
     tensors), each relative_divergence; the iteration where the costs part (parted_at); and
-    |difference| of each metric. ``kept``: the pair's run directories when both kept their states:
-    then also ``first``, where their parameters part (locate_divergence at ``dtype``, as_dict)."""
+    |difference| of each metric. ``kept``, when the run keeps states: {impl: its run directory,
+    or None where its trial saved no checkpoint}; with both, also ``first``, where their
+    parameters part (locate_divergence at ``dtype``, as_dict), else ``unkept``, the
+    implementations that kept no states."""
     out = {}
     if kept is not None:
-        out["first"] = locate_divergence(*kept, dtype).as_dict()
+        unkept = [impl for impl in ("numpy", "torch") if kept.get(impl) is None]
+        if unkept:
+            out["unkept"] = unkept
+        else:
+            out["first"] = locate_divergence(kept["numpy"], kept["torch"], dtype).as_dict()
     if reference.costs and other.costs:
         out["cost"] = relative_divergence(reference.costs, other.costs)
         out["parted_at"] = parted_at(reference.costs, other.costs)
@@ -364,14 +370,13 @@ def _run_variant(experiment: Experiment, settings: Settings, variant: Variant, d
                 ckpt.close()
             logger.close()
         outcomes[impl] = outcome
-        if ckpt is not None and ckpt.keep_states and ckpt.saved is not None:   # saved none: kept none
-            kept[impl] = run_dir
-    pair = (kept["numpy"], kept["torch"]) if len(kept) == 2 else None
+        if settings.keep_states:   # a trial that saved no checkpoint kept no states
+            kept[impl] = run_dir if ckpt is not None and ckpt.saved is not None else None
     return {"variant": variant.name, "hparams": variant.hparams, "published": variant.published,
             "chaos": variant.chaos and asdict(variant.chaos), "disputed": variant.disputed,
             "metrics": {impl: o.metrics for impl, o in outcomes.items()}, "seconds": seconds,
-            "divergence": divergence(outcomes["numpy"], outcomes["torch"], pair, settings.dtype)
-            if len(outcomes) == 2 else {}}
+            "divergence": divergence(outcomes["numpy"], outcomes["torch"], kept if settings.keep_states else None,
+                                     settings.dtype) if len(outcomes) == 2 else {}}
 
 
 @dataclass(frozen=True)

@@ -323,3 +323,19 @@ def test_course_figures_at_the_full_budget(tmp_path, name, impl, variants):
                 assert published.parse(text).reproduced_by(values[metric], slack), \
                     (row["variant"], side, metric, text, values[metric], row["divergence"])
     assert all(v for c in result["claims"] for v in c["verdicts"].values() if v is not None)
+
+
+class _AnyMetric(dict):
+    """A variant's metrics where every name reads 0.5: enough for a claim's predicate to run."""
+
+    def __missing__(self, key):
+        return 0.5
+
+
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+def test_each_claim_reads_only_the_variants_it_needs(name):
+    """A claim is checked when the variants in ``needs`` ran (``run --variant`` may run fewer): its predicate
+    must not read another (early_stopping's second claim read no-stopping without naming it: a KeyError after
+    `run early_stopping --variant patience-20`)."""
+    for claim in EXPERIMENTS[name].claims:
+        claim.holds({variant: _AnyMetric() for variant in claim.needs})

@@ -1,7 +1,8 @@
 """Kept states and ``python -m experiments diverge``: a real experiment run keeps its checkpoints
 as states/<step>.h5 on both sides, the report says where the sides part, and ``diverge`` names a
 step and element planted into one side's kept states (exit 1), says "never part" for the real
-pair (exit 0) and turns bad input into one "error:" line (exit 2)."""
+pair (exit 0) and turns bad input into one "error:" line (exit 2); a run interrupted and resumed
+keeps the states an uninterrupted one keeps, and a run whose trials keep none says so in the report."""
 
 import contextlib
 import io
@@ -64,7 +65,7 @@ def test_a_run_with_kept_states_keeps_each_checkpoint_and_reports_the_pair(pair)
         assert all(np.array_equal(final.params[k], v) for k, v in last.params.items())
     first = json.loads((logdir / "results.json").read_text())["bias_variance"]["variants"][0]["divergence"]["first"]
     assert (first["first_out"], first["last_within"]) == (None, EPOCHS)
-    assert f"n-3: torch and NumPy never part: agree to {first['agreement']:.1e} through step 100" in printed
+    assert f"n-3: NumPy and torch never part: agree to {first['agreement']:.1e} through step 100" in printed
     assert first["agreement"] < 1e-13
 
 
@@ -86,7 +87,11 @@ def test_diverge_names_the_planted_step_and_element_with_exit_1(pair, tmp_path, 
     assert record.relative == pytest.approx(1e-4 / (1 + 1e-4), rel=1e-6)
     assert len(record.loaded) <= 7   # both ends and log2(20) bisections, of 20 kept states
     line = report.first_divergence({"variant": "n-3", "divergence": {"first": record.as_dict()}})
-    assert line.startswith("n-3: torch and NumPy agree to ") and "until step 45; by step 50" in line
+    # the values in the order the sides are named: the planted NumPy value, then torch's, read from the files
+    planted_value, torch_value = (checkpoint.load(run / checkpoint.STATES / "50.h5").params[key][1, 2]
+                                  for run, key in ((planted, "W2"), (torch_dir, "linears.1.weight")))
+    assert line.startswith("n-3: NumPy and torch agree to ") and "until step 45; by step 50" in line
+    assert f"W2[1, 2] parts: {float(planted_value)!r} vs {float(torch_value)!r} " in line
 
 
 def test_diverge_on_bad_input_is_one_error_line_with_exit_2(pair, tmp_path, capsys):
@@ -145,3 +150,47 @@ def test_torch_states_take_the_course_names_the_bridge_gives():
 def test_keep_states_needs_checkpoints():
     with pytest.raises(ValueError, match="--keep-states keeps the checkpoints"):
         make_settings(keep_states=True, checkpoint_every=0)
+
+
+def test_the_report_says_when_the_sides_kept_no_states(tmp_path, capsys):
+    """early_stopping's trainer takes no checkpoints: with --keep-states the report says the parting
+    is not located, and why, instead of leaving the line out."""
+    argv = ["run", "early_stopping", "--quick", "--device", "cpu", "--keep-states", "--logdir", str(tmp_path)]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    for variant in ("no-stopping", "patience-20"):
+        assert (f"{variant}: where NumPy and torch part is not located: no states kept by numpy and torch "
+                "(no checkpoint saved)") in printed
+        assert not (tmp_path / "early_stopping" / variant / "numpy" / checkpoint.STATES).exists()
+    row = {"variant": "v", "divergence": {"unkept": ["torch"]}}
+    assert report.first_divergence(row) == "v: where NumPy and torch part is not located: no states kept by torch " \
+                                           "(no checkpoint saved)"
+
+
+def test_a_resumed_run_keeps_the_states_an_uninterrupted_one_keeps(pair, tmp_path, monkeypatch, capsys):
+    """Ctrl-C after the kept state of step 50 (the next epoch's end saves step 51 and stops), then
+    --resume: the states kept before and after the interruption are those of the uninterrupted run,
+    bit for bit, plus the one the interruption saved; diverge against torch finds no parting."""
+    _, _, numpy_dir, torch_dir, _ = pair
+    save = checkpoint.save
+
+    def save_then_interrupt(path, snapshot):
+        saved = save(path, snapshot)
+        if path.name == "50.h5":
+            checkpoint._SIGINT.requested = True
+        return saved
+
+    monkeypatch.setattr(checkpoint, "save", save_then_interrupt)
+    assert cli.main([*RUN, "--impl", "numpy", "--logdir", str(tmp_path)]) == cli.INTERRUPTED
+    monkeypatch.setattr(checkpoint, "save", save)
+    run_dir = tmp_path / "bias_variance" / "n-3" / "numpy"
+    assert checkpoint.KeptStates(run_dir).steps == [*range(5, 51, 5), 51]
+    assert cli.main(["run", "--resume", str(run_dir)]) == 0
+    resumed, uninterrupted = checkpoint.KeptStates(run_dir), checkpoint.KeptStates(numpy_dir)
+    assert resumed.steps == sorted([*uninterrupted.steps, 51])
+    for step in uninterrupted.steps:
+        ours, theirs = resumed.state_at(step), uninterrupted.state_at(step)
+        assert ours.keys() == theirs.keys() and all(np.array_equal(ours[k], theirs[k]) for k in theirs), step
+    capsys.readouterr()
+    assert cli.main(["diverge", str(run_dir), str(torch_dir)]) == 0
+    assert "never part" in capsys.readouterr().out

@@ -105,7 +105,7 @@ EXPERIMENT = Experiment(
     claims=(
         Claim("without stopping the network overfits: its final dev cost is over its best epoch's",
               ("no-stopping",), lambda m: m["no-stopping"]["dev_cost"] > m["no-stopping"]["best_dev_cost"]),
-        Claim("early stopping stops patience epochs after the best one, before the budget", (NAME,),
+        Claim("early stopping stops patience epochs after the best one, before the budget", (NAME, "no-stopping"),
               lambda m: m[NAME]["epochs_run"] == m[NAME]["best_epoch"] + 1 + PATIENCE
               and m[NAME]["epochs_run"] < m["no-stopping"]["epochs_run"]),
         Claim("it returns the best epoch's parameters: their dev cost is the best recorded", (NAME,),

@@ -15,28 +15,39 @@ where G is the largest magnitude of either state at step k, over all its tensors
 term of comparison's rule, taken relative to the whole state rather than to the one tensor: a
 small tensor that passes near zero, such as a one-unit output bias, carries the rounding of the
 sums that built it, not of its present value). Rounding differences between two correct
-implementations accumulate like a random walk, so their relative size grows as sqrt(k), not
-as k; a real parting (a bug, or chaotic amplification) grows faster and leaves the band.
-rtol_1 is 1e-6 for float32 (8 ulps at step 1) and 2e-15 for float64 (the same 8 ulps); linear
-growth would be too loose to catch a 1e-4 slip late in a run, a constant band too tight early.
+implementations accumulate roughly like a random walk, so the band grows as sqrt(k), not as k;
+a real parting (a bug, or chaotic amplification) grows faster and leaves the band. rtol_1 is
+1e-6 for float32 (8.4 ulps at step 1) and 2e-15 for float64 (9 ulps); linear growth would be
+too loose to catch a 1e-4 slip late in a run, a constant band too tight late: the rounding does
+grow (Adam's, below, 30-fold from the first 10 steps to the last 100 of 1000, faster than sqrt(k):
+about k^0.7 from step 100 on, which the band's head start of 8 ulps absorbs through step 1000).
 Measured, NumPy vs torch on the project's adam (lr 0.01 and 0.003), momentum and gd, [2, 8, 8, 1]
 networks (tanh and relu, 3 seeds) on 200 moons points, full batch, 1000 steps: where the sides
 did not part, the rounding stayed within 0.31 of the band in float32 and 0.24 in float64 at every
-step; parity_tests/test_divergence.py asserts it (below 0.1; measured 0.022 adam, 0.011 gd,
-0.005 momentum) on one configuration, and that a single element changed by 1e-4 relative leaves
-the band at its step, up to step 1000 (where rtol = 3.2e-5). Where the sides do part (3 of those
-24 runs, in float64 as in float32: Adam's step v / sqrt(s) on an element whose moments are
-rounding noise), the difference grows by orders of magnitude within tens of steps.
+step; parity_tests/test_divergence.py asserts it on one configuration in each dtype (below 0.1;
+measured 0.022 adam, 0.011 gd, 0.005 momentum in float32, 0.021, 0.022, 0.010 in float64), and
+that the state's largest element changed by 1e-4 relative leaves the band at its step, up to
+step 1000 (where rtol = 3.2e-5). The band is relative to G: an element of size c G leaves it
+when changed by more than rtol(k) (1 + c) / c relative (2 rtol(k) for the largest, 11 rtol(k) at
+c = 0.1), so a slip in a small element is seen once training carries it into larger ones. Where the
+sides do part (3 of those 24 runs, in float64 as in float32: Adam's step v / sqrt(s) on an
+element whose moments are rounding noise), the difference grows by orders of magnitude within
+tens of steps.
 
-Search: bisection over the common saved steps, which assumes agreement is monotone (once out of
-tolerance, the trajectories stay out, as rounding growth and real partings do); both ends of
-the bracket are checked first: the last saved step (within tolerance: they never part, one load
-per side), then the first (out: they part at or before it); a run that parts costs about
-2 + log2(n) loads per side of its n saved states. A trajectory that
-leaves the band and comes back between two saved steps is not seen. With states saved every N
-steps the step is named to within N; ``replay(lo, hi)`` (optional) refines it: it returns two
-trajectories that hold every step from lo to hi (replayed from the saved state at lo), and the
-search runs again on them, so the exact step is named.
+Search: bisection over the common saved steps (a step saved by one trajectory only is not
+compared), which assumes agreement is monotone: once out of tolerance, the trajectories stay
+out. Rounding growth and chaos behave so; a contracting run (gradient descent on a convex
+problem) can pull a perturbed trajectory back into the band, and a run back in the band at its
+last saved step reads as never parting. Both ends of the bracket are checked first: the last
+saved step (within tolerance: they never part, one load per side), then the first (out: they
+part at or before it); a run that parts costs about 2 + log2(n) loads per side of its n saved
+states. A trajectory that leaves the band and comes back between two saved steps is not seen.
+With states saved every N steps the step is named to within N; ``replay(lo, hi)`` (optional)
+refines it: it returns two trajectories that hold every step from lo to hi (replayed from the
+saved state at lo; steps outside the bracket may be there too), and the search runs again on
+them, so the exact step is named. A replay that does not reproduce the bracket (within
+tolerance at lo, out at hi, the parting between) is a ValueError: its record would contradict
+the saved states'.
 """
 
 from __future__ import annotations
@@ -55,9 +66,16 @@ from .comparison import ParityReport, Tolerance, compare
 @dataclass(frozen=True)
 class Growth:
     """rtol(k) = rtol_1 * sqrt(k) (k >= 1, the steps done; step 0 counts as 1): the band the
-    rounding of two correct implementations stays in after k steps (module docstring)."""
+    rounding of two correct implementations stays in after k steps (module docstring). ``rtol_1``
+    must be a finite number > 0 (else TypeError or ValueError)."""
 
     rtol_1: float
+
+    def __post_init__(self):
+        if isinstance(self.rtol_1, bool) or not isinstance(self.rtol_1, (int, float, np.floating, np.integer)):
+            raise TypeError(f"rtol_1 must be a number, got {type(self.rtol_1).__name__}")
+        if not 0 < self.rtol_1 < math.inf:
+            raise ValueError(f"rtol_1 must be a finite number > 0, got {self.rtol_1!r}")
 
     def at(self, step: int) -> Tolerance:
         """The comparison.Tolerance at ``step``: rtol and atol_scale both rtol(k)."""
@@ -125,10 +143,10 @@ class Divergence:
 
     @property
     def element(self) -> str:
-        """e.g. "W3[2, 7]" ("" when they never part)."""
+        """e.g. "W3[2, 7]"; a 0-d tensor's name alone, "b"; "" when they never part."""
         if not self.parted:
             return ""
-        return f"{self.tensor}[{', '.join(map(str, self.index))}]"
+        return f"{self.tensor}[{', '.join(map(str, self.index))}]" if self.index else self.tensor
 
     def __str__(self) -> str:
         """e.g. "agree to 3.1e-15 until step 240; at step 241 W2[3, 7] parts: 0.52 vs 0.51 (...)"."""
@@ -161,8 +179,11 @@ def first_divergence(a: Trajectory, b: Trajectory, *, dtype: str, growth: Growth
     ``dtype``: "float64" or "float32" (both states must hold it: comparison never mixes them);
     ``growth``: the tolerance law (default GROWTH[dtype]); ``replay(lo, hi) -> (a', b')``:
     optional, trajectories holding every step of the bracket [lo, hi] when the saved states
-    leave a gap there, searched again so the step is exact. Compared at the steps both hold;
-    states must have the same names and shapes (else ValueError)."""
+    leave a gap there, searched again so the step is exact (a ValueError when their record does
+    not part within the bracket). Compared at the steps both hold; states must have the same
+    names and shapes (else ValueError)."""
+    if growth is not None and not isinstance(growth, Growth):
+        raise TypeError(f"growth must be a Growth (or None: GROWTH[dtype]), got {type(growth).__name__}")
     if growth is None:
         if dtype not in GROWTH:
             raise ValueError(f"dtype must be one of {sorted(GROWTH)} (or pass growth=), got {dtype!r}")
@@ -193,6 +214,10 @@ def first_divergence(a: Trajectory, b: Trajectory, *, dtype: str, growth: Growth
             j, hi = mid, judged
     if replay is not None and hi.step - lo.step > 1:
         finer = first_divergence(*replay(lo.step, hi.step), dtype=dtype, growth=growth)
+        if not (finer.parted and finer.last_within is not None and lo.step <= finer.last_within
+                and finer.first_out <= hi.step):
+            raise ValueError(f"replay({lo.step}, {hi.step}) does not reproduce the saved states (within "
+                             f"tolerance at {lo.step}, out at {hi.step}); its trajectories: {finer}")
         return dataclasses.replace(finer, loaded=tuple(loaded) + finer.loaded)
     return _record(dtype, lo, hi, loaded)
 
