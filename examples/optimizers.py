@@ -217,7 +217,8 @@ def cs231n_velocity_sign(params, grads, state, lr, mu=0.9, nesterov=False):
 
 
 def adam_decay_on_biases(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8, l2_lambda=0.0, m=None):
-    grads = {"d" + key: grads["d" + key] + (l2_lambda / m) * W for key, W in params.items()}   # slip: b too
+    if l2_lambda:                           # without L2 (m None) it is plain Adam
+        grads = {"d" + key: grads["d" + key] + (l2_lambda / m) * W for key, W in params.items()}   # slip: b too
     return adam_update(params, grads, state, lr, beta1, beta2, eps)
 
 

@@ -7,9 +7,10 @@
 
 ``harness`` runs a user's NumPy forward/backward pair against autograd and finite differences,
 ``comparison`` holds the tolerances and the per-tensor report, ``hints`` names the classic slips
-behind a mismatch, ``cli`` is the command line. ``optimizer`` runs a user's update rule against the project's
-rules and torch.optim, ``optimizer_hints`` names the classic convention slips, ``optimizer_cli`` is its
-command line; ``divergence`` finds the first step, tensor and element where two trajectories part.
+behind a mismatch, ``cli`` is the command line. ``optimizer`` runs a user's update rule against the
+project's rules and torch.optim (``optimizer_run``: the gradient stream, the contenders and their
+trajectories), ``optimizer_hints`` names the classic convention slips, ``optimizer_cli`` is its command
+line; ``divergence`` finds the first step, tensor and element where two trajectories part.
 """
 
 from .comparison import TOLERANCES, ParityReport, TensorDiff, Tolerance, compare

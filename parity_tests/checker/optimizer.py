@@ -18,7 +18,8 @@ A rule is one of
 
     update(params, grads, state) -> state      params {W1, b1, ...} updated in place, grads {dW1, db1, ...},
                                                state None at the first call; may return (params, state)
-    an object with step(params, grads)         its ``state`` attribute, when it has one, is compared
+    an object with step(params, grads)         its ``state`` attribute, when it has one, is compared; the
+                                               check steps a deep copy, so the object stays as given
     a class                                    built as cls(params, **hyperparameters), then as an object
 
 A function or class receives, by keyword, the hyperparameters its signature names (lr, beta, mu,
@@ -27,8 +28,9 @@ the values the check uses for the reference; under a schedule, the function or `
 STEP_KEYWORDS (epoch, iteration, current_lr) before each step, those it names (see below).
 
 State is compared in the course's names: {"t": t, "v": {"dW1": ...}, "s": {...}} (a key "W1" inside v or
-s is read as "dW1"). Rows are "W1 after 3 steps", "v[dW1] after 3 steps", "t after 3 steps"; state the
-reference does not keep is listed, not compared.
+s is read as "dW1"; a top-level key named like a parameter is refused, as a rule returning its parameters
+as its state). Rows are "W1 after 3 steps", "v[dW1] after 3 steps", "t after 3 steps", compared at each
+step count where both sides have them; state the reference does not keep is listed, not compared.
 
 With ``schedule`` (a name of scratch_numpy.schedules: constant, inverse_time, exponential,
 inverse_sqrt_epoch, inverse_sqrt_step, staircase; its hyperparameters decay_rate, base, k, time_interval by
@@ -53,11 +55,13 @@ parameters and of each step's gradients: a rule that writes into them changes no
 warning). Each gradient element has its own scale, log-uniform over 1e-10 .. 10, times a standard normal
 draw at every step: elements near eps show where eps sits, large ones show the rest. float64 and float32
 are checked separately (``dtype``), with comparison.TOLERANCES. When the rule fails, the convention hints
-(optimizer_hints.py) say which classic slip its numbers match.
+(optimizer_hints.py) say which classic slip its numbers match. optimizer_run.py draws the stream and runs
+the contenders; this module checks the arguments, compares and reports.
 """
 
 from __future__ import annotations
 
+import copy
 import inspect
 import numbers
 from collections.abc import Callable, Mapping, Sequence
@@ -65,56 +69,27 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import torch
 
-from reference_torch import bridge
-from reference_torch import models as torch_models
 from reference_torch import optim as torch_optim
-from reference_torch import schedules as torch_schedules
 from scratch_numpy import optim as numpy_optim
 from scratch_numpy import schedules as numpy_schedules
 from scratch_numpy.contract import SCHEDULE_HYPERPARAMETERS
+from scratch_numpy.validation import check_positive
 
 from . import optimizer_hints
 from .comparison import TOLERANCES, ParityReport, Tolerance, compare
 from .optimizer_hints import OptimizerHint
+from .optimizer_run import (Stream, _as_contender, _copies, _FunctionRule, _references, _snapshots, _steps_text,
+                            _trajectory, draw_stream)
 
-__all__ = ["DEFAULT_STEPS", "HYPERPARAMETERS", "OptimizerReport", "STEPS_PER_EPOCH", "STEP_KEYWORDS", "Stream",
+__all__ = ["DEFAULT_STEPS", "OptimizerReport", "STEPS_PER_EPOCH", "STEP_KEYWORDS", "Stream",
            "assert_optimizer", "check_optimizer", "draw_stream"]
 
 DEFAULT_STEPS = (1, 3, 200)
 STEPS_PER_EPOCH = 2                # under a schedule: step 3 is already in epoch 1, and 200 steps span 100 epochs
 STEP_KEYWORDS = ("epoch", "iteration", "current_lr")   # passed before each step, under a schedule
-LAYER_DIMS = (5, 4, 3)             # W1 (4, 5), b1 (4, 1), W2 (3, 4), b2 (3, 1)
-GRADIENT_DECADES = (-10.0, 1.0)    # log10 of each gradient element's scale: around eps = 1e-8 and far above
-HYPERPARAMETERS = ("lr", "beta", "mu", "nesterov", "beta1", "beta2", "eps", "l2_lambda", "m")
 AGAINST = ("numpy", "torch", "both")
 DTYPES = tuple(TOLERANCES)
-
-
-@dataclass(frozen=True)
-class Stream:
-    """The numbers every contender starts from: ``params`` {W1, b1, ...} and ``grads``, one dict
-    {dW1, db1, ...} per step, all in one dtype."""
-
-    params: dict[str, np.ndarray]
-    grads: list[dict[str, np.ndarray]]
-
-
-def draw_stream(steps: int, seed: int = 0, dtype: str = "float64", layer_dims: Sequence[int] = LAYER_DIMS) -> Stream:
-    """Parameters W_l (n_l, n_(l-1)) and b_l (n_l, 1) ~ N(0, 1) and ``steps`` gradient dicts from
-    ``default_rng(seed)``: element (i, j) of dW_l at every step is ``scale_ij * N(0, 1)``, with
-    log10(scale_ij) ~ U(GRADIENT_DECADES) drawn once, so an element is small or large at every step (a
-    running average of its squares stays near eps or far above it)."""
-    rng = np.random.default_rng(seed)
-    params = {}
-    for l in range(1, len(layer_dims)):
-        params[f"W{l}"] = rng.standard_normal((layer_dims[l], layer_dims[l - 1]))
-        params[f"b{l}"] = rng.standard_normal((layer_dims[l], 1))
-    scales = {key: 10.0 ** rng.uniform(*GRADIENT_DECADES, size=p.shape) for key, p in params.items()}
-    grads = [{"d" + key: (scales[key] * rng.standard_normal(p.shape)).astype(dtype) for key, p in params.items()}
-             for _ in range(steps)]
-    return Stream({key: p.astype(dtype) for key, p in params.items()}, grads)
 
 
 @dataclass
@@ -202,8 +177,9 @@ def check_optimizer(rule: Any, name: str, *, lr: float, against: str | Callable 
     ``dtype`` ("float64" or "float32"): the stream's, the rule's and the reference's. ``tolerance`` defaults
     to comparison.TOLERANCES[dtype]. ``hints``: when the rule fails, run the slipped variants of
     optimizer_hints.py and report those its trajectory matches. Raises ValueError or TypeError naming the
-    argument for a bad argument, and ValueError naming the array when the rule returns parameters or state
-    of the wrong keys, type or shape; an exception raised by the rule itself propagates.
+    argument for a bad argument (every hyperparameter's value is checked before the rule runs), and
+    ValueError or TypeError naming the entry when the rule returns parameters or state of the wrong keys,
+    type or shape; an exception raised by the rule itself propagates.
     """
     hp, keywords, clock = _arguments(name, lr, schedule, steps_per_epoch, hyperparameters)
     steps = _step_counts(steps)
@@ -211,6 +187,10 @@ def check_optimizer(rule: Any, name: str, *, lr: float, against: str | Callable 
         raise ValueError(f"dtype must be one of {DTYPES}, not {dtype!r}")
     if not (against in AGAINST or callable(against)):
         raise ValueError(f"against must be one of {AGAINST} or a torch optimiser factory, not {against!r}")
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, not {seed!r}")
+    if tolerance is not None and not isinstance(tolerance, Tolerance):
+        raise TypeError(f"tolerance must be None or a comparison.Tolerance(rtol, atol_scale), not {tolerance!r}")
     notes = []
     if clock.schedule is not None and name == "cs231n_momentum" and against in ("torch", "both"):
         if against == "torch":
@@ -223,8 +203,14 @@ def check_optimizer(rule: Any, name: str, *, lr: float, against: str | Callable 
     stream = draw_stream(max(steps), seed, dtype)
     rule_label = label or getattr(rule, "__qualname__", type(rule).__name__)
 
+    if not inspect.isclass(rule) and callable(getattr(rule, "step", None)):
+        try:   # an object's state would carry over: the object itself, and a later check of it, stay as given
+            rule = copy.deepcopy(rule)
+        except Exception as error:   # e.g. it holds a module or a lock
+            notes.append(f"the rule object could not be copied ({type(error).__name__}: {error}): the check "
+                         "stepped the object itself, and a later check of it starts where this one ended")
     user, passed = _as_contender(rule, _copies(stream.params), keywords, clock)
-    user_rows, wrote = _trajectory(user, stream, steps)
+    user_rows, warnings = _trajectory(user, stream, steps)
     notes.append(f"passed to the rule: {', '.join(passed)}" if passed else
                  "the rule takes no hyperparameters by keyword: it must use those of the check itself")
     if clock.schedule is not None:
@@ -234,23 +220,19 @@ def check_optimizer(rule: Any, name: str, *, lr: float, against: str | Callable 
     comparisons = {}
     for reference, contender in _references(against, name, hp, clock, stream, dtype):
         expected_rows, _ = _trajectory(contender, stream, steps)
-        expected_names = {row for rows in expected_rows.values() for row in rows}
-        common = [row for row in next(iter(user_rows.values())) if row in expected_names]
+        # Row by row at each step count: state a rule exposes only after some steps is compared where it is.
+        common = {k: [row for row in user_rows[k] if row in expected_rows[k]] for k in steps}
         comparisons[reference] = compare(
-            {f"{row} after {_steps_text(k)}": user_rows[k][row] for k in steps for row in common},
-            {f"{row} after {_steps_text(k)}": expected_rows[k][row] for k in steps for row in common},
+            {f"{row} after {_steps_text(k)}": user_rows[k][row] for k in steps for row in common[k]},
+            {f"{row} after {_steps_text(k)}": expected_rows[k][row] for k in steps for row in common[k]},
             tolerance=tolerance, label=f"{rule_label} vs {reference}", strict_dtypes=False)
         comparisons[reference].dtype = dtype
-        if missing := sorted(expected_names - user_names):
-            notes.append(f"{reference} keeps {', '.join(missing)}, which the rule does not expose: not compared")
+        notes += _missing_notes(reference, expected_rows, user_rows)
     if extra := sorted(user_names - {row for r in comparisons.values() for row in _row_names(r)}):
         notes.append(f"the rule's {', '.join(extra)} has no counterpart in the reference: not compared")
 
-    report = OptimizerReport(rule_label, name, hp, dtype, steps, seed, comparisons, notes=notes,
-                             schedule=clock.describe())
-    if wrote:
-        report.warnings.append(f"the rule wrote into grads (first at step {wrote}): it was given a copy, so the "
-                               "check is unaffected; a caller that reuses the gradients would see the change")
+    report = OptimizerReport(rule_label, name, hp, dtype, steps, seed, comparisons, warnings=warnings,
+                             notes=notes, schedule=clock.describe())
     if hints and not report.passed:
         report.hints = _fired_hints(name, hp, clock, stream, steps, user_rows, dtype)
     return report
@@ -287,14 +269,15 @@ def _arguments(name: str, lr: float, schedule: str | None, steps_per_epoch: int,
     if missing := [k for k in schedule_names if k not in given]:
         raise ValueError(f"schedule {schedule!r} needs {' and '.join(missing)}, e.g. "
                          + ", ".join(f"{k}={schedule_names[k][0]!r}" for k in missing))
-    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0:
-        raise ValueError(f"lr must be a positive number, not {lr!r}")
-    hp = {"lr": float(lr), **torch_optim.HYPERPARAMETERS[name],
+    hp = {"lr": check_positive("lr", lr), **torch_optim.HYPERPARAMETERS[name],
           **{k: v for k, v in given.items() if k in allowed and k not in ("l2_lambda", "m")}}
     if given.get("l2_lambda"):
         if given.get("m") is None:
             raise ValueError("m (the number of training examples) is needed for lambda/m when l2_lambda > 0")
         hp.update(l2_lambda=given["l2_lambda"], m=given["m"])
+    # Each value checked and named now (check_beta, check_positive, ...), not after the rule's 200 steps,
+    # and also when no NumPy reference runs (against a torch optimiser factory).
+    numpy_optim.make_optimizer(name, {"W1": np.zeros((1, 1))}, **hp)
     if schedule is None:
         return hp, hp, _Clock(hp["lr"])
     # make_schedule checks each value and names it (scratch_numpy.contract.check_schedule)
@@ -361,228 +344,49 @@ def _step_counts(steps: Sequence[int]) -> tuple[int, ...]:
     return tuple(sorted({int(k) for k in steps}))
 
 
-def _steps_text(k: int) -> str:
-    return f"{k} step" + ("" if k == 1 else "s")
-
-
-def _copies(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {key: a.copy() for key, a in arrays.items()}
+def _missing_notes(reference: str, expected_rows: Mapping[int, Mapping], user_rows: Mapping[int, Mapping]):
+    """A note per group of the reference's rows that the rule lacks at the same step counts ("after 1 step"
+    when it exposes them later; nothing said when it lacks them throughout)."""
+    lacking: dict[tuple[int, ...], list[str]] = {}
+    for row in sorted({row for rows in expected_rows.values() for row in rows}):
+        counts = tuple(k for k, rows in expected_rows.items() if row in rows and row not in user_rows[k])
+        if counts:
+            lacking.setdefault(counts, []).append(row)
+    return [f"{reference} keeps {', '.join(rows)}, which the rule does not expose"
+            f"{'' if len(counts) == len(expected_rows) else ' after ' + ', '.join(map(_steps_text, counts))}"
+            ": not compared" for counts, rows in lacking.items()]
 
 
 def _row_names(report: ParityReport) -> set[str]:
     return {d.tensor.rsplit(" after ", 1)[0] for d in report.diffs}
 
 
-# ------------------------------------------------------------------ contenders: step(grads), read()
-
-class _ObjectRule:
-    """An object with step(params, grads) (the user's, or scratch_numpy.optim's) and, optionally, .state;
-    ``step`` gets the clock's STEP_KEYWORDS its signature names."""
-
-    def __init__(self, rule, params, clock):
-        self.rule, self.params, self.clock = rule, params, clock
-        self.accepts = _accepted(rule.step)
-
-    def step(self, grads, k):
-        self.rule.step(self.params, grads, **_pick(self.accepts, self.clock.keywords(k)))
-
-    def read(self):
-        return self.params, getattr(self.rule, "state", None)
-
-
-class _ProjectRule(_ObjectRule):
-    """scratch_numpy.optim's rule, its lr set before each step as scratch_numpy.training sets it."""
-
-    def step(self, grads, k):
-        self.rule.lr = self.clock.lr(k)
-        super().step(grads, k)
-
-
-class _FunctionRule:
-    """update(params, grads, state, **hyperparameters, **step keywords) -> state or (params, state)."""
-
-    def __init__(self, update, params, keywords, clock):
-        self.update, self.params, self.keywords, self.clock, self.state = update, params, keywords, clock, None
-        self.accepts = _accepted(update)
-
-    def step(self, grads, k):
-        result = self.update(self.params, grads, self.state, **self.keywords,
-                             **_pick(self.accepts, self.clock.keywords(k)))
-        if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], Mapping):
-            self.params, result = result
-        self.state = result
-
-    def read(self):
-        return self.params, self.state
-
-
-class _TorchRule:
-    """A torch optimiser over ``model`` (a reference_torch.models.Network holding the stream's parameters);
-    ``with_state``: read its state back in the course's names (reference_torch.optim.optimizer_state). Under
-    a schedule, reference_torch.schedules' LambdaLR is stepped after each epoch, as reference_torch.training
-    does."""
-
-    def __init__(self, optimizer, model, with_state, clock):
-        self.optimizer, self.model, self.with_state, self.clock = optimizer, model, with_state, clock
-        schedule = clock.schedule
-        self.scheduler = None if schedule is None else torch_schedules.make_scheduler(
-            optimizer, schedule.name, **schedule.hyperparameters)
-
-    def step(self, grads, k):
-        for key, p in bridge.course_parameters(self.model):
-            g = grads["d" + key]
-            p.grad = torch.from_numpy(g if p.dim() == 2 else np.ascontiguousarray(g[:, 0]))
-        self.optimizer.step()
-        if self.clock.advances(k):
-            self.scheduler.step()
-
-    def read(self):
-        state = torch_optim.optimizer_state(self.optimizer, self.model) if self.with_state else None
-        return bridge.params_from_module(self.model), state
-
-
-def _accepted(function) -> set[str] | None:
-    """The keywords ``function``'s signature names; None when it takes any (a **kwargs)."""
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):   # a builtin without a signature: it takes none by keyword
-        return set()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return None
-    return set(parameters)
-
-
-def _pick(accepts: set[str] | None, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The entries of ``values`` a signature accepting ``accepts`` (_accepted) takes."""
-    return dict(values) if accepts is None else {k: v for k, v in values.items() if k in accepts}
-
-
-def _as_contender(rule, params, keywords, clock):
-    """(the rule as a contender, the keywords passed to it: hyperparameters, then step keywords)."""
-    if inspect.isclass(rule):
-        given = _pick(_accepted(rule), keywords)
-        contender = _ObjectRule(rule(params, **given), params, clock)
-    elif callable(getattr(rule, "step", None)):
-        given, contender = {}, _ObjectRule(rule, params, clock)
-    elif callable(rule):
-        given = _pick(_accepted(rule), keywords)
-        contender = _FunctionRule(rule, params, given, clock)
-    else:
-        raise TypeError(f"rule must be a function update(params, grads, state) -> state, an object with "
-                        f"step(params, grads) or a class built as cls(params, **hyperparameters), not "
-                        f"{type(rule).__name__}")
-    return contender, [*given, *_pick(contender.accepts, clock.keywords(1))]
-
-
-def _references(against, name, hp, clock, stream, dtype):
-    """(description, contender) for each reference; each starts from its own copy of the parameters."""
-    if against in ("numpy", "both"):
-        params = _copies(stream.params)
-        optimizer = numpy_optim.make_optimizer(name, params, **hp)
-        yield f"scratch_numpy.optim {name}", _ProjectRule(optimizer, params, clock)
-    if against in AGAINST and against != "numpy":
-        model = _network(stream.params, dtype)
-        rest = {k: v for k, v in hp.items() if k != "lr"}
-        optimizer = torch_optim.make_optimizer(name, model, lr=hp["lr"], **rest)
-        yield (f"torch.optim.{type(optimizer).__name__} (reference_torch.optim)",
-               _TorchRule(optimizer, model, True, clock))
-    if callable(against):
-        model = _network(stream.params, dtype)
-        optimizer = against([p for _, p in bridge.course_parameters(model)])
-        if not isinstance(optimizer, torch.optim.Optimizer):
-            raise TypeError(f"against(tensors) must return a torch.optim.Optimizer, not {type(optimizer).__name__}")
-        yield (f"your torch.optim.{type(optimizer).__name__} (parameters only)",
-               _TorchRule(optimizer, model, False, clock))
-
-
-def _network(params, dtype):
-    model = torch_models.Network(LAYER_DIMS, "relu", "softmax", dtype=bridge.resolve_dtype(dtype))
-    bridge.params_to_module(params, model)
-    return model
-
-
-# ------------------------------------------------------------------ trajectories
-
-def _snapshots(contender, stream: Stream, steps: tuple[int, ...]):
-    """Run ``contender`` on the stream; after each step count K in ``steps`` yield (K, its rows, the first
-    step at which it wrote into its gradients or None). Each step's gradients are handed as fresh copies,
-    and the rows are copies too (a rule may keep updating the arrays it exposed)."""
-    wrote = None
-    shapes = {key: p.shape for key, p in stream.params.items()}
-    for k, grads in enumerate(stream.grads[:steps[-1]], start=1):
-        given = _copies(grads)
-        # A slip such as t counted from 0 divides by zero: the trajectory then holds inf and NaN, which the
-        # report shows (and a hint may match) instead of a warning raised out of the rule.
-        with np.errstate(all="ignore"):
-            contender.step(given, k)
-        if wrote is None and any(not np.array_equal(given[n], grads[n]) for n in grads):
-            wrote = k
-        if k in steps:
-            yield k, _rows(*contender.read(), shapes, k), wrote
-
-
-def _trajectory(contender, stream: Stream, steps: tuple[int, ...]):
-    """({K: rows after K steps} for K in ``steps``, the first step at which the contender wrote into its
-    gradients or None)."""
-    rows, wrote = {}, None
-    for k, snapshot, wrote in _snapshots(contender, stream, steps):
-        rows[k] = snapshot
-    return rows, wrote
-
-
-def _rows(params, state, shapes: Mapping[str, tuple], k: int) -> dict[str, np.ndarray]:
-    """{"W1": ..., "t": float64, "v[dW1]": ...}: copies of the parameters and of the state, checked."""
-    when = f"after {_steps_text(k)}"
-    if not isinstance(params, Mapping) or set(params) != set(shapes):
-        got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
-        raise ValueError(f"{when}, params must hold exactly {sorted(shapes)}, got {got}")
-    rows = {}
-    for key, shape in shapes.items():
-        rows[key] = _array(f"params[{key!r}]", params[key], shape, when)
-    if state is None:
-        return rows
-    if not isinstance(state, Mapping):
-        raise TypeError(f"{when}, the rule's state is a {type(state).__name__}: return a dict such as "
-                        "{'t': t, 'v': {'dW1': ...}, 's': {...}} (or None when it keeps none)")
-    for name, value in state.items():
-        if isinstance(value, Mapping):
-            for key, array in value.items():
-                grad = key if key.startswith("d") else "d" + key
-                shape = shapes.get(grad[1:])
-                rows[f"{name}[{grad}]"] = _array(f"state[{name!r}][{key!r}]", array, shape, when)
-        elif np.ndim(value) == 0:
-            rows[str(name)] = np.float64(value)
-        else:
-            rows[str(name)] = np.array(value, copy=True)
-    return rows
-
-
-def _array(what: str, value, shape, when: str) -> np.ndarray:
-    if not isinstance(value, (np.ndarray, torch.Tensor)):
-        raise TypeError(f"{when}, {what} is a {type(value).__name__}, not an array")
-    array = np.array(value.detach().cpu() if isinstance(value, torch.Tensor) else value, copy=True)
-    if shape is not None and array.shape != shape:
-        raise ValueError(f"{when}, {what} has shape {array.shape}; expected {shape}")
-    return array
-
-
 def _fired_hints(name, hp, clock, stream, steps, user_rows, dtype) -> list[OptimizerHint]:
-    """The hints one of whose slipped variants runs, on the same stream, to the user's rows (all but t): each
-    variant at the reference's rates, a schedule variant at its shifted ones. A variant is abandoned at the
-    first step count where it parts from the user's rule."""
+    """The hints one of whose slipped variants runs, on the same stream, to the user's rows (all but t) while
+    the course's rule (scratch_numpy.optim's) does not: each variant at the reference's rates, a schedule
+    variant at its shifted ones. A variant is abandoned at the first step count where it parts from the
+    user's rule. A variant that the course's rule matches as well on those rows (beta = 0 makes momentum's
+    first step and dampening no slip; a tiny lr or eps hides most) cannot be told from it and names nothing:
+    a rule that fails only by a little would otherwise match it."""
+    (_, course), = _references("numpy", name, hp, clock, stream, dtype)
+    course_rows, _ = _trajectory(course, stream, steps)
     fired = []
     for hint in optimizer_hints.applicable(name, hp, scheduled=clock.schedule is not None):
         for variant in hint.variants:
             rule = _FunctionRule(optimizer_hints.slipped_rule(variant, name, hp), _copies(stream.params), {},
                                  replace(clock, shift=optimizer_hints.SCHEDULE_SHIFTS.get(variant, 0)))
+            slipped = False   # whether the variant has parted from the course's rule so far
             for k, variant_rows, _ in _snapshots(rule, stream, steps):
-                common = [row for row in user_rows[k] if row in variant_rows and row != "t"]
+                common = [row for row in user_rows[k] if row in variant_rows and row in course_rows[k] and row != "t"]
                 if not optimizer_hints.matches({row: user_rows[k][row] for row in common},
                                                {row: variant_rows[row] for row in common}, dtype):
                     break
+                slipped = slipped or not optimizer_hints.matches({row: course_rows[k][row] for row in common},
+                                                                 {row: variant_rows[row] for row in common}, dtype)
             else:
-                fired.append(hint)
-                break
+                if slipped:
+                    fired.append(hint)
+                    break
     return fired
 
 

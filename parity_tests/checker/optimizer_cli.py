@@ -33,7 +33,7 @@ from reference_torch.optim import NAMES
 from scratch_numpy.schedules import NAMES as SCHEDULES
 
 from .cli import _load_file
-from .optimizer import AGAINST, DEFAULT_STEPS, DTYPES, STEPS_PER_EPOCH, check_optimizer
+from .optimizer import AGAINST, DEFAULT_STEPS, DTYPES, STEPS_PER_EPOCH, _step_counts, check_optimizer
 
 # passed only when given (check_optimizer names a schedule hyperparameter given without its schedule)
 OPTIONAL = ("beta", "mu", "beta1", "beta2", "eps", "l2_lambda", "m", "decay_rate", "base", "k", "time_interval")
@@ -75,13 +75,12 @@ def load_rule(target: str):
 
 
 def step_counts(text: str) -> tuple[int, ...]:
+    """"1,3,200" -> (1, 3, 200), checked as check_optimizer checks ``steps``."""
     try:
-        counts = tuple(int(k) for k in text.split(","))
+        return _step_counts(tuple(int(k) for k in text.split(",")))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} must be step counts separated by commas, e.g. 1,3,200") from None
-    if min(counts) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: every step count must be >= 1")
-    return counts
+        raise argparse.ArgumentTypeError(f"{text!r} must be step counts >= 1 separated by commas, e.g. 1,3,200"
+                                         ) from None
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -4,8 +4,10 @@ Each hint names a slip between the course's (and torch's) rules and what users c
 rules it can occur in. ``check_optimizer`` runs, for every hint that applies to the checked rule and
 hyperparameters, the slipped variants below on the same parameters and gradient stream; the hint fires
 when the user's trajectory (every parameter and every piece of state the user exposes except ``t``, after
-each step count) matches one of its variants within ``HINT_TOLERANCES`` while it fails the reference. A
-slip is recognised from the numbers alone, never from the code.
+each step count) matches one of its variants within ``HINT_TOLERANCES`` while it fails the reference, and
+the variant itself parts from the course's rule on those rows (at beta = 0 momentum's first step and
+dampening are no slip, with a tiny eps its placement is none, with v hidden cs231n's sign cannot show: such
+a variant names nothing). A slip is recognised from the numbers alone, never from the code.
 
     hint                     rules                        the slipped variant(s)
     eps_inside_sqrt          rmsprop, adam                W -= lr g / sqrt(s + eps)      (adam: sqrt(s_hat + eps))
@@ -39,6 +41,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from reference_torch.optim import STATE_NAMES   # what each rule keeps, in the course's names
+
 from .comparison import Tolerance, compare
 
 # A match names a pattern; it does not judge, so it is looser than the pass rule (comparison.TOLERANCES)
@@ -48,9 +52,6 @@ HINT_TOLERANCES = {
     "float64": Tolerance(rtol=1e-8, atol_scale=1e-8),
     "float32": Tolerance(rtol=1e-3, atol_scale=1e-3),
 }
-
-# What each rule keeps, in the course's names (scratch_numpy.optim's ``state_names``).
-STATE_NAMES = {"gd": (), "momentum": ("v",), "cs231n_momentum": ("v",), "rmsprop": ("s",), "adam": ("v", "s")}
 
 
 @dataclass(frozen=True)
@@ -239,12 +240,15 @@ _DELTAS = {"gd": _gd, "momentum": _momentum, "cs231n_momentum": _cs231n, "rmspro
 def matches(actual: Mapping[str, np.ndarray], expected: Mapping[str, np.ndarray], dtype: str) -> bool:
     """Whether two trajectories' rows (name -> array, the same names) agree within ``HINT_TOLERANCES[dtype]``,
     elementwise as comparison.compare judges, with non-finite entries agreeing where both hold the same
-    value or both NaN (a slip such as t_minus_1 turns every parameter into NaN at its first step)."""
+    value or both NaN (a slip such as t_minus_1 turns every parameter into NaN at its first step). Rows of
+    different dtypes never agree: float32 is never compared with float64 (a rule that upcasts fails by
+    dtype, and its numbers name no slip)."""
     cleaned_a, cleaned_b = {}, {}
     for name in actual:
-        a, b = np.asarray(actual[name], dtype=np.float64), np.asarray(expected[name], dtype=np.float64)
-        if a.shape != b.shape:
+        a, b = np.asarray(actual[name]), np.asarray(expected[name])
+        if a.shape != b.shape or a.dtype != b.dtype:
             return False
+        a, b = a.astype(np.float64), b.astype(np.float64)
         both = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & (a == b))
         cleaned_a[name], cleaned_b[name] = np.where(both, 0.0, a), np.where(both, 0.0, b)
     return compare(cleaned_a, cleaned_b, tolerance=HINT_TOLERANCES[dtype]).passed

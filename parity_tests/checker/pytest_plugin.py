@@ -54,7 +54,7 @@ from . import cli
 from .cli import expression_oracle, load_target, probe_possible
 from .comparison import ParityReport
 from .harness import check_backward
-from .optimizer import OptimizerReport, assert_optimizer
+from .optimizer import OptimizerReport, check_optimizer
 
 __all__ = ["LayerCase", "check_layer", "check_update_rule", "layer_case", "parametrize_layers", "run_check"]
 
@@ -165,9 +165,11 @@ def check_update_rule():
 
     def check(rule, name: str, **options) -> OptimizerReport:
         __tracebackhide__ = True
-        try:
-            return assert_optimizer(rule, name, **options)
-        except AssertionError as failure:  # raised here, so that the traceback stops at the test's own line
-            raise AssertionError(str(failure)) from None
+        # Only a mismatch becomes this failure, raised here so that its traceback stops at the test's own line;
+        # an exception of the rule itself (an assert inside it included) propagates with the rule's frames.
+        report = check_optimizer(rule, name, **options)
+        if not report.passed:
+            raise AssertionError(str(report))
+        return report
 
     return check
