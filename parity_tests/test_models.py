@@ -90,3 +90,19 @@ def test_predictions_agree_between_sides():
     model = t_models.Network([4, 6, 3], "relu", "softmax")
     bridge.params_to_module(params, model)
     np.testing.assert_array_equal(net.predict(params, X)[0], model.predict(bridge.data_to_torch(X)).numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_parameter_is_named_and_a_huge_finite_one_is_not_refused(dtype, bad):
+    """check_params proves finiteness with one sum of squares over all parameters; where that sum is not
+    finite, the exact check must still name the parameter at fault, and must not refuse parameters whose
+    squares merely overflow the sum (every entry finite)."""
+    net = models.Network([3, 4, 2], output="softmax")
+    params = net.init_params("he", 0, dtype)
+    params["b2"][1, 0] = bad
+    with pytest.raises(ValueError, match=r"params\['b2'\].*NaN or inf"):
+        net.check_params(params)
+    params = net.init_params("he", 0, dtype)
+    params["W1"][0, 0] = np.finfo(dtype).max / 2       # its square overflows; the entry is finite
+    assert net.check_params(params) == np.dtype(dtype)

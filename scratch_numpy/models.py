@@ -55,7 +55,7 @@ from .contract import check_beta, check_keep_probs
 from .dropout import DropoutCache, check_mask, draw_mask, dropout_backward, dropout_forward
 from .layers import FirstLayerCache, LinearCache, affine, linear_backward
 from .validation import (check_choice, check_count, check_flag, check_float_array, check_labels, check_layer_dims,
-                          check_model, check_positive, unchecked)
+                          check_model, check_positive, sum_of_squares, unchecked)
 
 OUTPUTS = {
     "sigmoid": ("sigmoid", losses.binary_cross_entropy_with_logits),
@@ -181,8 +181,13 @@ class Network:
         for key, shape in shapes.items():
             if key not in params:
                 raise ValueError(f"params is missing {key} of shape {shape}")
-            check_float_array(f"params[{key!r}]", params[key], shape=shape, dtype=dtype)
+            check_float_array(f"params[{key!r}]", params[key], shape=shape, dtype=dtype, finite=False)
             dtype = params[key].dtype
+        # finiteness in one BLAS pass over all parameters instead of an isfinite pass (and its boolean
+        # array) per parameter; only when that fails, the exact check that names the parameter at fault
+        if not sum_of_squares([params[key] for key in shapes]) <= np.finfo(dtype).max:
+            for key in shapes:
+                check_float_array(f"params[{key!r}]", params[key], shape=shapes[key], dtype=dtype)
         return dtype
 
     def check_data(self, params, X, Y=None, *, names=("X", "Y")):

@@ -40,7 +40,7 @@ import numpy as np
 from .contract import check_beta, check_optimizer_state
 from .losses import l2_penalty
 from .validation import (check_choice, check_count, check_flag, check_float_array, check_positive, check_squarable,
-                         squarable_limit, unchecked)
+                         squarable_limit, sum_of_squares, unchecked)
 
 
 class FlatLayout:
@@ -230,9 +230,8 @@ class Optimizer:
         sqrt(bound), which the caller's bound makes acceptable to every check. Otherwise (a
         non-finite or a large entry, or s overflowing) each check runs exactly, on the largest
         magnitude of each tensor ({name: array} ``named``), so an error names the tensor at fault."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            if sum(float(np.dot(a, a)) for a in arrays) <= bound:
-                return
+        if sum_of_squares(arrays) <= bound:
+            return
         largest = {name: float(np.abs(array).max()) for name, array in named.items()}
         for check in checks:
             for name, value in largest.items():
