@@ -59,11 +59,18 @@ class Rehearsed(Exception):
 
 class Interrupted(Exception):
     """Ctrl-C during training: the checkpoint ``path`` was saved after ``epoch`` of ``epochs``
-    (``unit``: "epoch", or "iteration" in a full-batch run)."""
+    (``unit``: "epoch", or "iteration" in a full-batch run). ``also``: the other trials of a
+    parallel run (experiments.parallel) that the same Ctrl-C stopped with a checkpoint, each an
+    Interrupted."""
+
+    also: tuple = ()
 
     def __init__(self, path: Path, epoch: int, epochs, unit: str = "epoch"):
         super().__init__(f"interrupted after {unit} {epoch} of {epochs}; checkpoint saved to {path}")
         self.path, self.epoch, self.epochs, self.unit = path, epoch, epochs, unit
+
+    def __reduce__(self):   # pickled by a worker process of a parallel run
+        return type(self), (self.path, self.epoch, self.epochs, self.unit)
 
 
 # --- capture and restore: one side's live objects <-> a Snapshot -------------------------------------

@@ -1,22 +1,27 @@
 """python -m experiments: list, run and report the experiments.
 
-    python -m experiments list
+    python -m experiments list [--quick]
     python -m experiments run NAME [NAME ...] | all  [--impl numpy|torch|both] [--device auto|cpu|cuda]
                               [--dtype float64|float32] [--logdir runs] [--data-dir DIR] [--seed N]
-                              [--quick] [--variant V ...] [--checkpoint-every N] [--keep-states]
+                              [--quick] [--variant V ...] [--checkpoint-every N] [--keep-states] [--jobs N]
     python -m experiments run --resume RUN_DIR [--data-dir DIR]
     python -m experiments report [--logdir runs]
     python -m experiments diverge RUN_A RUN_B [--dtype float64|float32]
-    python -m experiments fidelity [NAME ...] [--data-dir DIR] [--logdir runs/fidelity] [--device ...]
+    python -m experiments fidelity [NAME ...] [--data-dir DIR] [--logdir runs/fidelity] [--device ...] [--jobs N]
     python -m experiments bench [--quick | --smoke] [...]   (experiments.bench: its options, its exit codes)
+    python -m experiments view NAME [--logdir runs] [--port N]   (experiments.view: TensorBoard on NAME's newest runs)
 
 ``run`` logs to TensorBoard under <logdir>/<experiment>/<variant>/<impl>, prints
-the report of what it ran, and exits 1 when a claim fails or a published figure is missed
-(report.missed_figures). It reads every experiment's data before the first one runs, so bad
-input (a ValueError) and a bad data file (datasets.DataError) are one "error:" line with exit
-status 2 before any work; a data file that is absent is a stand-in, and the report says so.
-``fidelity`` (experiments.fidelity) runs every configuration with a published figure at the full
-budget and prints published / NumPy / torch per figure.
+the report of what it ran, and exits FAILED (1) when a claim fails or a published figure is
+missed, naming each on stderr (report.failures; a chaotic figure within its slack and a disputed
+one are not misses); ``run --help`` lists the experiments and the exit statuses. It reads every
+experiment's data before the first one runs, so bad input (a ValueError) and a bad data file
+(datasets.DataError) are one "error:" line with exit status 2 before any work; a data file that
+is absent is a stand-in, and the report says so. ``list`` shows each experiment's claim, data set
+and fallback (the data without the course's files), and its variants with their hyperparameters;
+``report`` the last results and what did not run (report.not_run). ``fidelity``
+(experiments.fidelity) runs every configuration with a published figure at the full budget and
+prints published / NumPy / torch per figure.
 
 Checkpoints (experiments.checkpoint): a run of the mini-batch trainer (optimisers, batch_size,
 lr_decay, ...; not with early stopping) saves <run dir>/checkpoint.h5 every N epochs (--checkpoint-every;
@@ -40,22 +45,29 @@ states that do not match).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+import textwrap
 
 from scratch_numpy.validation import check_choice
 
-from . import fidelity, report
+from . import fidelity, report, view
 from .catalog import EXPERIMENTS
 from .checkpoint import Interrupted, sigint_saves
 from .datasets import DataError
-from .runner import load_data, load_results, locate_divergence, prepare_resume, resume_experiment, run_experiment
+from .parallel import check_jobs, run_experiments
+from .runner import load_data, load_results, locate_divergence, prepare_resume, resume_experiment
 from .settings import Settings, make_settings
 from .tblog import check_writable
 
+FAILED = 1          # run's status when a claim fails or a published figure is missed
+BAD_INPUT = 2       # bad command-line input, a bad data file or checkpoint: one "error:" line
 INTERRUPTED = 130   # the shell's status for a process stopped by SIGINT (128 + 2)
 # run options that --resume takes from the checkpoint instead: (dest, default)
 SAVED_OPTIONS = (("impl", "both"), ("device", "auto"), ("dtype", "float64"), ("logdir", "runs"), ("seed", "0"),
                  ("quick", False), ("variant", None), ("checkpoint_every", None), ("keep_states", False))
+JOBS_HELP = ("run the trials in N worker processes, one thread each (default: one per core; 1: one after another "
+             "in this process)")
 PARTED = 1   # diverge's exit status when the two runs part (0: they never do)
 
 
@@ -67,8 +79,12 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m experiments", description="Twinprop's experiments, NumPy and torch side by side.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    commands.add_parser("list", help="every experiment: name, data set, claim")
-    run = commands.add_parser("run", help="run experiments (names or 'all') and print their report")
+    listing = commands.add_parser("list", help="every experiment: claim, data set and its fallback, variants and "
+                                  "their hyperparameters")
+    listing.add_argument("--quick", action="store_true", help="the hyperparameters of run --quick (default: the "
+                         "full budget's)")
+    run = commands.add_parser("run", help="run experiments (names or 'all') and print their report",
+                              epilog=run_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("names", nargs="*", metavar="NAME", help="experiment names, or 'all'")
     run.add_argument("--impl", default="both", help="numpy, torch or both (default both)")
     run.add_argument("--device", default="auto", help="the torch side's device: auto, cpu or cuda (default auto)")
@@ -84,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "(full-batch runs: iterations; default: about 10 per run; 0: none)")
     run.add_argument("--keep-states", action="store_true", help="keep every checkpoint as "
                      "<run dir>/states/<step>.h5, for diverge and the report's first divergence")
+    run.add_argument("--jobs", default=None, metavar="N", help=JOBS_HELP)
     run.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR "
                      "(<logdir>/<experiment>/<variant>/<impl>) from its checkpoint.h5")
     show = commands.add_parser("report", help="the last results in <logdir>/results.json")
@@ -98,10 +115,32 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default $TWINPROP_DATA_DIR, else the shipped experiments/data)")
     figures.add_argument("--logdir", default="runs/fidelity", help="TensorBoard root (default runs/fidelity)")
     figures.add_argument("--device", default="auto", help="the torch side's device: auto, cpu or cuda")
+    figures.add_argument("--jobs", default=None, metavar="N", help=JOBS_HELP)
+    viewer = commands.add_parser("view", help="TensorBoard on an experiment's newest runs (127.0.0.1, a free port; "
+                                 "Ctrl-C stops it)")
+    viewer.add_argument("name", metavar="NAME", help="an experiment (its newest runs), or <experiment>-K (its root "
+                        "<experiment>-K; -1: the first, <experiment>)")
+    viewer.add_argument("--logdir", default="runs", help="TensorBoard root the runs were written to (default runs/)")
+    viewer.add_argument("--port", default=None, metavar="N", help="serve on this port (default: a free one)")
     # listed for --help only: main hands "bench" and everything after it to experiments.bench
     commands.add_parser("bench", add_help=False, help="the performance benchmark, NumPy vs torch "
                         "(python -m experiments bench --help for its options)")
     return parser
+
+
+def run_epilog() -> str:
+    """The end of ``run --help``: the experiments' names and run's exit statuses."""
+    names = textwrap.fill(", ".join(EXPERIMENTS), width=78, initial_indent="  ", subsequent_indent="  ")
+    return (f"experiments (python -m experiments list: variants, hyperparameters, data):\n{names}\n\n"
+            "exit status:\n"
+            "  0    every claim holds and no published figure is missed\n"
+            f"  {FAILED}    a claim fails or a published figure is missed, each named on stderr\n"
+            "       (a figure by experiment, variant and metric, with the published, NumPy\n"
+            "       and torch values); figures are judged at the full budget in float64 on\n"
+            "       the course's data, and a chaotic figure within its declared slack or a\n"
+            "       disputed one is shown, not missed\n"
+            f"  {BAD_INPUT}    bad input, a bad data file or a bad checkpoint: one \"error:\" line\n"
+            f"  {INTERRUPTED}  interrupted (Ctrl-C), after saving a checkpoint where the run takes them")
 
 
 def experiment_names(names: list) -> list:
@@ -129,15 +168,46 @@ def _every(text) -> int | None:
     return int(text)
 
 
-def list_experiments() -> str:
-    """One line per experiment (name, data set, claim), then its variants."""
-    experiments = EXPERIMENTS.values()
-    w0, w1 = max(len("name"), *map(len, EXPERIMENTS)), max(len("data set"), *(len(e.dataset) for e in experiments))
-    lines = [f"{'name':<{w0}}  {'data set':<{w1}}  claim"]
-    for e in experiments:
-        lines.append(f"{e.name:<{w0}}  {e.dataset:<{w1}}  {e.claim}")
-        lines.append(f"{'':<{w0}}  variants: " + ", ".join(v.name for v in e.variants(Settings())))
-    return "\n".join(lines)
+def _hparams(hparams: dict) -> str:
+    """"lr 0.0007, batch_size 64": floats to 4 significant digits."""
+    return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in hparams.items())
+
+
+def fallback(experiment, settings) -> str | None:
+    """What the experiment's data is when the course's files are absent, found by loading it without
+    a data directory (datasets: a generated stand-in, the course's own points generated by code, or
+    data that is always generated); None when it has no data set."""
+    data = load_data(experiment, dataclasses.replace(settings, data_dir=None))
+    if data is None:
+        return None
+    if getattr(data, "standin", False):
+        return "without the course's file: a generated stand-in (published figures not comparable)"
+    if getattr(data, "course_data", False):
+        return "without the course's file: the course's own points, generated by code"
+    return "none needed: generated by code, no file read"
+
+
+def list_experiments(quick: bool = False) -> str:
+    """One block per experiment: its claim, data set and fallback (the data without the course's
+    files), the hyperparameters all its variants share, then each variant with those that set it
+    apart (at the full budget, or --quick's)."""
+    settings = Settings(quick=quick)
+    blocks = ["hyperparameters at the quick budget (those of run --quick)" if quick
+              else "hyperparameters at the full budget (list --quick: those of run --quick)"]
+    for e in EXPERIMENTS.values():
+        variants = e.variants(settings)
+        shared = {k: v for k, v in variants[0].hparams.items() if all(k in w.hparams and w.hparams[k] == v
+                                                                        for w in variants)}
+        width = max(len(v.name) for v in variants)
+        rows = [f"{v.name:<{width}}  " + (_hparams({k: x for k, x in v.hparams.items() if k not in shared})
+                                          if v.hparams else "(no hyperparameters)") for v in variants]
+        where = fallback(e, settings)
+        lines = [f"{e.name}: {e.claim}", f"  data:      {e.dataset}",
+                 *([f"  fallback:  {where}"] if where else []),
+                 *([f"  shared:    {_hparams(shared)}"] if shared else []),
+                 *(f"  {'variants:' if i == 0 else '':<11}{row}".rstrip() for i, row in enumerate(rows))]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def prepare(args) -> tuple:
@@ -166,30 +236,31 @@ def check_resume_args(args) -> None:
         raise ValueError(f"--resume takes the run's settings from its checkpoint; drop {', '.join(given)}")
 
 
-def run(names: list, settings, variants) -> int:
-    """Run and report each experiment (every one's data read first); 1 when a claim fails or a
-    published figure is missed."""
-    data = {name: load_data(EXPERIMENTS[name], settings) for name in names}
+def run(names: list, settings, variants, jobs: int) -> int:
+    """Run and report each experiment (every one's data read first) on ``jobs`` processes
+    (experiments.parallel); 1 when a claim fails or a published figure is missed."""
+    plans = [(EXPERIMENTS[name], variants, load_data(EXPERIMENTS[name], settings)) for name in names]
     failed = []
-    for name in names:
-        result = run_experiment(EXPERIMENTS[name], settings, variants, data[name])
+    for result in run_experiments(plans, settings, jobs):
         print(report.format_result(result), end="\n\n", flush=True)
-        failed += [f"claim failed: {name}: {text}" for text in report.failed_claims(result)]
-        failed += [f"published figure missed: {name}: {text}" for text in report.missed_figures(result)]
+        failed += report.failures(result)
     print(f"results: {settings.logdir / 'results.json'}; curves: tensorboard --logdir {settings.logdir}")
-    for line in failed:
+    return _status(failed)
+
+
+def _status(failures: list) -> int:
+    """Print each failure (report.failures) on stderr; FAILED when there is one, else 0."""
+    for line in failures:
         print(line, file=sys.stderr)
-    return 1 if failed else 0
+    return FAILED if failures else 0
 
 
 def resume(plan) -> int:
-    """Continue one run directory's trial (runner.prepare_resume) and report it; 1 when a claim fails."""
+    """Continue one run directory's trial (runner.prepare_resume) and report it; 1 when a claim fails
+    or a published figure is missed."""
     result = resume_experiment(plan)
     print(report.format_result(result), end="\n\n", flush=True)
-    failed = report.failed_claims(result)
-    for text in failed:
-        print(f"claim failed: {result['experiment']}: {text}", file=sys.stderr)
-    return 1 if failed else 0
+    return _status(report.failures(result))
 
 
 def diverge(run_a, run_b, dtype) -> int:
@@ -204,14 +275,14 @@ def diverge(run_a, run_b, dtype) -> int:
 
 def _error(error: Exception) -> int:
     print(f"error: {error}", file=sys.stderr)
-    return 2
+    return BAD_INPUT
 
 
 def _interrupted(error: Interrupted) -> int:
-    run_dir = error.path.parent
-    print(f"interrupted: checkpoint saved to {error.path} after {error.unit} {error.epoch} of {error.epochs}\n"
-          f"resume with: python -m experiments run --resume {run_dir}  (that trial; variants and "
-          "implementations the command had not reached need their own run)", file=sys.stderr)
+    for stopped in (error, *error.also):   # a parallel run (--jobs) stops every trial it was running
+        print(f"interrupted: checkpoint saved to {stopped.path} after {stopped.unit} {stopped.epoch} of "
+              f"{stopped.epochs}\nresume with: python -m experiments run --resume {stopped.path.parent}  (that "
+              "trial; variants and implementations the command had not reached need their own run)", file=sys.stderr)
     return INTERRUPTED
 
 
@@ -226,8 +297,10 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "list":
-            print(list_experiments())
+            print(list_experiments(args.quick))
             return 0
+        if args.command == "view":
+            return view.serve(args.logdir, args.name, args.port, EXPERIMENTS)
         if args.command == "report":
             print(report.format_results(load_results(args.logdir)))
             return 0
@@ -235,14 +308,16 @@ def main(argv=None) -> int:
             return diverge(args.run_a, args.run_b, args.dtype)
         if args.command == "fidelity":
             settings, chosen = fidelity.prepare(args.names, args.data_dir, args.logdir, args.device)
-            job = lambda: fidelity.run(settings, chosen)   # noqa: E731
+            jobs = check_jobs(args.jobs)
+            job = lambda: fidelity.run(settings, chosen, jobs)   # noqa: E731
         elif args.resume is not None:
             check_resume_args(args)
             plan = prepare_resume(EXPERIMENTS, args.resume, args.data_dir)
             job = lambda: resume(plan)   # noqa: E731
         else:
             names, settings = prepare(args)
-            job = lambda: run(names, settings, args.variant)   # noqa: E731
+            jobs = check_jobs(args.jobs)
+            job = lambda: run(names, settings, args.variant, jobs)   # noqa: E731
     except ValueError as error:
         return _error(error)
     try:

@@ -1,6 +1,7 @@
 """python -m experiments fidelity: every figure the course publishes, reproduced on both sides.
 
     python -m experiments fidelity [NAME ...] [--data-dir DIR] [--logdir runs/fidelity] [--device auto|cpu|cuda]
+                                   [--jobs N]
 
 Runs every variant of the catalog that declares published figures (Variant.published, as the
 course prints them: experiments.published), at the full budget, float64, NumPy and torch, on the
@@ -29,7 +30,8 @@ from . import report
 from .catalog import EXPERIMENTS
 from .datasets import require_course_files
 from .published import parse
-from .runner import load_data, run_experiment
+from .parallel import run_experiments
+from .runner import load_data
 from .settings import make_settings
 
 
@@ -42,7 +44,7 @@ def published_variants(settings) -> dict:
 def _verdict(cell: str, missed: bool) -> str:
     if missed:
         return "MISSED"
-    return {"yes": "reproduced", "NO (disputed)": "disputed"}.get(cell, cell)
+    return {"yes": "reproduced"}.get(cell, cell)
 
 
 def rows(result: dict) -> list:
@@ -70,13 +72,15 @@ def prepare(names: list, data_dir, logdir, device: str) -> tuple:
     return settings, {n: chosen[n] for n in names} if names else chosen
 
 
-def run(settings, chosen: dict) -> int:
-    """Run ``chosen`` ({experiment: variants}) and print the figures; 1 when one is missed."""
+def run(settings, chosen: dict, jobs: int) -> int:
+    """Run ``chosen`` ({experiment: variants}) on ``jobs`` processes (experiments.parallel) and
+    print the figures; 1 when one is missed."""
     start, table = time.perf_counter(), []
-    data = {name: load_data(EXPERIMENTS[name], settings) for name in chosen}   # a bad file fails before any run
-    for name, variants in chosen.items():
-        print(f"fidelity: {name} ({', '.join(variants)})", file=sys.stderr, flush=True)
-        table += rows(run_experiment(EXPERIMENTS[name], settings, variants, data[name]))
+    plans = [(EXPERIMENTS[name], variants, load_data(EXPERIMENTS[name], settings))   # a bad file fails before any run
+             for name, variants in chosen.items()]
+    for (name, variants), result in zip(chosen.items(), run_experiments(plans, settings, jobs)):
+        print(f"fidelity: {name} ({', '.join(variants)}) done", file=sys.stderr, flush=True)
+        table += rows(result)
     header = ["experiment", "variant", "figure", "published", "numpy", "torch", "verdict"]
     print("\n".join(report.table([header, *(r[:-1] for r in table)])))
     verdicts = [r[6] for r in table]

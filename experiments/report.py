@@ -10,12 +10,18 @@ none). ``match`` (figure_match) says whether each implementation reproduces the 
 at its printed precision (experiments.published); it reads n/a for a quick budget or data that
 is not the course's. Then each claim with its verdict per implementation. Results that record their
 environment (runner: seed, library versions, devices, determinism settings) show it on one line,
-and a resumed run says from which checkpoint.
+and a resumed run says from which checkpoint. ``format_results`` ends with what the catalog has and
+the results do not (``not_run``): experiments without a result (never run, or stopped before their
+end, as in an interrupted ``run all``) and variants that did not run (--variant, a resumed trial).
 """
 
 from __future__ import annotations
 
+import textwrap
+
 from . import published
+from .catalog import EXPERIMENTS
+from .settings import Settings
 
 
 def _value(row: dict, metric: str, value) -> str:
@@ -37,8 +43,8 @@ def figure_match(result: dict, row: dict, metric: str) -> tuple[str, bool]:
     """(the match cell, whether it is a miss) for one published figure of a variant's row:
     "yes" when every implementation that ran reproduces it at its printed precision; on a chaotic
     variant (row "chaos", runner.Chaos) "chaotic (±slack)" when every side ends within the slack,
-    with "parts at N" when the two sides' costs measurably parted (README: not a miss); "NO
-    (disputed)" for a figure the variant declares disputed (the course's own code does not give
+    with "parts at N" when the two sides' costs measurably parted (README: not a miss);
+    "disputed" for a figure the variant declares disputed (the course's own code does not give
     it; README: shown, not counted as a miss) when every side gives the value the variant records
     for it; else "NO", a miss. "n/a" (not judged) for a quick
     budget, a float32 run or data that is not the course's; "" without a figure."""
@@ -59,7 +65,7 @@ def figure_match(result: dict, row: dict, metric: str) -> tuple[str, bool]:
     if metric in row.get("disputed", {}):
         recorded = published.parse(row["disputed"][metric][0])
         if ours and all(v is not None and recorded.reproduced_by(v) for v in ours):
-            return "NO (disputed)", False
+            return "disputed", False
     return "NO", True
 
 
@@ -154,11 +160,43 @@ def format_result(result: dict) -> str:
     return "\n".join(lines)
 
 
+def not_run(results: dict) -> list:
+    """What the catalog has and ``results`` lack, one line each: the experiments without a result
+    (a result is saved when its experiment finishes, so an interrupted run leaves none), then each
+    experiment whose result lacks some of its variants (at the result's budget), naming them."""
+    absent = [name for name in EXPERIMENTS if name not in results]
+    lines = [f"experiments: {', '.join(absent)}"] if absent else []
+    for name, result in sorted(results.items()):
+        if name in EXPERIMENTS:   # one the catalog no longer has is shown as it is
+            ran = [row["variant"] for row in result["variants"]]
+            variants = [v.name for v in EXPERIMENTS[name].variants(Settings(quick=result["settings"]["quick"]))]
+            missing = [v for v in variants if v not in ran]
+            if missing:
+                lines.append(f"{name}: {len(ran)} of {len(variants)} variants ran ({', '.join(ran)}); "
+                             f"not run: {', '.join(missing)}")
+    return lines
+
+
 def format_results(results: dict) -> str:
-    """Every experiment's last result, in name order."""
-    return "\n\n".join(format_result(results[name]) for name in sorted(results))
+    """Every experiment's last result, in name order, then what did not run (not_run)."""
+    blocks = [format_result(results[name]) for name in sorted(results)]
+    missing = not_run(results)
+    if missing:
+        lines = [textwrap.fill(line, 100, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False)
+                 for line in missing]
+        blocks.append("\n".join(["did not run:", *lines]))
+    return "\n\n".join(blocks)
 
 
 def failed_claims(result: dict) -> list:
     """The texts of the claims that fail on some implementation."""
     return [c["text"] for c in result["claims"] if False in c["verdicts"].values()]
+
+
+def failures(result: dict) -> list:
+    """What makes a run of ``result`` fail, one stderr line each: every claim that fails and every
+    published figure missed (figure_match: a chaotic figure within its slack and a disputed one are
+    not misses), named by experiment, variant and metric with the published, NumPy and torch values."""
+    name = result["experiment"]
+    return ([f"claim failed: {name}: {text}" for text in failed_claims(result)]
+            + [f"published figure missed: {name}: {text}" for text in missed_figures(result)])

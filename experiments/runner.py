@@ -7,13 +7,17 @@ the checks of its claim. The runner does the rest, the same way for all:
 
     data = experiment.load(settings)                    (once)
     root = <logdir>/<experiment>[-N]                    (a fresh directory, tblog.claim_root)
-    for each variant, for impl in numpy, torch:
+    for each variant, for impl in numpy, torch:         (run_one)
         trial  = Trial(settings, variant, impl, data, logger for root/<variant>/<impl>,
                        reference = the NumPy outcome when this is the torch run of a pair,
-                       context = this run's dict for impl, shared by its variants in turn)
+                       context = this run's dict for impl, shared by its variants in turn
+                                 when the experiment declares shares_context, else a fresh one)
         outcome = experiment.run(trial)                 (metrics, cost trajectory, final parameters)
-    divergence of each pair; the claims checked on each implementation's metrics;
-    the result saved in <logdir>/results.json for ``python -m experiments report``.
+    divergence of each pair (pair_row); the claims checked on each implementation's metrics;
+    the result saved in <logdir>/results.json for ``python -m experiments report`` (finish).
+
+experiments.parallel runs the same trials (run_one) in worker processes (``--jobs``), then
+pair_row and finish here, in the parent.
 
 Before anything runs, the log directory is probed (tblog.check_writable). Each trial gets a
 checkpoint.Checkpointer for root/<variant>/<impl>/checkpoint.h5 (unless checkpoint_every is 0),
@@ -46,13 +50,14 @@ from tqdm import tqdm
 
 from parity_tests.checker.divergence import Divergence, first_divergence
 
-from . import checkpoint, published
+from . import checkpoint, figures, published
 from .settings import Settings, configure_torch, device_label, environment, make_settings
-from .tblog import RunLogger, check_writable, claim_file, claim_root
+from .tblog import RunLogger, check_writable, claim_file, claim_root, write_summaries
 
 RESULTS_FILE = "results.json"
 PARTED = 1e-6   # costs this far apart (relative) have parted: rounding alone stays near 1e-15
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+NO_DATA = "none (no data set)"   # the data source of an experiment that loads none
 
 
 @dataclass(frozen=True)
@@ -124,10 +129,11 @@ class Claim:
 
 @dataclass
 class Trial:
-    """What ``Experiment.run`` gets for one variant on one implementation. ``context``: the one
-    dict the variants of this run of the experiment share on this implementation, in the order
-    they run (empty for the first; a resumed trial's starts empty): where a variant leaves what a
-    later one reads, so that nothing outlives the run in module-level state."""
+    """What ``Experiment.run`` gets for one variant on one implementation. ``context``: in an
+    experiment that declares ``shares_context``, the one dict the variants of this run of the
+    experiment share on this implementation, in the order they run (empty for the first; a
+    resumed trial's starts empty): where a variant leaves what a later one reads, so that nothing
+    outlives the run in module-level state; otherwise a fresh dict per trial."""
 
     settings: Settings
     variant: Variant
@@ -158,7 +164,11 @@ class Experiment:
     """An experiment module's declaration (see the module docstring).
 
     ``load(settings)`` returns its data (with a ``source``) or None; ``variants(settings)``
-    its variants (budgets may depend on settings.quick); ``sweep``: log hparams."""
+    its variants (budgets may depend on settings.quick); ``sweep``: its variants are trials of a
+    search (every run logs its hparams: tblog.write_summaries);
+    ``shares_context``: its variants read what earlier ones leave in Trial.context (each
+    implementation's variants then run in order, also under --jobs; without it every trial's
+    context starts empty)."""
 
     name: str
     claim: str
@@ -168,6 +178,7 @@ class Experiment:
     claims: tuple = ()
     load: Callable[[Settings], object] | None = None
     sweep: bool = False
+    shares_context: bool = False
 
     def select(self, settings: Settings, names=None) -> list:
         variants = self.variants(settings)
@@ -278,10 +289,10 @@ def run_experiment(experiment: Experiment, settings: Settings, variants=None, da
     selected = experiment.select(settings, variants)
     check_writable(settings.logdir)
     data = load_data(experiment, settings) if data is None else data
-    return _configured(settings, lambda: _run(experiment, settings, selected, data))
+    return configured(settings, lambda: _run(experiment, settings, selected, data))
 
 
-def _configured(settings: Settings, run):
+def configured(settings: Settings, run):
     """``run()`` under configure_torch's parity settings, with one torch thread."""
     configure_torch(settings.device)
     threads = torch.get_num_threads()
@@ -295,11 +306,24 @@ def _configured(settings: Settings, run):
 def _run(experiment: Experiment, settings: Settings, selected: list, data, resume=None) -> dict:
     """Run ``selected`` variants (all in a fresh root), or, with ``resume`` = (run_dir, Snapshot),
     the one trial of that run directory from its checkpoint."""
-    source = getattr(data, "source", "none (no data set)")
     root = claim_root(settings.logdir, experiment.name) if resume is None else resume[0].parents[1]
     started = time.time()
     contexts = {impl: {} for impl in settings.impls}
-    rows = [_run_variant(experiment, settings, variant, data, source, root, contexts, resume) for variant in selected]
+    rows = []
+    for variant in selected:   # NumPy first: it is the torch run's reference
+        ran = {}
+        for impl in settings.impls:
+            ran[impl] = run_one(experiment, settings, variant, impl, data, root, ran.get("numpy"),
+                                contexts[impl] if experiment.shares_context else {}, resume)
+        rows.append(pair_row(variant, ran, settings))
+    return finish(experiment, settings, data, root, rows, started, resume)
+
+
+def finish(experiment: Experiment, settings: Settings, data, root: Path, rows: list, started: float,
+           resume=None) -> dict:
+    """The result of a run of ``experiment`` (its variants' pair_rows, begun at ``started``, a
+    time.time()), its claims checked; saved in results.json and returned."""
+    source = getattr(data, "source", NO_DATA)
     metrics = {impl: {row["variant"]: row["metrics"][impl] for row in rows} for impl in settings.impls}
     result = {"experiment": experiment.name, "claim": experiment.claim, "dataset": experiment.dataset,
               "data_source": source, "course_data": getattr(data, "course_data", False),
@@ -311,6 +335,7 @@ def _run(experiment: Experiment, settings: Settings, selected: list, data, resum
               **({"resumed_from": {"checkpoint": str(resume[1].source), "epoch": resume[1].epoch}} if resume else {}),
               "seconds": time.time() - started, "variants": rows,
               "claims": _check_claims(experiment, metrics, settings.quick, getattr(data, "standin", False))}
+    write_summaries(experiment, root, result)   # each run's hparams, each variant's result card
     save_result(settings.logdir, result)
     return result
 
@@ -344,39 +369,57 @@ def _checkpointer(experiment, variant, impl, settings, run_dir: Path, resume,
                                    keep_states=settings.keep_states)
 
 
-def _run_variant(experiment: Experiment, settings: Settings, variant: Variant, data, source: str, root: Path,
-                 contexts: dict, resume=None) -> dict:
-    """One variant on each implementation (NumPy first: it is the torch run's reference), each trial
-    with its implementation's context from ``contexts`` {impl: dict} (Trial.context)."""
-    outcomes, seconds, kept = {}, {}, {}
-    for impl in settings.impls:
-        run_dir = root / variant.name / impl
-        logger = RunLogger(run_dir, resume=resume is not None)
-        ckpt = _checkpointer(experiment, variant, impl, settings, run_dir, resume)
-        try:
-            with tqdm(desc=f"{experiment.name}/{variant.name}/{impl}", disable=None, leave=False,
-                      unit="it", dynamic_ncols=True) as progress:
-                trial = Trial(settings, variant, impl, data, logger, progress, reference=outcomes.get("numpy"),
-                              checkpoint=ckpt, context=contexts[impl])
-                t0 = time.perf_counter()
-                outcome = run_trial(experiment, trial)
-                seconds[impl] = time.perf_counter() - t0
-            outcome.metrics = {k: float(v) for k, v in outcome.metrics.items()}   # NumPy scalars -> JSON
-            logger.text("config", _summary(experiment, variant, settings, impl, source, trial))
-            if experiment.sweep:
-                logger.hparams(variant.hparams, outcome.metrics)
-        finally:
-            if ckpt is not None:
-                ckpt.close()
-            logger.close()
-        outcomes[impl] = outcome
-        if settings.keep_states:   # a trial that saved no checkpoint kept no states
-            kept[impl] = run_dir if ckpt is not None and ckpt.saved is not None else None
+@dataclass
+class Ran:
+    """One trial done (run_one): its Outcome, its seconds of training, its run directory when
+    it kept states (settings.keep_states and a checkpoint saved; else None), and its context
+    as the trial left it."""
+
+    outcome: Outcome
+    seconds: float
+    kept: Path | None
+    context: dict
+
+
+def run_one(experiment: Experiment, settings: Settings, variant: Variant, impl: str, data, root: Path,
+            reference: Ran | None, context: dict, resume=None, progress: bool = True) -> Ran:
+    """``variant`` of ``experiment`` on ``impl``, logged in root/<variant>/<impl>: the torch trial
+    of a pair gets the NumPy trial's outcome as ``reference``; ``context`` is its Trial.context;
+    ``progress``: a progress bar (on a terminal)."""
+    run_dir = root / variant.name / impl
+    logger = RunLogger(run_dir, resume=resume is not None, experiment=experiment.name)
+    ckpt = _checkpointer(experiment, variant, impl, settings, run_dir, resume)
+    try:
+        with tqdm(desc=f"{experiment.name}/{variant.name}/{impl}", disable=None if progress else True, leave=False,
+                  unit="it", dynamic_ncols=True) as bar:
+            trial = Trial(settings, variant, impl, data, logger, bar, reference=reference and reference.outcome,
+                          checkpoint=ckpt, context=context)
+            t0 = time.perf_counter()
+            outcome = run_trial(experiment, trial)
+            seconds = time.perf_counter() - t0
+        outcome.metrics = {k: float(v) for k, v in outcome.metrics.items()}   # NumPy scalars -> JSON
+        if trial.last_of_variant:   # the pair's figures, with the final metrics (experiments.figures)
+            figures.pair_figures(logger, experiment.name, variant.name, impl, outcome, trial.reference)
+        logger.text("config", _summary(experiment, variant, settings, impl, getattr(data, "source", NO_DATA), trial))
+    finally:
+        if ckpt is not None:
+            ckpt.close()
+        logger.close()
+    kept = run_dir if settings.keep_states and ckpt is not None and ckpt.saved is not None else None
+    return Ran(outcome, seconds, kept, context)
+
+
+def pair_row(variant: Variant, ran: dict, settings: Settings) -> dict:
+    """A variant's row of the result from its trials ``ran`` {impl: Ran}, in settings.impls order:
+    metrics, seconds and, when both sides ran, their divergence."""
+    outcomes = {impl: r.outcome for impl, r in ran.items()}
+    kept = {impl: r.kept for impl, r in ran.items()} if settings.keep_states else None
     return {"variant": variant.name, "hparams": variant.hparams, "published": variant.published,
             "chaos": variant.chaos and asdict(variant.chaos), "disputed": variant.disputed,
-            "metrics": {impl: o.metrics for impl, o in outcomes.items()}, "seconds": seconds,
-            "divergence": divergence(outcomes["numpy"], outcomes["torch"], kept if settings.keep_states else None,
-                                     settings.dtype) if len(outcomes) == 2 else {}}
+            "metrics": {impl: o.metrics for impl, o in outcomes.items()},
+            "seconds": {impl: r.seconds for impl, r in ran.items()},
+            "divergence": divergence(outcomes["numpy"], outcomes["torch"], kept, settings.dtype)
+            if len(outcomes) == 2 else {}}
 
 
 @dataclass(frozen=True)
@@ -422,7 +465,7 @@ def _rehearse(plan: Resumption) -> None:
         ckpt = _checkpointer(plan.experiment, plan.variant, impl, plan.settings, Path(scratch),
                              (plan.run_dir, plan.snapshot), rehearsal=True)
         try:
-            _configured(plan.settings, lambda: run_trial(
+            configured(plan.settings, lambda: run_trial(
                 plan.experiment, Trial(plan.settings, plan.variant, impl, plan.data, logger, progress, checkpoint=ckpt)))
         except checkpoint.Rehearsed:
             return
@@ -435,8 +478,8 @@ def _rehearse(plan: Resumption) -> None:
 def resume_experiment(plan: Resumption) -> dict:
     """Continue ``plan``'s trial from its checkpoint, logging into the same run directory (a new
     event file); save and return the result (that variant and implementation only)."""
-    return _configured(plan.settings, lambda: _run(plan.experiment, plan.settings, [plan.variant], plan.data,
-                                                   (plan.run_dir, plan.snapshot)))
+    return configured(plan.settings, lambda: _run(plan.experiment, plan.settings, [plan.variant], plan.data,
+                                                  (plan.run_dir, plan.snapshot)))
 
 
 def _resumed(experiments: dict, run_dir: Path, snapshot, data_dir) -> tuple:

@@ -13,11 +13,16 @@
                                                    trial.checkpoint (experiments.checkpoint), unless an
                                                    early-stopping policy is given
 
-Both log through RunLog (tags in experiments.tblog) and return an Outcome with
+Both log through RunLog (tags in experiments.tblog: cost and learning_rate per iteration, the
+accuracies and gradient norms per epoch, mini-batch, or per iteration, full batch; ``held_out``
+names the side's "test" split in the tags: "test", or "dev" where the experiment holds it out for
+choosing) and return an Outcome with
 the metrics initial_cost, final_cost, train_accuracy (and test_accuracy when
 the data has a test split), cost_epoch_N for each epoch N whose cost the course
 publishes (the variant's published figures), the cost of every iteration and
-the final parameters. In a full-batch run one iteration is one epoch.
+the final parameters. In a full-batch run one iteration is one epoch. The Outcome also carries
+``figure_data`` (experiments.figures.attach: the costs' unit and, on 2-D data, the regions this
+side's own model predicts), from which the runner draws the pair's figures.
 """
 
 from __future__ import annotations
@@ -28,8 +33,8 @@ import time
 import numpy as np
 
 from . import figures
-from .runner import Outcome, relative_divergence
-from .tblog import EVALUATIONS, HISTOGRAMS, SCALAR_POINTS, Cadence
+from .runner import Outcome
+from .tblog import EVALUATIONS, HISTOGRAMS, SCALAR_POINTS, Cadence, log10_cost_divergence
 
 MIN_CHUNK = 10   # full-batch iterations between evaluations, at least
 EPOCH_COST = "cost_epoch_"   # + N: the metric of epoch N's mean cost (full batch: iteration N's cost)
@@ -38,33 +43,35 @@ EPOCH_COST = "cost_epoch_"   # + N: the metric of epoch N's mean cost (full batc
 class RunLog:
     """The logging of one training run (costs, accuracies, gradient norms, histograms, figures)."""
 
-    def __init__(self, trial, side, iterations: int):
+    def __init__(self, trial, side, iterations: int, unit: str, held_out: str = "test"):
+        """``unit``: the step of the accuracies and gradient norms (epoch or iteration)."""
         self.trial, self.side, self.logger = trial, side, trial.logger
+        self.unit, self.held_out = unit, held_out
         self.cadence = Cadence(iterations, SCALAR_POINTS)
         self.reference = trial.reference.costs if trial.reference else None
         self.evaluations = 0
 
     def iterations(self, costs, rates, start: int) -> None:
-        """cost, learning_rate and (torch run of a pair) divergence/cost of iterations start, ..."""
+        """cost, learning_rate and (torch run of a pair) divergence/log10_cost of iterations start, ..."""
         ref = self.reference
         for i, (cost, lr) in enumerate(zip(costs, rates), start):
             if self.cadence(i):
-                self.logger.scalar("cost", cost, i)
-                self.logger.scalar("learning_rate", lr, i)
+                self.logger.scalar("cost", cost, i, "iteration")
+                self.logger.scalar("learning_rate", lr, i, "iteration")
                 if ref is not None and i < len(ref) and np.isfinite(ref[i]):
-                    self.logger.scalar("divergence/cost", abs(cost - ref[i]) / max(abs(ref[i]), 1e-300), i)
+                    self.logger.scalar("divergence/log10_cost", log10_cost_divergence(cost, ref[i]), i, "iteration")
 
     def accuracies(self, step: int, train: float, test: float | None) -> None:
-        self.logger.scalar("accuracy/train", train, step)
+        self.logger.scalar("accuracy/train", train, step, self.unit)
         if test is not None:
-            self.logger.scalar("accuracy/test", test, step)
+            self.logger.scalar(f"accuracy/{self.held_out}", test, step, self.unit)
 
     def evaluation(self, step: int, final: bool) -> None:
         """Per-layer gradient norms on the whole training set; every few evaluations, histograms."""
         grads = self.side.grads()
         for key, grad in grads.items():
             if key[:2] in ("dW", "dw"):
-                self.logger.scalar(f"grad_norm/{key[1:]}", float(np.linalg.norm(grad)), step)
+                self.logger.scalar(f"grad_norm/{key[1:]}", float(np.linalg.norm(grad)), step, self.unit)
         if final or self.evaluations % (EVALUATIONS // HISTOGRAMS) == 0:
             self.logger.histograms(self.side.params(), step, grads)
         self.evaluations += 1
@@ -81,24 +88,17 @@ class RunLog:
         for metric in trial.variant.published:   # the costs the course prints (a quick run may stop earlier)
             if metric.startswith(EPOCH_COST) and int(metric[len(EPOCH_COST):]) < len(epoch_costs):
                 metrics[metric] = float(epoch_costs[int(metric[len(EPOCH_COST):])])
-        if trial.last_of_variant:   # the figures of a pair once, in its last run
-            title = f"{trial.variant.name} ({trial.impl})"
-            curves = {trial.impl: costs, **({"numpy": self.reference} if self.reference else {})}
-            self.logger.figure("cost_curve", figures.cost_curves(curves, title), step)
-            if side.train.X.shape[0] == 2:
-                figure = figures.decision_boundary(side.predict, side.train.X, side.train.Y, title)
-                self.logger.figure("decision_boundary", figure, step)
-        if trial.reference is not None and trial.reference.params:
-            self.logger.scalar("divergence/params", max(relative_divergence(trial.reference.params[k], params[k])
-                                                        for k in params), step)
-        return Outcome(metrics, [float(c) for c in costs], params, seconds)
+        outcome = Outcome(metrics, [float(c) for c in costs], params, seconds)
+        # what the pair's figures need from this side (its own model's regions); the runner draws them
+        figures.attach(outcome, side, "full_batch" if epoch_costs is costs else "mini_batch", step, trial.reference)
+        return outcome
 
 
-def full_batch(trial, side, *, lr: float, iterations: int) -> Outcome:
+def full_batch(trial, side, *, lr: float, iterations: int, held_out: str = "test") -> Outcome:
     """``iterations`` of full-batch gradient descent at rate ``lr``; accuracies and gradient
     norms after each chunk, then the checkpoint's hook (a resumed run starts at its checkpoint's
     iteration, a chunk boundary, so its chunks are the uninterrupted run's)."""
-    log, start = RunLog(trial, side, iterations), time.perf_counter()
+    log, start = RunLog(trial, side, iterations, "iteration", held_out), time.perf_counter()
     chunk = max(MIN_CHUNK, math.ceil(iterations / EVALUATIONS))
     ckpt = trial.checkpoint if side.resumable else None
     costs, save = ckpt.attach_full_batch(side, lr, iterations) if ckpt else ([], None)
@@ -119,13 +119,14 @@ def full_batch(trial, side, *, lr: float, iterations: int) -> Outcome:
 
 
 def mini_batch(trial, side, *, optimizer: str, lr: float, epochs: int, batch_size: int,
-               hyperparameters: dict | None = None, early_stopping=None, **loop) -> Outcome:
+               hyperparameters: dict | None = None, early_stopping=None, held_out: str = "test",
+               **loop) -> Outcome:
     """``epochs`` of the shared loop (``loop``: permutations or seed, schedule; see
     scratch_numpy.training.train) with ``optimizer`` (a name of scratch_numpy.optim.OPTIMIZERS)
     at initial rate ``lr``. The final cost is the last epoch's mean cost. ``early_stopping``: None,
     or an instance of the side's EarlyStopping: after each epoch's logging its ``callback`` records
     the epoch, then the loop asks it whether to stop, and ``finish()`` runs when the loop ends."""
-    log = RunLog(trial, side, epochs * math.ceil(side.train.m / batch_size))
+    log = RunLog(trial, side, epochs * math.ceil(side.train.m / batch_size), "epoch", held_out)
     per_epoch, evaluate = Cadence(epochs, SCALAR_POINTS), Cadence(epochs, EVALUATIONS)
     trial.progress.reset(total=epochs)
     # an early-stopping policy's memory is not in a checkpoint: such runs are not checkpointed

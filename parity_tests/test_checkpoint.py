@@ -228,7 +228,8 @@ def test_sigkill_at_a_random_epoch_then_resume_ends_bitwise_equal(reference, tmp
     events = {p: p.read_bytes() for p in path.parent.glob("events.out.tfevents.*")}
     _resume(path.parent)
     assert all(p.read_bytes() == data for p, data in events.items())   # the logged part is kept ...
-    assert len(list(path.parent.glob("events.out.tfevents.*"))) == len(events) + 1   # ... and continued
+    # ... and continued in a new file, then the end-of-run summaries in another (tblog.write_summaries)
+    assert len(list(path.parent.glob("events.out.tfevents.*"))) == len(events) + 2
     resumed = json.loads((tmp_path / "results.json").read_text())["optimisers"]["resumed_from"]
     assert resumed == {"checkpoint": str(path), "epoch": killed_at}
     ours, theirs = _final(path.parent), _final(reference[impl] / "optimisers" / "adam" / impl)

@@ -51,12 +51,8 @@ def metrics(result: dict, variant: str, impl: str = "numpy") -> dict:
 # --- the command line ------------------------------------------------------------------------
 
 
-def test_list_shows_every_experiment():
-    status, out, _ = main("list")
-    assert status == 0 and BUILT <= set(EXPERIMENTS)
-    for experiment in EXPERIMENTS.values():
-        line = next(line for line in out.splitlines() if line.startswith(experiment.name + " "))
-        assert experiment.dataset in line and experiment.claim in line
+def test_the_catalog_has_every_built_experiment():
+    assert BUILT <= set(EXPERIMENTS)   # list's blocks: test_experiments_cli.py
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -156,7 +152,9 @@ def test_quick_pairs_agree(quick):
             assert row["divergence"].get("cost", 0) < 1e-9, (name, row["variant"], row["divergence"])
             assert row["divergence"].get("params", 0) < 1e-9, (name, row["variant"], row["divergence"])
             for metric, diff in row["divergence"]["metrics"].items():
-                if "seconds" not in metric and metric != "speedup":
+                # gradient_checking's per-tensor differences (difference_dW1, ...) are each side's own
+                # finite-difference rounding (about eps |J| / h of a small tensor): they differ at 1e-8
+                if "seconds" not in metric and metric != "speedup" and not metric.startswith("difference_"):
                     assert diff < 1e-9, (name, row["variant"], metric, diff)
 
 

@@ -116,7 +116,8 @@ def test_identity_chain_gradients_follow_c_to_the_depth(quick, c):
     for impl in IMPLS:
         m = metrics(results, "vanishing_exploding", impl)[name]
         assert m["grad_ratio"] == pytest.approx(c ** (depth - 1), rel=1e-9)
-        logged = scalars(events(logdir / "vanishing_exploding" / name / impl), "by_layer/grad_norm_A")
+        logged = scalars(events(logdir / "vanishing_exploding" / name / impl),
+                         f"vanishing_exploding/{name}/grad_norm_A/layer")
         got = np.array([logged[l] for l in range(1, depth + 1)])
         np.testing.assert_allclose(got, expected, rtol=1e-6)
 
@@ -135,19 +136,18 @@ def test_scaled_he_grows_or_shrinks_by_c_per_layer_and_he_stays_flat(quick):
 
 
 def test_per_layer_gradient_norm_tags_on_both_implementations(quick):
-    """grad_norm/W1..WL, grad_norm/A0..A(L-1), activation_norm/*, the by_layer profiles and the
-    figure, on both sides, with the same values (float32 storage)."""
+    """The profiles against the layer (<experiment>/<variant>/grad_norm_A/layer, grad_norm_W,
+    activation_norm) and the figure, on both sides, with the same values (float32 storage)."""
     results, logdir = quick
     for variant, row in rows(results, "vanishing_exploding").items():
         depth = row["hparams"]["depth"]
-        wanted = {f"grad_norm/W{l}" for l in range(1, depth + 1)} | {f"grad_norm/A{l}" for l in range(depth)}
-        wanted |= {f"activation_norm/A{l}" for l in range(depth)}
-        wanted |= {"by_layer/grad_norm_A", "by_layer/grad_norm_W", "by_layer/activation_norm"}
+        prefix = f"vanishing_exploding/{variant}"
+        wanted = {f"{prefix}/{q}/layer" for q in ("grad_norm_A", "grad_norm_W", "activation_norm")}
         runs = {impl: events(logdir / "vanishing_exploding" / variant / impl) for impl in IMPLS}
         for impl, run in runs.items():
             assert wanted <= set(run.Tags()["scalars"]), (variant, impl, wanted - set(run.Tags()["scalars"]))
-        assert "gradient_norms" in runs["torch"].Tags()["images"]
-        for tag in ("by_layer/grad_norm_A", "by_layer/grad_norm_W"):
+        assert any(t.startswith(f"{prefix}/figure/") for t in runs["torch"].Tags()["images"])
+        for tag in (f"{prefix}/grad_norm_A/layer", f"{prefix}/grad_norm_W/layer"):
             a, b = scalars(runs["numpy"], tag), scalars(runs["torch"], tag)
             assert a.keys() == b.keys() == set(range(1, depth + 1))
             np.testing.assert_allclose([b[k] for k in a], list(a.values()), rtol=1e-6)
@@ -170,8 +170,9 @@ def test_early_stopping_is_a_prefix_of_the_run_without_it(quick):
         stop = int(es["epochs_run"])
         assert stop == es["best_epoch"] + 1 + patience and stop < full["epochs_run"]
         short, long = (events(logdir / "early_stopping" / v / impl) for v in (stopping, "no-stopping"))
-        for tag in ("accuracy/test", "accuracy/train"):
-            a, b = scalars(short, tag), scalars(long, tag)
+        for tag in ("accuracy/dev/epoch", "accuracy/train/epoch"):   # the variant's own tags, same steps
+            a = scalars(short, f"early_stopping/{stopping}/{tag}")
+            b = scalars(long, f"early_stopping/no-stopping/{tag}")
             assert sorted(a) == list(range(stop)), tag
             assert all(a[k] == b[k] for k in a), tag
         if full["best_epoch"] < stop:
@@ -217,15 +218,17 @@ def test_the_diagnosis_table_and_hparams_are_logged(quick):
     results, logdir = quick
     variants = list(rows(results, "bias_variance"))
     for impl in IMPLS:
-        table = text(events(logdir / "bias_variance" / variants[-1] / impl), "diagnosis_table")
+        table = text(events(logdir / "bias_variance" / variants[-1] / impl),
+                     f"bias_variance/{variants[-1]}/diagnosis_table")
         for variant in variants:
             assert f"| {variant} |" in table, (impl, variant)
         for variant in variants:
-            run = events(logdir / "bias_variance" / variant / impl / "hparams")
+            run = events(logdir / "bias_variance" / variant / impl)   # the hparams are in the run itself
             start = plugin_data_pb2.HParamsPluginData.FromString(
                 run.PluginTagToContent("hparams")["_hparams_/session_start_info"]).session_start_info
-            assert {"hidden", "l2_lambda"} <= set(start.hparams)
-            assert {"hparam/high_bias", "hparam/high_variance"} <= set(run.Tags()["scalars"])
+            assert {"impl", "experiment", "variant", "hidden", "l2_lambda"} <= set(start.hparams)
+            assert {"bias_variance/hparams/high_bias/run", "bias_variance/hparams/high_variance/run"} <= \
+                set(run.Tags()["scalars"])
 
 
 # --- hyperparameter_search -------------------------------------------------------------------
@@ -254,12 +257,12 @@ def test_search_budget_and_distinct_values(quick):
 
 
 def test_every_search_trial_is_in_the_hparams_plugin(quick):
-    """Each trial's run has a hparams sub-run whose plugin data holds the trial's hyperparameters
-    and whose scalars hold its metrics (hparam/dev_cost, hparam/lr)."""
+    """Each trial's run holds, itself (no sub-run), the hparams plugin data of the trial's
+    hyperparameters and its metrics as scalars (hyperparameter_search/hparams/dev_cost/run, ...)."""
     results, logdir = quick
     for variant, row in rows(results, "hyperparameter_search").items():
         for impl in IMPLS:
-            run = events(logdir / "hyperparameter_search" / variant / impl / "hparams")
+            run = events(logdir / "hyperparameter_search" / variant / impl)   # in the run itself
             content = run.PluginTagToContent("hparams")
             assert {"_hparams_/experiment", "_hparams_/session_start_info"} <= set(content)
             start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
@@ -268,7 +271,7 @@ def test_every_search_trial_is_in_the_hparams_plugin(quick):
             if row["hparams"]["stage"] != "fine":
                 assert logged["lr"].number_value == row["hparams"]["lr"]
                 assert logged["beta"].number_value == row["hparams"]["beta"]
-            dev_cost = run.Scalars("hparam/dev_cost")[0].value
+            dev_cost = run.Scalars("hyperparameter_search/hparams/dev_cost/run")[0].value
             assert dev_cost == pytest.approx(row["metrics"][impl]["dev_cost"], rel=1e-6)
 
 

@@ -89,7 +89,8 @@ def test_the_same_seed_gives_the_same_whole_checkpoint_in_three_processes(tmp_pa
 def _text(run_dir: Path) -> str:
     events = ea.EventAccumulator(str(run_dir), size_guidance={ea.TENSORS: 0})
     events.Reload()
-    return events.Tensors("config/text_summary")[0].tensor_proto.string_val[0].decode()
+    variant, experiment = run_dir.parent.name, run_dir.parent.parent.name   # a root <experiment>, not -2
+    return events.Tensors(f"{experiment}/{variant}/config/text_summary")[0].tensor_proto.string_val[0].decode()
 
 
 @pytest.mark.parametrize("impl", ["numpy", "torch"])

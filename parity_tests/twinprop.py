@@ -4,7 +4,7 @@
     twinprop check-optimizer FILE.py:NAME --rule R --lr X ...            = python -m parity_tests.checker.optimizer_cli
     twinprop report [--device ...] [--dtype ...] [--verbose]             = python -m parity_tests.report
     twinprop mutants [--device ...] [--dtype ...]                        = python -m parity_tests.mutants
-    twinprop experiments list | run ... | report | fidelity | bench | diverge = python -m experiments
+    twinprop experiments list | run | report | fidelity | bench | diverge | view = python -m experiments
     twinprop examples                                                    = python -m examples
 
 Everything after the subcommand goes to that command line unchanged (``twinprop check --help`` is the
@@ -26,7 +26,7 @@ COMMANDS = {
     "report": ("parity_tests.report", "the parity table: every concept run both ways, one row each"),
     "mutants": ("parity_tests.mutants", "the mutation proof: every parity row fails with a planted bug"),
     "experiments": ("experiments.cli", "list, run and report the experiments (list, run, report, fidelity, "
-                                       "bench, diverge)"),
+                                       "bench, diverge, view)"),
     "examples": ("examples.__main__", "what the checker says about each example layer, correct and buggy"),
 }
 

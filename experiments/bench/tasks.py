@@ -149,10 +149,10 @@ class DefaultCadenceLog:
     def __call__(self, epoch, history, params_or_model):
         start = time.perf_counter()
         for tag, values in (("cost", history.costs), ("learning_rate", history.learning_rates)):
-            self.logger.scalars(tag, values[self.logged:], self.logged, self.per_iteration)
+            self.logger.scalars(tag, values[self.logged:], self.logged, self.per_iteration, "iteration")
         self.logged = len(history.costs)
         if self.per_epoch(epoch):
-            self.logger.scalar("accuracy/train", history.train_accuracy[-1], epoch)
+            self.logger.scalar("accuracy/train", history.train_accuracy[-1], epoch, "epoch")
         if self.histograms(epoch):
             self.logger.histograms(self.params_of(params_or_model), epoch)
         self.seconds += time.perf_counter() - start

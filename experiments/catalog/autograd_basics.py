@@ -63,8 +63,8 @@ def run(trial):
     else:
         path, w = torch_descent(form, trial.settings.dtype, trial.device)
     cadence = Cadence(STEPS, SCALAR_POINTS)
-    trial.logger.scalars("w", [p[0] for p in path], 0, cadence)
-    trial.logger.scalars("cost", [p[1] for p in path], 0, cadence)
+    trial.logger.scalars("w", [p[0] for p in path], 0, cadence, "iteration")
+    trial.logger.scalars("cost", [p[1] for p in path], 0, cadence, "iteration")
     closed_form = 5 - 5 * (1 - 2 * LR) ** STEPS
     metrics = {"w": w, "final_cost": path[-1][1],
                "closed_form_error_eps": abs(w - closed_form) / (5 * np.finfo(trial.settings.dtype).eps)}

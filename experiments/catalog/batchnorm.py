@@ -51,7 +51,6 @@ def run(trial):
     outcome = trainers.full_batch(trial, side, lr=hp["lr"], iterations=hp["iterations"])
     reached = trainers.iterations_to_reach(outcome.costs, hp["target_cost"])
     outcome.metrics["iterations_to_target"] = reached
-    trial.logger.scalar("batchnorm/iterations_to_target", reached, len(outcome.costs) - 1)
     return outcome
 
 

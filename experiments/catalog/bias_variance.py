@@ -21,7 +21,7 @@ through step 300; the costs then still agree to 7e-10.
 The diagnosis is the library's (scratch_numpy.diagnosis.diagnose) with the course's rule and
 Bayes error 0.1: avoidable bias = train error - 0.1, variance = dev error - train error, each
 high above 2 points. Metrics: the trainer's costs, train_accuracy, dev_accuracy (the side's
-"test" split is the dev set: accuracy/test in TensorBoard), train_error, dev_error,
+"test" split is the dev set: accuracy/dev/epoch in TensorBoard), train_error, dev_error,
 avoidable_bias, variance (the gap), high_bias and high_variance (1 or 0). TensorBoard: the
 hparams table (size, lambda -> errors and flags), a text ``diagnosis`` per run and
 ``diagnosis_table``: the rows of every variant run so far in this run of the experiment on that
@@ -83,7 +83,7 @@ def run(trial):
     params0 = spec.init_params("he", np.random.default_rng(hp["init_seed"]), trial.settings.dtype)
     side = sides.network(trial, spec, params0, trial.data)
     outcome = trainers.mini_batch(trial, side, optimizer=hp["optimizer"], lr=hp["lr"], epochs=hp["epochs"],
-                                  batch_size=trial.data.train.m, seed=0)
+                                  batch_size=trial.data.train.m, seed=0, held_out="dev")
     d = diagnose(1 - side.accuracy("train"), 1 - side.accuracy("test"), hp["bayes_error"])
     outcome.metrics["dev_accuracy"] = outcome.metrics.pop("test_accuracy")   # the side's "test" split is the dev set
     outcome.metrics.update(train_error=d.train_error, dev_error=d.dev_error, avoidable_bias=d.avoidable_bias,
@@ -104,6 +104,7 @@ EXPERIMENT = Experiment(
     run=run,
     load=load,
     sweep=True,
+    shares_context=True,   # trial.context carries what later variants read
     claims=(
         Claim("the smallest model (1 unit per layer) is diagnosed high bias", ("n-1",),
               lambda m: m["n-1"]["high_bias"] == 1),

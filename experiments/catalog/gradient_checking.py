@@ -140,9 +140,7 @@ def run(trial):
     metrics = {"difference": report.difference, "parameters": sum(v.size for v in params.values()),
                "flagged_tensors": len(report.faulty), "flagged_layer": layer, "flagged_weight": weight,
                "directional_flagged_layer": flagged(directional.faulty)[0], **extra}
-    trial.logger.scalar("gradcheck/difference", report.difference, 0)
-    for name, difference in report.per_parameter.items():
-        trial.logger.scalar(f"gradcheck/difference/{name}", difference, 0)
+    metrics.update({f"difference_{name}": difference for name, difference in report.per_parameter.items()})
     trial.logger.text("gradcheck_report", f"```\n{report}\n\n{directional}\n```")
     return Outcome(metrics, params={k: v.copy() for k, v in report.analytic.items()})
 

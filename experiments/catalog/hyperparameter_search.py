@@ -87,7 +87,8 @@ def run(trial):
     params0 = SPEC.init_params("he", np.random.default_rng(hp["init_seed"]), trial.settings.dtype)
     side = sides.network(trial, SPEC, params0, trial.data)
     outcome = trainers.mini_batch(trial, side, optimizer=hp["optimizer"], lr=lr, epochs=hp["epochs"],
-                                  batch_size=hp["batch_size"], hyperparameters={"beta": beta}, seed=hp["init_seed"])
+                                  batch_size=hp["batch_size"], hyperparameters={"beta": beta}, seed=hp["init_seed"],
+                                  held_out="dev")
     m = outcome.metrics
     m["dev_accuracy"] = m.pop("test_accuracy")   # the side's "test" split is the dev set here
     m.update(dev_cost=side.cost("test"), lr=lr, beta=beta, log10_lr=np.log10(lr),
@@ -97,7 +98,6 @@ def run(trial):
     if hp["stage"] == "random":
         trial.context.setdefault("coarse", {})[trial.variant.name] = (
             m["log10_lr"], m["log10_one_minus_beta"], m["dev_cost"])
-    trial.logger.scalar("dev_cost", m["dev_cost"], hp["epochs"] - 1)
     return outcome
 
 
@@ -134,6 +134,7 @@ EXPERIMENT = Experiment(
     run=run,
     load=load,
     sweep=True,
+    shares_context=True,   # trial.context carries what later variants read
     claims=(
         Claim("same budget of 9: the grid tries 3 distinct lrs and 3 betas, random search 9 and 9",
               (*STAGES["grid"], *STAGES["random"]),

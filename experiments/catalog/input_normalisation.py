@@ -81,8 +81,6 @@ def run(trial):
     outcome.metrics.update(iterations_to_target=reached, reached_target=int(reached < len(outcome.costs)),
                            cost_rises=int((np.diff(outcome.costs) > 0).sum()),
                            feature_std_ratio=float(std.max() / std.min()))
-    trial.logger.scalar("input_normalisation/iterations_to_target", outcome.metrics["iterations_to_target"],
-                        len(outcome.costs) - 1)
     return outcome
 
 

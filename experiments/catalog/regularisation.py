@@ -70,7 +70,6 @@ def run(trial):
     metrics["gap"] = metrics["train_accuracy"] - metrics["test_accuracy"]
     metrics["weights_squared"] = sum(float(np.sum(w.astype(np.float64) ** 2))
                                      for k, w in outcome.params.items() if k.startswith("W"))
-    trial.logger.scalar("regularisation/gap", metrics["gap"], hp["iterations"] - 1)
     return outcome
 
 

@@ -49,8 +49,6 @@ def score_example(trial) -> Outcome:
     losses = per_example_losses(trial, scores, np.zeros((1, scores.shape[1]), dtype=np.int64))
     metrics = {f"{loss}_{name}": float(values[i]) for loss, values in losses.items()
                for i, name in enumerate(EXAMPLES)}
-    for key, value in metrics.items():
-        trial.logger.scalar(f"score_example/{key}", value, 0)
     return Outcome(metrics)
 
 

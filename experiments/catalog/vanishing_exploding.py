@@ -23,18 +23,22 @@ log10(max / min) of ||dA_{l-1}|| over the layers; weight_grad_ratio = ||dW_1|| /
 closed_form_error (identity chains) = the largest relative gap between the three measured
 profiles and the closed form above. Nothing is trained: the signals at initialisation are the claim.
 
-TensorBoard: per-layer scalars grad_norm/W{l} (||dW_l||), grad_norm/A{l-1} (||dA_{l-1}||) and
-activation_norm/A{l-1} at step 0; the profiles against depth as by_layer/* (step = layer l); the
-figure gradient_norms (both implementations and the closed form) in the variant's last run.
+TensorBoard: the profiles against depth, step = layer l: <experiment>/<variant>/grad_norm_A/layer
+(||dA_{l-1}||), grad_norm_W/layer (||dW_l||), activation_norm/layer (||A_{l-1}||) and, for identity
+chains, closed_form_grad_norm_A/layer; the
+figure signal_profile in the variant's last run: ||A_(l-1)||, ||dA_(l-1)|| and ||dW_l|| against
+the layer, log scale, one line per implementation (and the closed form), also saved as
+<root>/<variant>/signal_profile.png (experiments.figures).
 """
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from experiments import datasets, sides
+from experiments import datasets, figures, sides
 from experiments.runner import Claim, Experiment, Outcome, Variant
 from scratch_numpy.signals import identity_params
 
+NAME = "vanishing_exploding"
+FIGURE = "signal_profile"   # the figure's name: TensorBoard tag and PNG file (experiments.figures.publish)
 DEPTH, WIDTH = 30, 64
 DIMS = (2, *([WIDTH] * (DEPTH - 1)), 1)
 VARIANTS = {"identity-1.5": ("identity", 1.5), "identity-0.5": ("identity", 0.5),
@@ -80,30 +84,11 @@ def profile_metrics(signals) -> dict:
 
 def log_profiles(logger, signals, expected) -> None:
     for l in range(1, DEPTH + 1):
-        logger.scalar(f"grad_norm/W{l}", signals.weight_gradients[l - 1], 0)
-        logger.scalar(f"grad_norm/A{l - 1}", signals.gradients[l - 1], 0)
-        logger.scalar(f"activation_norm/A{l - 1}", signals.activations[l - 1], 0)
-        logger.scalar("by_layer/grad_norm_A", signals.gradients[l - 1], l)
-        logger.scalar("by_layer/grad_norm_W", signals.weight_gradients[l - 1], l)
-        logger.scalar("by_layer/activation_norm", signals.activations[l - 1], l)
+        logger.scalar("grad_norm_A", signals.gradients[l - 1], l, "layer")   # ||dA_(l-1)||
+        logger.scalar("grad_norm_W", signals.weight_gradients[l - 1], l, "layer")
+        logger.scalar("activation_norm", signals.activations[l - 1], l, "layer")   # ||A_(l-1)||
         if expected is not None:
-            logger.scalar("by_layer/closed_form_grad_norm_A", expected[1][l - 1], l)
-
-
-def profile_figure(profiles: dict, expected, title: str) -> Figure:
-    """||dA_{l-1}|| and ||dW_l|| against the layer l, log scale, one line per implementation."""
-    figure = Figure(figsize=(5.5, 3.5))
-    ax = figure.add_subplot()
-    layers = np.arange(1, DEPTH + 1)
-    for (impl, signals), style in zip(profiles.items(), ("-", "--")):
-        ax.semilogy(layers, signals.gradients, style, label=f"||dA_(l-1)|| {impl}")
-        ax.semilogy(layers, signals.weight_gradients, style, label=f"||dW_l|| {impl}")
-    if expected is not None:
-        ax.semilogy(layers, expected[1], "k:", label="closed form c^(L-l+1) g")
-    ax.set(xlabel="layer l", ylabel="norm", title=title)
-    ax.legend(fontsize=7)
-    figure.tight_layout()
-    return figure
+            logger.scalar("closed_form_grad_norm_A", expected[1][l - 1], l, "layer")
 
 
 def run(trial):
@@ -121,11 +106,12 @@ def run(trial):
     log_profiles(trial.logger, signals, expected)
     outcome = Outcome(metrics)
     outcome.signals = signals   # the torch run's figure overlays the NumPy run's profile (trial.reference)
-    if trial.last_of_variant:
-        profiles = {trial.impl: signals}
-        if trial.reference is not None:
-            profiles["numpy"] = trial.reference.signals
-        trial.logger.figure("gradient_norms", profile_figure(profiles, expected, trial.variant.name), 0)
+    if trial.last_of_variant:   # both sides' profiles, NumPy first (experiments.figures.signal_profiles)
+        profiles = {**({"numpy": trial.reference.signals} if trial.reference is not None else {}),
+                    trial.impl: signals}
+        title = f"{NAME} / {trial.variant.name}: signal norms at initialisation"
+        figures.publish(trial.logger, NAME, trial.variant.name, FIGURE,
+                        figures.signal_profiles(profiles, title, expected), 0)
     return outcome
 
 
@@ -135,7 +121,7 @@ def _ratio_is(m, name, c):
 
 
 EXPERIMENT = Experiment(
-    name="vanishing_exploding",
+    name=NAME,
     claim="W = 1.5 I explodes (gradient x 1.5^29 towards the input), 0.5 I vanishes (x 0.5^29), He stays in a band",
     dataset="moons (course_toy_sets.h5)",
     variants=variants,

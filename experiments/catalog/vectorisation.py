@@ -95,8 +95,6 @@ def run(trial):
                      abs(looped["db"] - vectorised["db"]) / abs(vectorised["db"]))
     metrics = {"loop_seconds": loop_seconds, "vectorised_seconds": vector_seconds,
                "speedup": loop_seconds / vector_seconds, "loop_vs_vectorised": difference}
-    for key, value in metrics.items():
-        trial.logger.scalar(f"vectorisation/{key}", value, 0)
     trial.logger.histograms({"dw": vectorised["dw"]}, 0)
     return Outcome(metrics, params={"dw": vectorised["dw"], "db": np.array([[vectorised["db"]]])})
 
