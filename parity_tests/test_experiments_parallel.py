@@ -2,9 +2,11 @@
 a clean Ctrl-C, --jobs checked.
 
 - ``run logistic_cat regularisation bias_variance --quick`` at --jobs 1 (the sequential run, in
-  one process) and at --jobs 2 (two spawned workers): every TensorBoard scalar and histogram of
-  every run directory, every final checkpoint's parameters and optimiser state, and results.json
-  (metrics, divergences, claims; all but the seconds and the paths) are bitwise equal. The three
+  one process) and the session's ``run all --quick`` (conftest.quick_all: every core, two spawned
+  workers on this machine; shared so the suite runs these experiments once more, not twice): every
+  TensorBoard scalar and histogram of every run directory, every final checkpoint's parameters and
+  optimiser state, and results.json (metrics, divergences, claims; all but the seconds and the
+  paths) are bitwise equal. The three
   cover the 25 MB cat images sent to the workers, dropout's seeded masks and an experiment whose
   variants share Trial.context (bias_variance's table, in variant order);
 - Ctrl-C on a run of two long trials at --jobs 2: each worker finishes its epoch, saves, and the
@@ -38,8 +40,9 @@ def _cli(*argv) -> list:
 
 
 def _run(logdir: Path, jobs: int) -> None:
-    done = subprocess.run(_cli("run", *RUN, "--quick", "--logdir", logdir, "--jobs", jobs), cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
+    """RUN at --quick as conftest.quick_all runs every experiment (--device cpu), at ``jobs``."""
+    done = subprocess.run(_cli("run", *RUN, "--quick", "--device", "cpu", "--logdir", logdir, "--jobs", jobs),
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
 
 
@@ -75,16 +78,16 @@ def _checkpoint(path: Path) -> dict:
     return {k: (np.asarray(v).dtype.str, np.asarray(v).tobytes()) for k, v in arrays.items()}
 
 
-def test_two_jobs_give_the_bits_of_the_sequential_run(tmp_path):
-    sequential, parallel_ = tmp_path / "jobs1", tmp_path / "jobs2"
+def test_two_jobs_give_the_bits_of_the_sequential_run(tmp_path, quick_all):
+    assert parallel.check_jobs(None) >= 2, "quick_all must have run in parallel workers"
+    sequential, parallel_ = tmp_path / "jobs1", quick_all[4]
     _run(sequential, 1)
-    _run(parallel_, 2)
-    assert _plain(json.loads((parallel_ / "results.json").read_text())) == \
-        _plain(json.loads((sequential / "results.json").read_text()))
+    together = json.loads((parallel_ / "results.json").read_text())
+    assert _plain({name: together[name] for name in RUN}) == _plain(json.loads((sequential / "results.json").read_text()))
     runs = sorted(p.relative_to(sequential) for p in sequential.glob("*/*/*") if p.is_dir() and p.name in
                   ("numpy", "torch"))
     assert len(runs) == 2 * (4 + 3 + 7)
-    assert runs == sorted(p.relative_to(parallel_) for p in parallel_.glob("*/*/*")
+    assert runs == sorted(p.relative_to(parallel_) for name in RUN for p in parallel_.glob(f"{name}/*/*")
                           if p.is_dir() and p.name in ("numpy", "torch"))
     for run in runs:
         events = _events(sequential / run)
