@@ -75,7 +75,7 @@ class Chaos:
 @dataclass(frozen=True)
 class Variant:
     """One configuration of an experiment. ``name`` is its run directory; ``hparams`` are logged
-    (text, and hparams for sweeps); ``published``: {metric: the course's figure as it prints it}
+    (as text and as HParams); ``published``: {metric: the course's figure as it prints it}
     (experiments.published; ``cost_epoch_N`` is the cost the course prints for epoch or iteration
     N); ``chaos``: a Chaos when the configuration is chaotic (its figures are judged within the
     slack, README), None when the sides must agree; ``disputed``: {metric: (what our runs give, as
@@ -164,9 +164,8 @@ class Experiment:
     """An experiment module's declaration (see the module docstring).
 
     ``load(settings)`` returns its data (with a ``source``) or None; ``variants(settings)``
-    its variants (budgets may depend on settings.quick); ``sweep``: its variants are trials of a
-    search (every run logs its hparams: tblog.write_summaries);
-    ``shares_context``: its variants read what earlier ones leave in Trial.context (each
+    its variants (budgets may depend on settings.quick; every run logs its hparams:
+    tblog.write_summaries); ``shares_context``: its variants read what earlier ones leave in Trial.context (each
     implementation's variants then run in order, also under --jobs; without it every trial's
     context starts empty)."""
 
@@ -177,7 +176,6 @@ class Experiment:
     run: Callable[[Trial], Outcome]
     claims: tuple = ()
     load: Callable[[Settings], object] | None = None
-    sweep: bool = False
     shares_context: bool = False
 
     def select(self, settings: Settings, names=None) -> list:

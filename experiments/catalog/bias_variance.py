@@ -103,7 +103,6 @@ EXPERIMENT = Experiment(
     variants=variants,
     run=run,
     load=load,
-    sweep=True,
     shares_context=True,   # trial.context carries what later variants read
     claims=(
         Claim("the smallest model (1 unit per layer) is diagnosed high bias", ("n-1",),

@@ -101,7 +101,6 @@ EXPERIMENT = Experiment(
     variants=variants,
     run=run,
     load=load,
-    sweep=True,
     claims=(
         Claim("without stopping the network overfits: its final dev cost is over its best epoch's",
               ("no-stopping",), lambda m: m["no-stopping"]["dev_cost"] > m["no-stopping"]["best_dev_cost"]),

@@ -133,7 +133,6 @@ EXPERIMENT = Experiment(
     variants=variants,
     run=run,
     load=load,
-    sweep=True,
     shares_context=True,   # trial.context carries what later variants read
     claims=(
         Claim("same budget of 9: the grid tries 3 distinct lrs and 3 betas, random search 9 and 9",

@@ -35,7 +35,6 @@ EXPERIMENT = Experiment(
     variants=variants,
     run=run,
     load=lambda settings: datasets.cat_images(settings.data_dir, settings.seed),
-    sweep=True,
     claims=(
         Claim("the cost starts at ln 2 (w = 0, b = 0)", ("lr0.005",),
               lambda m: abs(m["lr0.005"]["initial_cost"] - math.log(2)) < 1e-6),

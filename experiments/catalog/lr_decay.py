@@ -72,7 +72,6 @@ EXPERIMENT = Experiment(
     variants=variants,
     run=optimisation.run,
     load=optimisation.load,
-    sweep=True,
     claims=(
         Claim("1/(1 + epoch) and 0.95^epoch end with a higher cost than the staircase",
               ("inverse_time", "exponential", "staircase"),

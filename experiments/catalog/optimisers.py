@@ -40,7 +40,6 @@ EXPERIMENT = Experiment(
     variants=variants,
     run=optimisation.run,
     load=optimisation.load,
-    sweep=True,
     claims=(
         Claim("Adam's final cost is below gradient descent's and momentum's", tuple(OPTIMIZERS),
               lambda m: m["adam"]["final_cost"] < min(m["gd"]["final_cost"], m["momentum"]["final_cost"])),

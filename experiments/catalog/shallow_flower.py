@@ -66,7 +66,6 @@ EXPERIMENT = Experiment(
     variants=variants,
     run=run,
     load=lambda settings: datasets.toy_set("planar_flower", settings.data_dir),
-    sweep=True,
     claims=(
         Claim("4 tanh units beat logistic regression by over 20 points", ("tanh-4", "logistic"),
               lambda m: _accuracy(m, "tanh-4") > _accuracy(m, "logistic") + 0.2),

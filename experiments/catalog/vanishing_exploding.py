@@ -127,7 +127,6 @@ EXPERIMENT = Experiment(
     variants=variants,
     run=run,
     load=lambda settings: datasets.toy_set("moons", settings.data_dir),
-    sweep=True,
     claims=(
         Claim("W = 1.5 I: ||dA_0|| / ||dA_(L-1)|| = 1.5^(L-1) and every norm follows the closed form",
               ("identity-1.5",), lambda m: _ratio_is(m, "identity-1.5", 1.5)),
