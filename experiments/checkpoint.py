@@ -367,14 +367,23 @@ class Checkpointer:
     check a restore makes, on throwaway objects, before the real run writes anything).
     ``keep_states``: also keep each saved snapshot as states/<updates done>.h5 beside the
     checkpoint (KeptStates), the trajectory the divergence locator bisects over.
+    ``world_size``: None for a one-process run, else the K processes of a data-parallel run
+    (experiments.ddp), recorded in the config as "world_size"; a restore refuses a checkpoint of
+    another world size (a DDP run's in a one-process run and the reverse). ``writes``: False for
+    the ranks of a data-parallel run other than 0, which restore from the checkpoint but never save.
     """
 
     def __init__(self, path, *, every: int | None, epochs: int | None, config: dict,
-                 resume_from: Snapshot | None = None, rehearsal: bool = False, keep_states: bool = False):
+                 resume_from: Snapshot | None = None, rehearsal: bool = False, keep_states: bool = False,
+                 world_size: int | None = None, writes: bool = True):
         if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
             raise ValueError(f"every must be an integer >= 1 or None, got {every!r}")
+        if world_size is not None and (isinstance(world_size, bool) or not isinstance(world_size, int)
+                                       or world_size < 1):
+            raise ValueError(f"world_size must be None or an integer >= 1, got {world_size!r}")
+        config = config if world_size is None else {**config, "world_size": world_size}
         self.path, self.config, self.resume_from, self.rehearsal = Path(path), config, resume_from, rehearsal
-        self.keep_states = keep_states
+        self.keep_states, self.world_size, self.writes = keep_states, world_size, writes
         self.requested_every = every
         self._set_total(epochs)
         self.saved: Path | None = None
@@ -424,6 +433,12 @@ class Checkpointer:
         """``restore(resume_from, *live)``'s result, None for a fresh run; a rehearsal stops here."""
         if self.resume_from is None:
             return None
+        saved = self.resume_from.config.get("world_size")
+        if saved != self.world_size:
+            def processes(k):
+                return "one process (no DDP)" if k is None else f"{k} data-parallel processes"
+            raise CheckpointError(f"{self.resume_from.source or 'checkpoint'}: incompatible with this run: it was "
+                                  f"written by {processes(saved)}, this run has {processes(self.world_size)}")
         restored = restore(self.resume_from, *live)
         if self.rehearsal:
             raise Rehearsed
@@ -441,7 +456,7 @@ class Checkpointer:
         """``done`` epochs (iterations) are complete, ``since`` were at the previous call: save
         when a multiple of ``every`` was passed, at the end, and on Ctrl-C (then Interrupted)."""
         interrupted = _SIGINT.requested
-        if interrupted or final or done // self.every > since // self.every:
+        if self.writes and (interrupted or final or done // self.every > since // self.every):
             snapshot = capture()
             self.saved = save(self.path, snapshot)
             if self.keep_states:

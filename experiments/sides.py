@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from reference_torch import bridge
+from reference_torch import ddp as t_ddp
 from reference_torch import early_stopping as t_early_stopping
 from reference_torch import logistic as t_logistic
 from reference_torch import models as t_models
@@ -289,18 +290,23 @@ class TorchNet(_MaskedSide):
         return self._converted[1]
 
     def gd(self, k: int, lr: float) -> list:
+        if _data_parallel():
+            raise ValueError("full-batch gradient descent does not run data-parallel; only the mini-batch loop does")
         masks = self._next_masks(k)
         return t_models.train_gd(self.model, *self.tensors["train"], lr, k,
                                  masks=None if masks is None else [self._torch_masks(d) for d in masks])
 
     def fit(self, optimizer: str, lr: float, hyperparameters: dict, callback, checkpoint=None, **loop):
-        """NetworkSide.fit: reference_torch.training.train; ``live`` is the module."""
+        """NetworkSide.fit: reference_torch.training.train; ``live`` is the module. In a process of
+        an initialised torch.distributed group (experiments.ddp under torchrun) reference_torch.ddp
+        .train instead: this rank's shards of the same batches, the same parameters."""
         self._refuse_masks_in_fit()
         opt = t_optim.make_optimizer(optimizer, self.model, lr=lr, **hyperparameters)
         X_dev, y_dev = self.tensors.get("test", (None, None))
         hooks = checkpoint.attach_torch(self.model, opt) if checkpoint else {}
-        return t_training.train(self.model, *self.tensors["train"], opt, X_dev=X_dev, y_dev=y_dev,
-                                callback=callback, **hooks, **loop)
+        train = t_ddp.train if _data_parallel() else t_training.train
+        return train(self.model, *self.tensors["train"], opt, X_dev=X_dev, y_dev=y_dev, callback=callback, **hooks,
+                     **loop)
 
     def params(self) -> dict:
         return bridge.params_from_module(self.model)
@@ -354,6 +360,11 @@ class TorchNet(_MaskedSide):
         return t_early_stopping.dev_cost(*bridge.data_to_torch(data.X, data.Y, self.device))
 
 
+def _data_parallel() -> bool:
+    """Whether this process is a rank of an initialised torch.distributed group (experiments.ddp)."""
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
 class NumpyLogistic(_Side):
     """The course's logistic regression from w = 0, b = 0 (scratch_numpy.logistic)."""
 
@@ -402,6 +413,8 @@ class TorchLogistic(_Side):
         self.tensors = {name: bridge.data_to_torch(s.X, s.Y, device) for name, s in self.splits.items()}
 
     def gd(self, k: int, lr: float) -> list:
+        if _data_parallel():
+            raise ValueError("full-batch gradient descent does not run data-parallel; only the mini-batch loop does")
         return t_logistic.optimize(self.model, *self.tensors["train"], k, lr)
 
     def params(self) -> dict:

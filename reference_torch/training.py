@@ -2,9 +2,9 @@
 scratch_numpy.training.train, with torch's pieces.
 
     for epoch = 0, 1, ..., epochs - 1:
-        DataLoader over TensorDataset(X, y), fed the epoch's given order
+        DataLoader over TensorDataset(X, y), fed the epoch's given order   (strategy.batches)
         for each mini-batch (X_b, y_b):
-            optimizer.zero_grad(); J = model.cost(X_b, y_b); J.backward()
+            optimizer.zero_grad(); J = model.cost(X_b, y_b); J.backward()   (strategy.cost)
             optimizer.step()                       (L2 through weight_decay on W)
             scheduler.step()                       (an iteration schedule)
         scheduler.step()                           (an epoch schedule: LambdaLR counting)
@@ -20,6 +20,11 @@ which torch's loss does not contain. The batches' costs stay on the device until
 ends and are read in one transfer, so on a GPU the loop waits for the host once per epoch
 (where the history, the callback and the accuracies need values), not once per batch.
 Returns scratch_numpy.records.History, so both sides' records have the very same fields.
+
+The batches and each batch's cost come from a ``strategy`` (OneProcess by default: the whole
+batch in this process). reference_torch.ddp.DataParallel is the other one: each process of a
+torch.distributed group takes its shard of every batch and DistributedDataParallel averages the
+gradients; the rest of the loop (optimiser, schedule, history, callback, checkpoint) is this one.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ from .validation import check_model, check_optimizer
 
 def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer, *, epochs: int,
           batch_size: int, permutations=None, seed=None, sampling: str = "shuffle", schedule=None,
-          X_dev=None, y_dev=None, callback=None, early_stopping=None, resume=None, checkpoint=None) -> History:
+          X_dev=None, y_dev=None, callback=None, early_stopping=None, resume=None, checkpoint=None,
+          strategy=None) -> History:
     """Train ``model`` (reference_torch.models.Network) in place with ``optimizer``
     (e.g. reference_torch.optim.make_optimizer).
 
@@ -49,7 +55,8 @@ def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimi
     ``early_stopping(history) -> bool`` as on the NumPy side. ``resume`` (a
     scratch_numpy.records.Resume, ``model`` and ``optimizer`` already restored) and
     ``checkpoint(resume, model)`` as on the NumPy side; Resume.scheduler carries the LambdaLR's
-    state_dict.
+    state_dict. ``strategy``: None (OneProcess) or an object with OneProcess's four methods
+    (reference_torch.ddp.DataParallel), built for this ``model``, ``batch_size`` and ``sampling``.
     """
     epochs, batch_size = check_loop_arguments(epochs, batch_size, callback, early_stopping, (X_dev, y_dev),
                                               checkpoint)
@@ -60,6 +67,8 @@ def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimi
         model.check_data(X_dev, y_dev, names=("X_dev", "y_dev"))
     orders = epoch_orders(X.shape[0], epochs=epochs, batch_size=batch_size, permutations=permutations, seed=seed,
                           sampling=sampling)
+    strategy = OneProcess(model, batch_size=batch_size, sampling=sampling) if strategy is None else strategy
+    strategy.start(X, y, orders)
     scheduler = as_scheduler(optimizer, schedule)
     history = History() if resume is None else check_resume(resume, epochs, X_dev is not None, scheduler is not None,
                                                                    early_stopping)
@@ -69,19 +78,19 @@ def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimi
     with defer_squarable_check(optimizer) as check_gradients:   # read once per epoch, not per batch
         for epoch, order in enumerate(orders[start:] if not history.stopped_early else [], start):
             terms, sizes = [], []   # each batch's cost and L2 terms, kept on the device until the epoch ends
-            for X_b, y_b in order_loader(X, y, order, sampling=sampling, batch_size=batch_size):
+            for X_b, y_b, n in strategy.batches(epoch):
                 history.learning_rates.append(float(optimizer.param_groups[0]["lr"]))
                 optimizer.zero_grad()
-                cost = model.cost(X_b, y_b, check=False)   # X and y were checked above; a batch is a subset
+                cost = strategy.cost(X_b, y_b, n)
                 cost.backward()
                 terms.append(torch.stack([cost.detach(), *penalty_terms(optimizer, check=False)]))
-                sizes.append(len(y_b))
+                sizes.append(n)
                 optimizer.step()
                 if scheduler is not None and scheduler.unit == "iteration":
                     scheduler.step()
             if scheduler is not None and scheduler.unit == "epoch":
                 scheduler.step()
-            costs = [_batch_cost(*row) for row in torch.stack(terms).tolist()]   # the epoch's host read
+            costs = [_batch_cost(*row) for row in strategy.reduce(torch.stack(terms)).tolist()]   # the host read
             check_gradients()   # RMSprop, Adam: no gradient too large to square (one more scalar)
             history.costs += costs
             history.epoch_costs.append(sum(c * n for c, n in zip(costs, sizes)) / sum(sizes))
@@ -100,6 +109,35 @@ def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimi
     if hasattr(early_stopping, "finish"):  # e.g. EarlyStopping puts the best epoch's parameters back
         early_stopping.finish()
     return history
+
+
+class OneProcess:
+    """The default strategy of ``train``: every batch whole, in this process.
+
+    start(X, y, orders)   once, before the first epoch: the checked data and every epoch's order
+    batches(epoch)        the epoch's (X_b (b, n_x), y_b (b,), b): the DataLoader of order_loader
+    cost(X_b, y_b, n)     the 0-d cost to differentiate and record: model.cost, the mean loss over
+                          the n examples plus the model's own penalty
+    reduce(terms)         the epoch's recorded terms (batches, 1 + L2 groups) as the whole batch's:
+                          here they already are
+    """
+
+    def __init__(self, model: Network, *, batch_size: int, sampling: str):
+        self.model, self.batch_size, self.sampling = model, batch_size, sampling
+
+    def start(self, X, y, orders: list) -> None:
+        self.X, self.y, self.orders = X, y, orders
+
+    def batches(self, epoch: int):
+        for X_b, y_b in order_loader(self.X, self.y, self.orders[epoch], sampling=self.sampling,
+                                     batch_size=self.batch_size):
+            yield X_b, y_b, len(y_b)
+
+    def cost(self, X_b, y_b, n: int) -> torch.Tensor:
+        return self.model.cost(X_b, y_b, check=False)   # X and y were checked by train; a batch is a subset
+
+    def reduce(self, terms: torch.Tensor) -> torch.Tensor:
+        return terms
 
 
 def _restore_scheduler(optimizer, scheduler, state: dict) -> None:
