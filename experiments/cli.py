@@ -5,10 +5,12 @@
                               [--dtype float64|float32] [--logdir runs] [--data-dir DIR] [--seed N]
                               [--quick] [--variant V ...] [--checkpoint-every N] [--keep-states] [--jobs N]
     python -m experiments run --resume RUN_DIR [--data-dir DIR]
+    python -m experiments run NAME --ddp K [...] | --resume RUN_DIR --ddp K   (experiments.ddp under torchrun)
     python -m experiments report [--logdir runs]
     python -m experiments diverge RUN_A RUN_B [--dtype float64|float32]
     python -m experiments fidelity [NAME ...] [--data-dir DIR] [--logdir runs/fidelity] [--device ...] [--jobs N]
     python -m experiments bench [--quick | --smoke] [...]   (experiments.bench: its options, its exit codes)
+    python -m experiments sweep NAME --trials N [...]   (experiments.sweep: a hyperparameter sweep on Ray Tune)
     python -m experiments view NAME [--logdir runs] [--port N]   (experiments.view: TensorBoard on NAME's newest runs)
 
 ``run`` logs to TensorBoard under <logdir>/<experiment>/<variant>/<impl>, prints
@@ -101,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--keep-states", action="store_true", help="keep every checkpoint as "
                      "<run dir>/states/<step>.h5, for diverge and the report's first divergence")
     run.add_argument("--jobs", default=None, metavar="N", help=JOBS_HELP)
+    run.add_argument("--ddp", default=None, metavar="K", help="train NAME's torch side data-parallel on K processes "
+                     "(torchrun, experiments.ddp: mini-batch experiments; runs in <logdir>/<experiment>/<variant>/"
+                     "torch-ddpK)")
     run.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR "
                      "(<logdir>/<experiment>/<variant>/<impl>) from its checkpoint.h5")
     show = commands.add_parser("report", help="the last results in <logdir>/results.json")
@@ -122,9 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "<experiment>-K; -1: the first, <experiment>)")
     viewer.add_argument("--logdir", default="runs", help="TensorBoard root the runs were written to (default runs/)")
     viewer.add_argument("--port", default=None, metavar="N", help="serve on this port (default: a free one)")
-    # listed for --help only: main hands "bench" and everything after it to experiments.bench
+    # listed for --help only: main hands "bench" ("sweep") and everything after it to experiments.bench (.sweep)
     commands.add_parser("bench", add_help=False, help="the performance benchmark, NumPy vs torch "
                         "(python -m experiments bench --help for its options)")
+    commands.add_parser("sweep", add_help=False, help="a hyperparameter sweep on Ray Tune, both sides per trial "
+                        "(python -m experiments sweep --help for its options)")
     return parser
 
 
@@ -236,6 +243,28 @@ def check_resume_args(args) -> None:
         raise ValueError(f"--resume takes the run's settings from its checkpoint; drop {', '.join(given)}")
 
 
+def ddp_arguments(args) -> tuple:
+    """``run ... --ddp K``: (experiments.ddp's arguments, K). The data-parallel run is the torch
+    side of one experiment in one torchrun, so --impl numpy, --jobs and several names are refused
+    (ValueError); experiments.ddp.launch checks the rest before it starts a process."""
+    if not (args.ddp.isdigit() and int(args.ddp) >= 1):
+        raise ValueError(f"--ddp must be an integer >= 1 (the number of processes), got {args.ddp!r}")
+    if args.impl not in ("both", "torch"):
+        raise ValueError("--ddp trains the torch side: drop --impl numpy")
+    if args.jobs is not None:
+        raise ValueError("--ddp runs one torchrun of K processes: drop --jobs")
+    if args.resume is not None:
+        return ["--resume", args.resume, *(["--data-dir", args.data_dir] if args.data_dir else [])], int(args.ddp)
+    if len(args.names) != 1 or args.names == ["all"]:
+        raise ValueError(f"--ddp runs one experiment: give one NAME, got {args.names}")
+    flags = [*(f for v in args.variant or [] for f in ("--variant", v)), "--logdir", args.logdir, "--seed", args.seed,
+             "--dtype", args.dtype, "--device", args.device,
+             *(["--data-dir", args.data_dir] if args.data_dir else []),
+             *(["--checkpoint-every", args.checkpoint_every] if args.checkpoint_every is not None else []),
+             *(["--quick"] if args.quick else []), *(["--keep-states"] if args.keep_states else [])]
+    return [args.names[0], *flags], int(args.ddp)
+
+
 def run(names: list, settings, variants, jobs: int) -> int:
     """Run and report each experiment (every one's data read first) on ``jobs`` processes
     (experiments.parallel); 1 when a claim fails or a published figure is missed."""
@@ -294,6 +323,9 @@ def main(argv=None) -> int:
     if argv[:1] == ["bench"]:
         from . import bench   # imported on demand: the other commands never load it
         return bench.main(argv[1:])
+    if argv[:1] == ["sweep"]:
+        from . import sweep   # imported on demand: Ray loads for sweeps only
+        return sweep.main(argv[1:])
     try:
         args = build_parser().parse_args(argv)
         if args.command == "list":
@@ -310,6 +342,9 @@ def main(argv=None) -> int:
             settings, chosen = fidelity.prepare(args.names, args.data_dir, args.logdir, args.device)
             jobs = check_jobs(args.jobs)
             job = lambda: fidelity.run(settings, chosen, jobs)   # noqa: E731
+        elif args.ddp is not None:
+            from . import ddp   # the torchrun launcher, on demand
+            return ddp.launch(*ddp_arguments(args))
         elif args.resume is not None:
             check_resume_args(args)
             plan = prepare_resume(EXPERIMENTS, args.resume, args.data_dir)

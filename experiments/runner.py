@@ -51,6 +51,7 @@ from tqdm import tqdm
 from parity_tests.checker.divergence import Divergence, first_divergence
 
 from . import checkpoint, figures, published
+from .search import Space
 from .settings import Settings, configure_torch, device_label, environment, make_settings
 from .tblog import RunLogger, check_writable, claim_file, claim_root, write_summaries
 
@@ -133,7 +134,10 @@ class Trial:
     experiment that declares ``shares_context``, the one dict the variants of this run of the
     experiment share on this implementation, in the order they run (empty for the first; a
     resumed trial's starts empty): where a variant leaves what a later one reads, so that nothing
-    outlives the run in module-level state; otherwise a fresh dict per trial."""
+    outlives the run in module-level state; otherwise a fresh dict per trial. ``report``: None, or
+    ``report(trial, epoch, history, side)``, called by the mini-batch trainer after each epoch's
+    logging (epoch 0-based; history: the loop's History so far; side: the trainer's Side, at its
+    parameters after that epoch); experiments.sweep reports to Ray Tune through it."""
 
     settings: Settings
     variant: Variant
@@ -144,6 +148,7 @@ class Trial:
     reference: Outcome | None = None
     checkpoint: checkpoint.Checkpointer | None = None
     context: dict = field(default_factory=dict)
+    report: Callable | None = None
 
     @property
     def device(self) -> str:
@@ -177,6 +182,7 @@ class Experiment:
     claims: tuple = ()
     load: Callable[[Settings], object] | None = None
     shares_context: bool = False
+    space: Space | None = None
 
     def select(self, settings: Settings, names=None) -> list:
         variants = self.variants(settings)
@@ -380,10 +386,11 @@ class Ran:
 
 
 def run_one(experiment: Experiment, settings: Settings, variant: Variant, impl: str, data, root: Path,
-            reference: Ran | None, context: dict, resume=None, progress: bool = True) -> Ran:
+            reference: Ran | None, context: dict, resume=None, progress: bool = True,
+            report: Callable | None = None) -> Ran:
     """``variant`` of ``experiment`` on ``impl``, logged in root/<variant>/<impl>: the torch trial
     of a pair gets the NumPy trial's outcome as ``reference``; ``context`` is its Trial.context;
-    ``progress``: a progress bar (on a terminal)."""
+    ``progress``: a progress bar (on a terminal); ``report``: its Trial.report hook."""
     run_dir = root / variant.name / impl
     logger = RunLogger(run_dir, resume=resume is not None, experiment=experiment.name)
     ckpt = _checkpointer(experiment, variant, impl, settings, run_dir, resume)
@@ -391,7 +398,7 @@ def run_one(experiment: Experiment, settings: Settings, variant: Variant, impl: 
         with tqdm(desc=f"{experiment.name}/{variant.name}/{impl}", disable=None if progress else True, leave=False,
                   unit="it", dynamic_ncols=True) as bar:
             trial = Trial(settings, variant, impl, data, logger, bar, reference=reference and reference.outcome,
-                          checkpoint=ckpt, context=context)
+                          checkpoint=ckpt, context=context, report=report)
             t0 = time.perf_counter()
             outcome = run_trial(experiment, trial)
             seconds = time.perf_counter() - t0

@@ -123,7 +123,8 @@ def mini_batch(trial, side, *, optimizer: str, lr: float, epochs: int, batch_siz
                **loop) -> Outcome:
     """``epochs`` of the shared loop (``loop``: permutations or seed, schedule; see
     scratch_numpy.training.train) with ``optimizer`` (a name of scratch_numpy.optim.OPTIMIZERS)
-    at initial rate ``lr``. The final cost is the last epoch's mean cost. ``early_stopping``: None,
+    at initial rate ``lr``. The final cost is the last epoch's mean cost. After each epoch's logging
+    the trial's ``report`` hook, if any, is called (runner.Trial.report). ``early_stopping``: None,
     or an instance of the side's EarlyStopping: after each epoch's logging its ``callback`` records
     the epoch, then the loop asks it whether to stop, and ``finish()`` runs when the loop ends."""
     log = RunLog(trial, side, epochs * math.ceil(side.train.m / batch_size), "epoch", held_out)
@@ -144,6 +145,8 @@ def mini_batch(trial, side, *, optimizer: str, lr: float, epochs: int, batch_siz
             log.evaluation(epoch, final=epoch == epochs - 1)
         if early_stopping is not None:
             early_stopping.callback(epoch, history, live)
+        if trial.report is not None:
+            trial.report(trial, epoch, history, side)
         trial.progress.update(1)
 
     start = time.perf_counter()

@@ -104,9 +104,14 @@ def numpy_run(case: str):
 
 
 def torchrun(args: list, nproc: int = 2, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
-    """``python -m torch.distributed.run --standalone --nproc-per-node nproc args`` in its own
-    session, killed (its whole process group) if it outlives ``timeout`` or the test fails."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", *args]
+    """``python -m torch.distributed.run --standalone --nproc-per-node nproc args`` (in_session)."""
+    return in_session([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+                       *args], timeout)
+
+
+def in_session(command: list, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+    """``command`` in its own session, killed (its whole process group) if it outlives ``timeout``
+    or the test fails."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True)
@@ -248,7 +253,7 @@ def final_params(run_dir: Path) -> dict:
 
 
 def test_the_launcher_is_the_one_process_run_and_resumes(tmp_path, capsys):
-    """torchrun with 2 ranks: exit 0; rank 0's run directory has one event file, the checkpoint and
+    """python -m experiments run ... --ddp 2 (torchrun with 2 ranks): exit 0; rank 0's run directory has one event file, the checkpoint and
     the kept states, and nothing else was written (rank 1 writes nothing); its final parameters
     are the runner's one-process torch run's; a restart from the state kept after epoch 2 (of 5)
     ends at the same parameters; a resume with 1 process is refused, naming both world sizes."""
@@ -257,8 +262,8 @@ def test_the_launcher_is_the_one_process_run_and_resumes(tmp_path, capsys):
     from experiments.catalog import EXPERIMENTS
     from experiments.runner import run_experiment
     from experiments.settings import make_settings
-    done = torchrun(["-m", "experiments.ddp", EXPERIMENT, "--variant", VARIANT, "--quick", "--logdir",
-                     str(tmp_path / "ddp"), "--checkpoint-every", "1", "--keep-states"])
+    done = in_session([sys.executable, "-m", "experiments", "run", EXPERIMENT, "--variant", VARIANT, "--quick",
+                       "--logdir", str(tmp_path / "ddp"), "--checkpoint-every", "1", "--keep-states", "--ddp", "2"])
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"{EXPERIMENT} on 2 processes (gloo)" in done.stdout
     run_dir = tmp_path / "ddp" / DDP_DIR
@@ -279,7 +284,7 @@ def test_the_launcher_is_the_one_process_run_and_resumes(tmp_path, capsys):
     resumed = tmp_path / "resumed" / DDP_DIR
     resumed.mkdir(parents=True)
     shutil.copy(run_dir / "states" / "10.h5", resumed / checkpoint.FILE_NAME)   # after epoch 2 of 5
-    done = torchrun(["-m", "experiments.ddp", "--resume", str(resumed)])
+    done = in_session([sys.executable, "-m", "experiments", "run", "--resume", str(resumed), "--ddp", "2"])
     assert done.returncode == 0, done.stderr[-3000:]
     assert checkpoint.load(resumed / checkpoint.FILE_NAME).epoch == 5
     gap = max_relative(ddp_params, final_params(resumed))
@@ -290,6 +295,22 @@ def test_the_launcher_is_the_one_process_run_and_resumes(tmp_path, capsys):
     capsys.readouterr()
     assert ddp_launcher.launch(["--resume", str(run_dir)], 1) == 2
     assert "written by 2 data-parallel processes, this run has 1" in capsys.readouterr().err
+
+
+def test_check_compares_with_one_process_runs_and_fails_beyond_its_bound(tmp_path):
+    """--check's report against the one-process torch and NumPy runs: a data-parallel outcome that
+    is the one-process run's is within CHECK_RTOL; the same outcome with one weight moved by
+    1e-9 of the largest (beyond float64's 1e-12) is reported as parting, and the check fails."""
+    from experiments import ddp as ddp_launcher
+    plan = ddp_launcher.prepare(["optimisers", "--variant", "adam", "--quick", "--check", "--logdir",
+                                 str(tmp_path)], 2)
+    outcome = ddp_launcher.one_process(plan, plan.variants[0], "torch", {})
+    text, held = ddp_launcher.report(plan, [outcome])
+    assert held and text.count("within 1e-12") == 2 and "vs one-process torch: 0.00e+00" in text
+    W = outcome.params["W1"]
+    W[0, 0] += 1e-9 * np.abs(W).max()
+    text, held = ddp_launcher.report(plan, [outcome])
+    assert not held and text.count("PARTS: beyond 1e-12") == 2
 
 
 # --- d. bad input: one clear error each ------------------------------------------------------------
@@ -305,6 +326,22 @@ def test_the_launcher_is_the_one_process_run_and_resumes(tmp_path, capsys):
 def test_bad_launcher_input_is_one_error_line(argv, nproc, message, capsys, tmp_path):
     from experiments import ddp as ddp_launcher
     assert ddp_launcher.launch([*argv, "--logdir", str(tmp_path)], nproc) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["optimisers", "--ddp", "0"], "--ddp must be an integer >= 1"),
+    (["optimisers", "--ddp", "2", "--impl", "numpy"], "drop --impl numpy"),
+    (["optimisers", "--ddp", "2", "--jobs", "2"], "drop --jobs"),
+    (["optimisers", "batch_size", "--ddp", "2"], "--ddp runs one experiment"),
+    (["all", "--ddp", "2"], "--ddp runs one experiment"),
+    (["shallow_flower", "--ddp", "2"], "does not train through the mini-batch loop"),
+])
+def test_bad_run_ddp_input_is_one_error_line(argv, message, capsys, tmp_path):
+    """run ... --ddp K refuses what one torchrun of the torch side cannot do, before any process starts."""
+    from experiments import cli
+    assert cli.main(["run", *argv, "--logdir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err
 

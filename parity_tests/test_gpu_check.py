@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from experiments import bench, cli
+from experiments import bench, cli, ddp
 from parity_tests import report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,9 +34,9 @@ def selection() -> str:
 
 def parts() -> dict:
     """{name: (cap in seconds, module, arguments)} for each `part NAME CAP "$PY" -m MODULE ARGS...`
-    line of the script, its variables left as written."""
+    line of the script (continued lines joined), its variables left as written."""
     found = {}
-    for line in script_text().splitlines():
+    for line in script_text().replace("\\\n", " ").splitlines():
         if line.startswith("part "):
             _, name, cap, python, dash_m, module, *args = shlex.split(line)
             assert (python, dash_m) == ("$PY", "-m"), line
@@ -83,7 +83,7 @@ def test_the_pytest_part_selects_the_device_cases_and_not_the_slow_experiment_ru
 def test_the_other_parts_parse(monkeypatch):
     """Each command's arguments pass its own parser (nothing runs: the report's cases are stubbed)."""
     found = parts()
-    assert set(found) == {"pytest_cuda", "report_float64", "report_float32", "experiments", "bench"}
+    assert set(found) == {"pytest_cuda", "report_float64", "report_float32", "experiments", "ddp_nccl", "bench"}
     # the parts share DEADLINE_S; the last 30 s of the 8 minutes are timeout's grace and the summary
     assert int(re.search(r"^DEADLINE_S=(\d+)$", script_text(), re.M)[1]) <= 8 * 60 - 30
     monkeypatch.setattr(report, "resolve_device", lambda device: device)
@@ -97,6 +97,13 @@ def test_the_other_parts_parse(monkeypatch):
     assert module == "experiments" and (parsed.command, parsed.names, parsed.quick, parsed.device) == \
         ("run", ["all"], True, "cuda")
     assert parsed.logdir == "$OUT/runs"   # where the summary reads results.json
+    _, module, args = found["ddp_nccl"]
+    assert module == "torch.distributed.run" and args[:3] == ["--standalone", "--nproc-per-node", "$GPUS"]
+    assert args[3:5] == ["-m", "experiments.ddp"]
+    parsed = ddp.build_parser().parse_args(args[5:])
+    assert (parsed.name, parsed.variant, parsed.quick, parsed.device, parsed.check) == \
+        ("optimisers", ["adam"], True, "cuda", True)
+    assert parsed.name in ddp.MINI_BATCH and parsed.logdir == "$OUT/runs_ddp"
     _, module, args = found["bench"]
     assert module == "experiments" and args[0] == "bench"
     assert bench.build_parser().parse_args(args[1:]).out == "$OUT/bench.json"

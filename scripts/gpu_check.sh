@@ -9,6 +9,9 @@
 #   report_float64   python -m parity_tests.report --device cuda --dtype float64
 #   report_float32   the same in float32
 #   experiments      python -m experiments run all --quick --device cuda
+#   ddp_nccl         torchrun -m experiments.ddp optimisers --variant adam --quick --device cuda --check:
+#                    DDP on NCCL, one rank per GPU (at most 2; world size 1 on one GPU), its parameters
+#                    against the one-process torch and NumPy runs (exit 1 beyond the bound)
 #   bench            python -m experiments bench --quick (its GPU section runs when CUDA is there)
 # and writes under $OUT (else gpu_check_out/<timestamp>/ in the repository): environment.json,
 # logs/<part>.log, runs/ (the experiments' TensorBoard runs and results.json), bench.json and
@@ -113,7 +116,19 @@ def bench_figures(bench):
             "gpu_targets": [t for t in bench.get("targets", []) if t.get("target", "").startswith("GPU")]}
 
 
+def ddp_figures(log):
+    """The world size and backend, and each --check gap: {"vs_torch": ..., "vs_numpy": ...}."""
+    figures = {}
+    if head := re.search(r"on (\d+) processes \((\w+)\)", log):
+        figures.update(world_size=int(head[1]), backend=head[2])
+    for impl, gap in re.findall(r"parameters vs one-process (\w+): (\S+) relative", log):
+        figures[f"vs_{impl}"] = float(gap)
+    return figures
+
+
 def figures(name, log):
+    if name == "ddp_nccl":
+        return ddp_figures(log)
     if name == "pytest_cuda":
         return pytest_figures(log)
     if name.startswith("report_"):
@@ -206,6 +221,11 @@ part pytest_cuda 150 "$PY" -m pytest -p no:cacheprovider -q -rfEs -k "$CUDA_TEST
 part report_float64 45 "$PY" -m parity_tests.report --device cuda --dtype float64
 part report_float32 45 "$PY" -m parity_tests.report --device cuda --dtype float32
 part experiments 150 "$PY" -m experiments run all --quick --device cuda --logdir "$OUT/runs"
+# one rank per GPU, at most 2: NCCL needs a device of its own for each rank
+GPUS=$("$PY" -c 'import json, sys; print(max(1, min(2, json.load(open(sys.argv[1]))["device_count"])))' \
+  "$OUT/environment.json")
+part ddp_nccl 90 "$PY" -m torch.distributed.run --standalone --nproc-per-node "$GPUS" -m experiments.ddp optimisers \
+  --variant adam --quick --device cuda --check --logdir "$OUT/runs_ddp"
 part bench 180 "$PY" -m experiments bench --quick --out "$OUT/bench.json"
 
 summarise final

@@ -23,6 +23,10 @@ trials on both sides. Metrics per trial: dev_cost, dev_accuracy, the trainer's c
 accuracy, the lr and beta it used (log10_lr, log10_one_minus_beta), and for fine trials the box
 (box_lr_low, box_lr_high, box_omb_low, box_omb_high in log10). A fine trial needs the random
 trials of the same run before it (they are declared first); alone it is a ValueError.
+
+``python -m experiments sweep hyperparameter_search`` searches the same two axes on Ray Tune
+(SPACE: lr log-uniform over 10^[-4, 0], beta = 1 - 10^U(-3, -1); the base hparams of the
+random stage; minimising dev_cost, reported after every epoch).
 """
 
 import numpy as np
@@ -46,9 +50,14 @@ def load(settings):
                             f"{moons.source}, split 70/30 (train/dev, stratified, seed 0)", moons.course_data)
 
 
+def shared_hparams(settings) -> dict:
+    """The hparams every trial shares: optimiser, batch size, budget, the weights' seed."""
+    return {"optimizer": "momentum", "batch_size": 64, "epochs": settings.budget(100, 5), "init_seed": settings.seed}
+
+
 def variants(settings):
     rng = np.random.default_rng(settings.seed)
-    base = {"optimizer": "momentum", "batch_size": 64, "epochs": settings.budget(100, 5), "init_seed": settings.seed}
+    base = shared_hparams(settings)
     grid = search.grid(search.log_grid(*LR, K), 1 - search.log_grid(*OMB, K))
     rand = zip(search.log_uniform(rng, *LR, K * K), search.one_minus_log(rng, *OMB, K * K))
     cube = rng.random((FINE, 2))
@@ -126,6 +135,12 @@ def _box_holds_best(m):
             and f["box_omb_low"] <= m[best]["log10_one_minus_beta"] <= f["box_omb_high"])
 
 
+# a sweep trial is a trial of its own stage, "sweep": its lr and beta are its own (rates), and it
+# leaves nothing in the context (only the random stage does)
+SPACE = search.Space(axes={"lr": search.LogUniform(*LR), "beta": search.OneMinusLog(*OMB)},
+                     base=lambda settings: {**shared_hparams(settings), "stage": "sweep"}, metric="dev_cost",
+                     progress=lambda history, side: side.cost("test"))
+
 EXPERIMENT = Experiment(
     name="hyperparameter_search",
     claim="9 random trials try 9 learning rates where a 3x3 grid tries 3; log-scale draws; coarse to fine zooms in",
@@ -134,6 +149,7 @@ EXPERIMENT = Experiment(
     run=run,
     load=load,
     shares_context=True,   # trial.context carries what later variants read
+    space=SPACE,
     claims=(
         Claim("same budget of 9: the grid tries 3 distinct lrs and 3 betas, random search 9 and 9",
               (*STAGES["grid"], *STAGES["random"]),

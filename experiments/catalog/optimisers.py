@@ -8,9 +8,14 @@ Adam (beta1 0.9, beta2 0.999, eps 1e-8) 94 %; at 5000 epochs (the variants "-500
 71.67 % and 94.33 %, with the mean cost of epochs 0, 1000, ..., 4000. Momentum's v is the course's
 v = beta v + (1 - beta) dW, on the torch side SGD(momentum=beta, dampening=beta) with a zero
 buffer (reference_torch.optim).
+
+``python -m experiments sweep optimisers`` tunes Adam on the same setup (SPACE): lr = 10^U(-4, -1),
+beta1 = 1 - 10^U(-2, -0.5) (0.68 .. 0.99), beta2 = 1 - 10^U(-4, -2) (0.99 .. 0.9999), both betas
+on the 1 - beta log scale; 2000 epochs (--quick: 20), minimising the last epoch's mean cost
+(final_cost), reported after every epoch.
 """
 
-from experiments import optimisation
+from experiments import optimisation, search
 from experiments.runner import Claim, Experiment, Variant
 
 OPTIMIZERS = {"gd": ({}, "79.7 %"), "momentum": ({"beta": 0.9}, "79.7 %"),
@@ -33,6 +38,12 @@ def variants(settings):
     return tenk + fivek
 
 
+SPACE = search.Space(
+    axes={"lr": search.LogUniform(-4.0, -1.0), "beta1": search.OneMinusLog(-2.0, -0.5),
+          "beta2": search.OneMinusLog(-4.0, -2.0)},
+    base=lambda settings: {"optimizer": "adam", "batch_size": 64, "eps": 1e-8, "epochs": settings.budget(2000, 20)},
+    metric="final_cost", progress=lambda history, side: history.epoch_costs[-1])
+
 EXPERIMENT = Experiment(
     name="optimisers",
     claim="on the same budget Adam reaches 94 % where mini-batch GD and momentum reach 79.7 %",
@@ -40,6 +51,7 @@ EXPERIMENT = Experiment(
     variants=variants,
     run=optimisation.run,
     load=optimisation.load,
+    space=SPACE,
     claims=(
         Claim("Adam's final cost is below gradient descent's and momentum's", tuple(OPTIMIZERS),
               lambda m: m["adam"]["final_cost"] < min(m["gd"]["final_cost"], m["momentum"]["final_cost"])),

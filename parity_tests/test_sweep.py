@@ -1,0 +1,281 @@
+"""``python -m experiments sweep`` on Ray Tune (experiments.sweep, experiments.sweep_trial).
+
+Sweeps of hyperparameter_search --quick (5 epochs a side), each through the real command in a
+subprocess with a time bound, every Ray process stopped at the end:
+
+    embedded   4 random trials on an embedded Ray with 2 workers
+    head       a Ray head started with `ray start` (its own short --temp-dir: Ray's socket paths
+               have a ~107 character limit; stopped with `ray stop --force` in a finally),
+               joined with --address (joining costs far less than starting an embedded Ray):
+               8 random trials under ASHA; then the 4 trials of the embedded sweep, interrupted
+               by SIGINT once a trial has finished, then resumed (--resume): the resumed sweep
+               completes the rest and never reruns a trial Tune had recorded as finished
+
+The facts checked come from outside the code under test where they can: TensorBoard's own
+reader (EventAccumulator) for the epochs each run logged and the hparams it wrote, Ray's
+ExperimentAnalysis for the trials Tune recorded as finished, the files' modification times for
+what a resumed sweep wrote, the declared ranges of the course's advice for the draws. About 75 s
+on 2 cores (most of it Ray starting: an embedded ray.init takes ~3.5 s, `ray start` ~8 s).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from tensorboard.backend.event_processing import event_accumulator as ea
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+from parity_tests.checker.comparison import TOLERANCES
+from parity_tests.conftest import REPO
+
+EXPERIMENT = "hyperparameter_search"
+RAY = Path(sys.executable).with_name("ray")
+TRIALS, ASHA_TRIALS = 4, 8
+
+
+def sweep_command(*args) -> list:
+    return [sys.executable, "-m", "experiments", "sweep", *map(str, args)]
+
+
+def root_of(logdir: Path) -> Path:
+    return logdir / "sweeps" / EXPERIMENT
+
+
+def trial_dirs(root: Path) -> list:
+    return sorted(d for d in root.iterdir() if d.name.startswith("trial-"))
+
+
+def events(run_dir: Path) -> ea.EventAccumulator:
+    acc = ea.EventAccumulator(str(run_dir), size_guidance={ea.SCALARS: 0})
+    acc.Reload()
+    return acc
+
+
+def logged_epochs(run_dir: Path) -> int:
+    """The epochs a run logged: the steps of its accuracy/train/epoch scalar (one per epoch)."""
+    acc = events(run_dir)
+    [tag] = [t for t in acc.Tags()["scalars"] if t.endswith("/accuracy/train/epoch")]
+    return len({event.step for event in acc.Scalars(tag)})
+
+
+def session_hparams(run_dir: Path) -> dict:
+    """The HParams session a run wrote: {hparam: value}."""
+    content = events(run_dir).PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    start = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
+    return {k: v.WhichOneof("kind") and getattr(v, v.WhichOneof("kind")) for k, v in start.hparams.items()}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def interrupted_and_resumed(logdir: Path, address: str) -> tuple:
+    """A 4-trial random sweep on ``address``, interrupted by SIGINT once a trial has written its
+    row, then resumed: ((status, stderr) of the interrupted command, the trials Ray's
+    ExperimentAnalysis records as finished then, their checkpoints' os.stat then, the resume's
+    CompletedProcess)."""
+    from ray.tune import ExperimentAnalysis
+
+    root = root_of(logdir)
+    proc = subprocess.Popen(sweep_command(EXPERIMENT, "--trials", TRIALS, "--quick", "--address", address, "--logdir",
+                                          logdir), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(root.glob("trial-*/row.json")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    finished = {Path(trial.path).name for trial in ExperimentAnalysis(str(root / "tune")).trials
+                if trial.status == "TERMINATED"}
+    before = {name: [os.stat(p) for p in sorted((root / name).glob("*/checkpoint.h5"))] for name in finished}
+    done = subprocess.run(sweep_command("--resume", root, "--address", address), cwd=REPO, capture_output=True,
+                          text=True, timeout=90)
+    return (proc.returncode, err), finished, before, done
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory):
+    """A 4-trial random sweep on an embedded Ray of 2 workers: (CompletedProcess, root)."""
+    logdir = tmp_path_factory.mktemp("embedded")
+    done = subprocess.run(sweep_command(EXPERIMENT, "--trials", TRIALS, "--quick", "--workers", 2, "--logdir", logdir),
+                          cwd=REPO, capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done, root_of(logdir)
+
+
+@pytest.fixture(scope="module")
+def head(tmp_path_factory):
+    """A Ray head of 2 CPUs started with `ray start` (not from the checkout, no PYTHONPATH: the
+    trials import the project through the sweep's runtime environment), and on it an ASHA sweep
+    of 8 trials, then interrupted_and_resumed: {"asha": (CompletedProcess, root), "resume":
+    (interrupted_and_resumed's tuple, root)}."""
+    temp = tempfile.mkdtemp(prefix="r", dir="/tmp")   # short: Ray's socket paths live under it
+    port = free_port()
+    address = f"127.0.0.1:{port}"   # Ray takes 127.0.0.1 as this machine's address, where the head listens
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    asha, resume = tmp_path_factory.mktemp("asha"), tmp_path_factory.mktemp("resume")
+    try:
+        subprocess.run([RAY, "start", "--head", "--port", str(port), "--num-cpus", "2", "--include-dashboard",
+                        "false", "--disable-usage-stats", "--temp-dir", temp], cwd=temp, env=env, check=True,
+                       capture_output=True, timeout=60)
+        done = subprocess.run(sweep_command(EXPERIMENT, "--trials", ASHA_TRIALS, "--quick", "--scheduler", "asha",
+                                            "--address", address, "--logdir", asha),
+                              cwd=REPO, capture_output=True, text=True, timeout=120)
+        resumed = interrupted_and_resumed(resume, address)
+    finally:
+        subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=60)
+        shutil.rmtree(temp, ignore_errors=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {"asha": (done, root_of(asha)), "resume": (resumed, root_of(resume))}
+
+
+def test_an_interrupted_sweep_resumes_without_rerunning_finished_trials(head):
+    ((rc, err), finished, before, done), root = head["resume"]
+    assert rc == 130, err[-2000:]
+    assert f"--resume {root}" in err
+    assert 1 <= len(finished) < TRIALS, "the interrupt must leave some trials done and some not"
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name, stats in before.items():   # written once: the resumed sweep left them as they were
+        assert len(stats) == 2
+        after = [os.stat(p) for p in sorted((root / name).glob("*/checkpoint.h5"))]
+        assert [(s.st_ino, s.st_mtime_ns) for s in after] == [(s.st_ino, s.st_mtime_ns) for s in stats]
+    summary = json.loads((root / "sweep.json").read_text())
+    assert [t["status"] for t in summary["trials"]] == ["finished"] * TRIALS
+
+
+def test_each_trial_runs_both_sides_and_they_agree(embedded):
+    done, root = embedded
+    summary = json.loads((root / "sweep.json").read_text())
+    dirs = trial_dirs(root)
+    assert len(dirs) == TRIALS == len(summary["trials"])
+    tol = TOLERANCES["float64"].rtol
+    for trial in dirs:
+        numpy_, torch_ = session_hparams(trial / "numpy"), session_hparams(trial / "torch")
+        assert (numpy_["impl"], torch_["impl"]) == ("numpy", "torch")
+        assert {k: v for k, v in numpy_.items() if k != "impl"} == {k: v for k, v in torch_.items() if k != "impl"}
+        # the course's advice: lr = 10^U(-4, 0), beta = 1 - 10^U(-3, -1)
+        assert -4 <= math.log10(numpy_["lr"]) <= 0 and -3 <= math.log10(1 - numpy_["beta"]) <= -1
+        assert logged_epochs(trial / "numpy") == logged_epochs(trial / "torch") == numpy_["epochs"]
+        row = json.loads((trial / "row.json").read_text())   # the runner's own pair row of the trial
+        a, b = row["metrics"]["numpy"]["dev_cost"], row["metrics"]["torch"]["dev_cost"]
+        assert abs(a - b) <= tol * abs(a)
+    by_name = {t["trial"]: t for t in summary["trials"]}
+    costs = {d.name: json.loads((d / "row.json").read_text())["metrics"]["numpy"]["dev_cost"] for d in dirs}
+    assert {name: by_name[name]["numpy"] for name in costs} == costs
+    assert summary["best"]["trial"] == min(costs, key=costs.get)
+    assert "best: " + min(costs, key=costs.get) in done.stdout
+
+
+def test_asha_stops_trials_early_and_counts_the_epochs_they_logged(head):
+    done, root = head["asha"]
+    dirs = trial_dirs(root)
+    assert len(dirs) == ASHA_TRIALS
+    finished = [d for d in dirs if (d / "torch").is_dir()]
+    stopped = [d for d in dirs if not (d / "torch").is_dir()]
+    assert finished and stopped, "ASHA stops some trials (the torch side of a stopped trial never runs)"
+    budget_epochs = logged_epochs(finished[0] / "numpy")   # a finished run logs its whole budget
+    logged = sum(logged_epochs(d / impl) for d in dirs for impl in ("numpy", "torch") if (d / impl).is_dir())
+    assert all(logged_epochs(d / "numpy") < budget_epochs for d in stopped)
+    budget = 2 * budget_epochs * ASHA_TRIALS
+    saved = round(100 * (1 - logged / budget))
+    assert f"ASHA ran {logged} of {budget} epochs ({saved} % of the budget saved)" in done.stdout
+    summary = json.loads((root / "sweep.json").read_text())
+    statuses = {t["trial"]: t["status"] for t in summary["trials"]}
+    assert {d.name for d in stopped} == {n for n, s in statuses.items() if s == "stopped by ASHA"}
+    # the table: finished trials first, by the metric
+    costs = [t["numpy"] for t in summary["trials"] if t["status"] == "finished"]
+    assert costs == sorted(costs)
+
+
+def test_the_same_seed_draws_the_same_trials(embedded, head):
+    """Random search is seeded from --seed: the same command draws the same trials, on an embedded
+    Ray or a cluster, interrupted or not; and the ASHA sweep's first 4 are those too."""
+    def draws(root):
+        return {d.name: (session_hparams(d / "numpy")["lr"], session_hparams(d / "numpy")["beta"])
+                for d in trial_dirs(root)}
+    first = draws(embedded[1])
+    assert draws(head["resume"][1]) == first
+    assert {name: draws(head["asha"][1])[name] for name in first} == first
+
+
+# --- the search spaces as Tune sees them ------------------------------------------------------------------
+
+def _plan(search: str, trials: int):
+    from experiments import sweep
+    return sweep.Plan(EXPERIMENT, trials, search, "none", 0, "float64", True, "/tmp", None, "/tmp/none")
+
+
+def test_grid_is_log_even_per_axis_and_takes_k_to_the_d_trials():
+    from experiments import sweep
+    space, _ = sweep.tuner_parts(_plan("grid", 9))
+    assert space["lr"]["grid_search"] == pytest.approx([1e-4, 1e-2, 1.0])
+    assert space["one_minus_beta"]["grid_search"] == pytest.approx([1e-3, 1e-2, 1e-1])
+    with pytest.raises(ValueError, match=r"--trials 4, 9, 16"):
+        sweep.tuner_parts(_plan("grid", 5))
+
+
+def test_tpe_suggests_configurations_in_the_declared_ranges():
+    from experiments import sweep
+    space, config = sweep.tuner_parts(_plan("tpe", 3))
+    searcher = config.search_alg
+    assert searcher.set_search_properties("dev_cost", "min", space)
+    for k in range(3):
+        suggested = searcher.suggest(f"t{k}")
+        assert 1e-4 <= suggested["lr"] <= 1 and 1e-3 <= suggested["one_minus_beta"] <= 1e-1
+
+
+# --- bad input, and Ray kept out of the other commands ----------------------------------------------------
+
+@pytest.mark.parametrize("args, says", [
+    (["nope", "--trials", "2"], "'nope' has no search space"),
+    (["initialisation", "--trials", "2"], "the experiments that have one: ['hyperparameter_search'"),
+    ([EXPERIMENT, "--trials", "0"], "--trials must be an integer >= 1"),
+    ([EXPERIMENT], "--trials N is required"),
+    ([], "required: NAME"),
+    ([EXPERIMENT, "--trials", "2", "--search", "bayes"], "--search must be one of random, grid, tpe"),
+    ([EXPERIMENT, "--trials", "2", "--scheduler", "hyperband"], "--scheduler must be one of none, asha"),
+    ([EXPERIMENT, "--trials", "5", "--search", "grid"], "--search grid runs k^2 trials"),
+    ([EXPERIMENT, "--trials", "2", "--address", "auto", "--workers", "2"], "--workers is for the embedded Ray"),
+    ([EXPERIMENT, "--trials", "2", "--workers", "0"], "--workers must be an integer >= 1"),
+])
+def test_bad_input_is_one_error_line_and_status_2(args, says, capsys, tmp_path):
+    from experiments import cli
+    assert cli.main(["sweep", *args, "--logdir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and says in err, err
+    assert not (tmp_path / "sweeps").exists()   # nothing claimed before the checks
+
+
+def test_resume_of_a_directory_that_is_not_a_sweep_is_status_2(capsys, tmp_path):
+    from experiments import cli
+    assert cli.main(["sweep", "--resume", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --resume") and "not a sweep directory" in err and err.count("\n") == 1
+
+
+def test_list_and_run_do_not_import_ray(tmp_path):
+    code = ("import sys; from experiments import cli; assert cli.main(['list']) == 0; "
+            f"assert cli.main(['run', 'autograd_basics', '--quick', '--logdir', {str(tmp_path)!r}]) == 0; "
+            "assert not [m for m in sys.modules if m == 'ray' or m.startswith('ray.')], 'ray was imported'")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert re.search(r"^ *sweep ", subprocess.run([sys.executable, "-m", "experiments", "--help"], cwd=REPO,
+                                                   capture_output=True, text=True, timeout=60).stdout, re.M)
