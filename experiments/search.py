@@ -126,10 +126,6 @@ class LogUniform:
         """(k,) samples 10^linspace(a, b, k) (log_grid)."""
         return [float(x) for x in log_grid(self.a, self.b, k)]
 
-    def contains(self, x) -> bool:
-        """Whether the hyperparameter value ``x`` lies in the axis's range."""
-        return 10.0 ** self.a <= x <= 10.0 ** self.b
-
 
 @dataclass(frozen=True)
 class OneMinusLog(LogUniform):
@@ -142,9 +138,6 @@ class OneMinusLog(LogUniform):
 
     def value(self, sample):
         return 1.0 - float(sample)
-
-    def contains(self, x) -> bool:
-        return super().contains(1.0 - x)
 
 
 @dataclass(frozen=True)
@@ -172,9 +165,6 @@ class IntRange:
                              f"values, got {k}")
         return [int(round(x)) for x in np.linspace(self.low, self.high, k)]
 
-    def contains(self, x) -> bool:
-        return isinstance(x, int) and self.low <= x <= self.high
-
 
 @dataclass(frozen=True)
 class Choice:
@@ -197,9 +187,6 @@ class Choice:
         if k != len(self.values):
             raise ValueError(f"a grid over the choice {self.values} takes its {len(self.values)} values, not {k}")
         return list(self.values)
-
-    def contains(self, x) -> bool:
-        return x in self.values
 
 
 @dataclass(frozen=True)

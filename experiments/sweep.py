@@ -3,7 +3,7 @@
     python -m experiments sweep NAME --trials N [--search random|grid|tpe] [--scheduler none|asha]
                           [--address auto|HOST:PORT] [--workers N] [--quick] [--logdir runs]
                           [--seed N] [--dtype float64|float32] [--data-dir DIR]
-    python -m experiments sweep --resume SWEEP_DIR [--address ... | --workers N]
+    python -m experiments sweep --resume SWEEP_DIR [--address ... | --workers N]   (its saved plan: no other option)
 
 NAME is an experiment that declares a search space (runner.Experiment.space, an
 experiments.search.Space: its axes, the hparams its trials share, the metric and whether to
@@ -16,7 +16,8 @@ Search (--search):
              tune.loguniform (OneMinusLog samples 1 - beta), IntRange as tune.randint, Choice as
              tune.choice
     grid     a k-point grid per axis on the axis's scale (search.*.grid: log10-even for the log
-             axes), all k^d combinations (tune.grid_search): N must be k^d for d axes, k >= 2
+             axes), all k^d combinations (tune.grid_search): N must be k^d for d axes, k >= 2, and
+             each axis must take k points (an IntRange at most its width, a Choice exactly its size)
     tpe      Optuna's TPE sampler (ray.tune.search.optuna.OptunaSearch, seeded from --seed), N trials;
              it needs optuna (requirements.txt pins it)
 Scheduler (--scheduler):
@@ -31,8 +32,9 @@ Scheduler (--scheduler):
 Where (--address / --workers):
     default  an embedded Ray on this machine, ray.init(num_cpus=--workers, no dashboard): --workers
              trials at a time (default: one per core)
-    address  join a running cluster (auto, or HOST:PORT of its head); --workers is then not allowed
-             (the cluster's CPUs decide). Ray takes a HOST of 127.0.0.1 or localhost as this
+    address  join a running cluster (auto, or HOST:PORT of its head, which must accept a connection
+             within CONNECT_S, else bad input); --workers is then not allowed (the cluster's CPUs
+             decide). Ray takes a HOST of 127.0.0.1 or localhost as this
              machine's network address, where `ray start --head` listens by default. A head
              started with token authentication (Ray's default) is joined in token mode when a
              token is at hand (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token) and
@@ -54,14 +56,17 @@ Output, in the sweep's root <logdir>/sweeps/<experiment>[-N] (tblog.claim_root):
     sweep.json              the plan (written first), then the table, the best trial and the
                             budget
 and a table on stdout, sorted by the metric (the finished trials first, then those ASHA stopped,
-whose metric is of a shorter budget): trial, hyperparameters, NumPy's and torch's metric,
-|difference|, epochs run (both sides), status (finished, stopped by ASHA, error), then the best
-finished trial and "ran X of Y epochs (Z % of the budget saved)", Y = 2 E per trial (both sides).
+whose metric is of a shorter budget; a NaN metric last of its group): trial, hyperparameters,
+NumPy's and torch's metric, |difference|, epochs run (both sides), status (finished, stopped by
+ASHA, error), then the best finished trial and "ran X of Y epochs (Z % of the budget saved)",
+Y = 2 E per trial that did not raise (both sides; a trial that raised is in neither X nor Y).
 
 Exit status: 0 done; 1 a trial raised (its error is printed); 2 bad input (one "error:" line: an
-unknown experiment or one without a space, a bad option, --resume of a directory that is not a
-sweep); 130 interrupted (Ctrl-C: Tune saves its state; ``--resume SWEEP_DIR`` runs the trials that
-had not finished, and never reruns a finished one; an unfinished trial starts again from epoch 0).
+unknown experiment or one without a space, a bad option, a grid an axis cannot take, an --address
+that is not auto or HOST:PORT, --resume of a directory that is not a sweep or with an option its
+saved plan decides); 130 interrupted (Ctrl-C: Tune saves its state; ``--resume SWEEP_DIR`` runs
+the trials that had not finished, and never reruns a finished one; an unfinished trial starts again
+from epoch 0).
 """
 
 from __future__ import annotations
@@ -69,7 +74,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
+import socket
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -90,6 +97,7 @@ _token_mode()
 
 import ray  # noqa: E402
 from ray import tune  # noqa: E402
+from ray._private.services import resolve_ip_for_localhost  # noqa: E402
 from ray.tune.logger import JsonLoggerCallback  # noqa: E402
 from ray.tune.schedulers import ASHAScheduler  # noqa: E402
 from ray.tune.search import BasicVariantGenerator  # noqa: E402
@@ -104,6 +112,7 @@ SEARCHES, SCHEDULERS = ("random", "grid", "tpe"), ("none", "asha")
 GRACE, REDUCTION = 1, 2      # ASHA: the first rung's epoch, and 1 / the fraction that goes on at each rung
 SUMMARY, TUNE_DIR = "sweep.json", "tune"
 STOPPED = "stopped by ASHA"
+CONNECT_S = 10               # --address HOST:PORT: how long to wait for the head to accept a connection
 
 
 class _Parser(argparse.ArgumentParser):
@@ -116,17 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
                      "both sides per trial (see experiments/sweep.py)")
     parser.add_argument("name", nargs="?", metavar="NAME", help=f"an experiment with a search space: {swept()}")
     parser.add_argument("--trials", default=None, metavar="N", help="the number of trials (grid: k^d)")
-    parser.add_argument("--search", default="random", help="random, grid or tpe (default random)")
-    parser.add_argument("--scheduler", default="none", help="none or asha (default none)")
+    parser.add_argument("--search", default=None, help="random, grid or tpe (default random)")
+    parser.add_argument("--scheduler", default=None, help="none or asha (default none)")
     parser.add_argument("--address", default=None, help="join a Ray cluster: auto or HOST:PORT (default: an "
                         "embedded Ray on this machine)")
     parser.add_argument("--workers", default=None, metavar="N", help="trials at a time on the embedded Ray "
                         "(default: one per core)")
     parser.add_argument("--resume", default=None, metavar="SWEEP_DIR", help="continue an interrupted sweep")
     parser.add_argument("--quick", action="store_true", help="small budgets (tests, CI)")
-    parser.add_argument("--logdir", default="runs", help="TensorBoard root (default runs/)")
-    parser.add_argument("--seed", default="0", help="the sweep's and the trials' seed (default 0)")
-    parser.add_argument("--dtype", default="float64", help="float64 or float32 (default float64)")
+    parser.add_argument("--logdir", default=None, help="TensorBoard root (default runs/)")
+    parser.add_argument("--seed", default=None, help="the sweep's and the trials' seed (default 0)")
+    parser.add_argument("--dtype", default=None, help="float64 or float32 (default float64)")
     parser.add_argument("--data-dir", default=None, help="folder of the course's HDF5 files")
     return parser
 
@@ -168,19 +177,22 @@ def plan_from(args) -> Plan:
     if args.trials is None:
         raise ValueError("--trials N is required")
     trials = _count("--trials", args.trials)
-    for option, value, choices in (("--search", args.search, SEARCHES), ("--scheduler", args.scheduler, SCHEDULERS)):
-        if value not in choices:
-            raise ValueError(f"{option} must be one of {', '.join(choices)}, got {value!r}")
-    if not args.seed.isdigit():
-        raise ValueError(f"--seed must be an integer >= 0, got {args.seed!r}")
-    settings = make_settings(device="cpu", dtype=args.dtype, logdir=args.logdir, data_dir=args.data_dir,
-                             seed=int(args.seed), quick=args.quick)
-    if args.search == "grid":
+    chosen = {option: given if given is not None else default for option, given, default in
+              (("--search", args.search, "random"), ("--scheduler", args.scheduler, "none"),
+               ("--seed", args.seed, "0"), ("--dtype", args.dtype, "float64"), ("--logdir", args.logdir, "runs"))}
+    for option, choices in (("--search", SEARCHES), ("--scheduler", SCHEDULERS)):
+        if chosen[option] not in choices:
+            raise ValueError(f"{option} must be one of {', '.join(choices)}, got {chosen[option]!r}")
+    if not chosen["--seed"].isdigit():
+        raise ValueError(f"--seed must be an integer >= 0, got {chosen['--seed']!r}")
+    settings = make_settings(device="cpu", dtype=chosen["--dtype"], logdir=chosen["--logdir"],
+                             data_dir=args.data_dir, seed=int(chosen["--seed"]), quick=args.quick)
+    if chosen["--search"] == "grid":
         grid_side(EXPERIMENTS[args.name].space, trials)
     logdir = check_writable(Path(settings.logdir).resolve())
     root = claim_root(logdir / "sweeps", args.name)
-    return Plan(args.name, trials, args.search, args.scheduler, settings.seed, settings.dtype, settings.quick,
-                str(logdir), settings.data_dir and str(Path(settings.data_dir).resolve()), str(root))
+    return Plan(args.name, trials, chosen["--search"], chosen["--scheduler"], settings.seed, settings.dtype,
+                settings.quick, str(logdir), settings.data_dir and str(Path(settings.data_dir).resolve()), str(root))
 
 
 def grid_side(space: search.Space, trials: int) -> int:
@@ -192,6 +204,12 @@ def grid_side(space: search.Space, trials: int) -> int:
         works = ", ".join(str(j ** d) for j in range(2, 6))
         raise ValueError(f"--search grid runs k^{d} trials (k points on each of the {d} axes {list(space.axes)}): "
                          f"--trials {works}, ...; got {trials}")
+    for name, axis in space.axes.items():   # the axis's own limits: an IntRange's width, a Choice's size
+        try:
+            axis.grid(k)
+        except ValueError as error:
+            raise ValueError(f"--search grid with --trials {trials} puts {k} points on each axis: {name}: {error}") \
+                from None
     return k
 
 
@@ -245,6 +263,25 @@ def tpe(seed: int):
     return OptunaSearch(seed=seed)
 
 
+def check_address(address: str) -> None:
+    """A ValueError unless ``address`` is auto or HOST:PORT (PORT in 1..65535) where something
+    listens: ray.init would otherwise retry an address nobody answers for minutes."""
+    if address == "auto":
+        return
+    host, colon, port = address.rpartition(":")
+    if not (colon and host and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ValueError(f"--address must be auto or HOST:PORT (a Ray head's address), got {address!r}")
+    host = host.strip("[]")
+    # as ray.init does: a loopback HOST stands for this machine's address, where a head listens
+    for tried in dict.fromkeys([host, resolve_ip_for_localhost(host)]):
+        try:
+            socket.create_connection((tried, int(port)), timeout=CONNECT_S).close()
+            return
+        except OSError as error:
+            failure = error
+    raise ValueError(f"--address {address}: no Ray head answers there ({failure})")
+
+
 def start_ray(workers: int | None, address: str | None) -> None:
     """ray.init: an embedded Ray with ``workers`` CPUs and no dashboard, or (``address``) a
     connection to a running cluster. Its workers get one BLAS/OpenMP/MKL thread and PYTHONPATH =
@@ -293,8 +330,8 @@ def run(plan: Plan, workers: int | None, address: str | None, resume: bool) -> i
 
 def summarise(plan: Plan, grid) -> dict:
     """sweep.json's content from Tune's results ``grid``: the trials' rows (sorted: finished by
-    the metric, then ASHA's stopped, then errors), the best finished trial, the epochs run and
-    the budget; written to sweep.json, and each run's HParams summary written (write_summaries)."""
+    the metric, then ASHA's stopped, then errors), the best finished trial (its metric not NaN),
+    the epochs run and the budget; written to sweep.json, and each run's HParams summary written (write_summaries)."""
     experiment = EXPERIMENTS[plan.experiment]
     space, root = experiment.space, Path(plan.root)
     rows, pairs, errors = [], [], []
@@ -319,15 +356,23 @@ def summarise(plan: Plan, grid) -> dict:
         pairs.append(pair)
     sign = 1 if space.mode == "min" else -1
     order = {"finished": 0, STOPPED: 1, "error": 2}
-    rows.sort(key=lambda r: (order[r["status"]], sign * r["numpy"] if r["numpy"] is not None else 0))
+
+    def rank(r):   # a NaN metric (a diverged trial) after the others of its status: never the best
+        x = r["numpy"]
+        bad = x is None or math.isnan(x)
+        return order[r["status"]], bad, 0 if bad else sign * x
+
+    rows.sort(key=rank)
     write_summaries(experiment, root, {"experiment": experiment.name, "claim": experiment.claim, "claims": [],
                                        "devices": {"numpy": "cpu", "torch": "cpu"}, "variants": pairs})
-    budget = sum(2 * r["hparams"]["epochs"] for r in rows)
-    ran = sum(r["epochs"] for r in rows)
+    # the budget of the trials that ran (an errored trial's epochs are unknown, and not ASHA's saving)
+    budget = sum(2 * r["hparams"]["epochs"] for r in rows if r["status"] != "error")
+    ran = sum(r["epochs"] for r in rows if r["status"] != "error")
+    best = next((r for r in rows if r["status"] == "finished" and not math.isnan(r["numpy"])), None)
     summary = {"plan": asdict(plan), "metric": space.metric, "mode": space.mode,
                "asha": {"time_attr": "epoch", "grace_period": GRACE, "reduction_factor": REDUCTION}
                if plan.scheduler == "asha" else None,
-               "trials": rows, "best": next((r for r in rows if r["status"] == "finished"), None),
+               "trials": rows, "best": best,
                "epochs": {"run": ran, "budget": budget, "saved": 1 - ran / budget if budget else 0.0},
                "errors": errors, "tensorboard": str(root), "tune": str(root / TUNE_DIR)}
     (root / SUMMARY).write_text(json.dumps(summary, indent=1))
@@ -380,10 +425,15 @@ def main(argv) -> int:
         args = build_parser().parse_args(argv)
         if args.address is not None and args.workers is not None:
             raise ValueError("--workers is for the embedded Ray; with --address the cluster's CPUs decide")
-        workers = None if args.address else (_count("--workers", args.workers) if args.workers
+        if args.address is not None:
+            check_address(args.address)
+        workers = None if args.address is not None else (_count("--workers", args.workers) if args.workers
                                              else len(os.sched_getaffinity(0)))
         if args.resume is not None:
-            given = [o for o, v in (("NAME", args.name), ("--trials", args.trials)) if v is not None]
+            given = [o for o, v in (("NAME", args.name), ("--trials", args.trials), ("--search", args.search),
+                                    ("--scheduler", args.scheduler), ("--seed", args.seed), ("--dtype", args.dtype),
+                                    ("--logdir", args.logdir), ("--data-dir", args.data_dir),
+                                    ("--quick", args.quick or None)) if v is not None]
             if given:
                 raise ValueError(f"--resume takes the sweep's plan from its {SUMMARY}; drop {', '.join(given)}")
             plan = resumed_plan(args.resume)
@@ -395,6 +445,9 @@ def main(argv) -> int:
         return BAD_INPUT
     try:
         return run(plan, workers, args.address, args.resume is not None)
+    except ConnectionError as error:   # --address auto with no cluster running, a head that went away
+        print(f"error: --address {args.address}: {error}".replace("\n", " "), file=sys.stderr)
+        return BAD_INPUT
     except KeyboardInterrupt:
         print(f"interrupted; resume with: python -m experiments sweep --resume {plan.root}", file=sys.stderr)
         return INTERRUPTED

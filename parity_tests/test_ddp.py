@@ -17,11 +17,13 @@ it (its catalog imports every experiment).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -48,7 +50,12 @@ CASES = {   # name: (the model's l2_lambda, L2 through the optimiser's weight_de
     "empty-shard": (0.0, 0.0, "global", 3 * BATCH + 1, "shuffle"),   # a last batch of 1: rank 1's shard is empty
     "replacement": (0.0, 0.0, "global", M, "replacement"),   # index batches drawn with replacement (seed 11)
     "rank_mean": (0.0, 0.0, "rank_mean", M, "shuffle"),
+    "schedule-step": (0.0, 0.0, "global", M, "shuffle"),    # with SCHEDULES' LambdaLR counting iterations
+    "schedule-epoch": (0.0, 0.0, "global", M, "shuffle"),   # ... and counting epochs
 }
+SCHEDULES = {"schedule-step": {"name": "inverse_sqrt_step", "k": 1.0},
+             "schedule-epoch": {"name": "inverse_time", "decay_rate": 1.0}}
+STOP = "rank0-stops"   # the worker's "plain" run with an early stopping that says stop on rank 0 only
 TIMEOUT = 40   # seconds for one torchrun: its start and a few steps take about 5 on 2 cores
 
 
@@ -80,18 +87,18 @@ def order(case: str) -> dict:
     return {"permutations": problem(m)[3]} if sampling == "shuffle" else {"sampling": sampling, "seed": 11}
 
 
-def torch_run(case: str, train):
+def torch_run(case: str, train, early_stopping=None, history: bool = False):
     """``train`` (reference_torch.training.train or reference_torch.ddp.train) on the problem with
-    the case's L2; the final parameters and the History's costs."""
+    the case's L2; the final parameters and the History's costs (``history``: the History)."""
     l2_cost, l2_decay, weighting, m, _ = CASES[case]
     X, Y, params0, _ = problem(m)
     model = t_models.Network((2, 8, 8, 1), "tanh", "sigmoid", dtype=torch.float64, l2_lambda=l2_cost)
     bridge.params_to_module(params0, model)
     optimizer = t_optim.make_optimizer("adam", model, lr=LR, l2_lambda=l2_decay, m=m)
     extra = {} if train is t_training.train else {"weighting": weighting}
-    history = train(model, *bridge.data_to_torch(X, Y), optimizer, epochs=EPOCHS, batch_size=BATCH,
-                    **order(case), **extra)
-    return bridge.params_from_module(model), history.costs
+    ran = train(model, *bridge.data_to_torch(X, Y), optimizer, epochs=EPOCHS, batch_size=BATCH,
+                early_stopping=early_stopping, schedule=SCHEDULES.get(case), **order(case), **extra)
+    return bridge.params_from_module(model), ran if history else ran.costs
 
 
 def numpy_run(case: str):
@@ -99,7 +106,8 @@ def numpy_run(case: str):
     X, Y, params, _ = problem(m)
     network = n_models.Network((2, 8, 8, 1), "tanh", "sigmoid", l2_lambda=l2_cost)
     optimizer = n_optim.make_optimizer("adam", params, lr=LR, l2_lambda=l2_decay, m=m)
-    history = n_training.train(network, params, X, Y, optimizer, epochs=EPOCHS, batch_size=BATCH, **order(case))
+    history = n_training.train(network, params, X, Y, optimizer, epochs=EPOCHS, batch_size=BATCH,
+                               schedule=SCHEDULES.get(case), **order(case))
     return params, history.costs
 
 
@@ -206,15 +214,20 @@ def ddp_results(tmp_path_factory):
         with np.load(out / f"rank{rank}.npz") as saved:
             results[rank] = {case: ({k.split("/")[1]: saved[k] for k in saved if k.startswith(f"{case}/")
                                      and k != f"{case}/costs"}, saved[f"{case}/costs"].tolist()) for case in CASES}
+            results[rank][STOP] = {k.split("/")[1]: saved[k] for k in saved if k.startswith(f"{STOP}/")}
+            results[rank][f"{STOP}-after"] = {k.split("/")[1]: saved[k] for k in saved
+                                              if k.startswith(f"{STOP}-after/")}
     return results
 
 
-@pytest.mark.parametrize("case", ["plain", "l2-cost", "l2-decay", "empty-shard", "replacement"])
+@pytest.mark.parametrize("case", ["plain", "l2-cost", "l2-decay", "empty-shard", "replacement", "schedule-step",
+                                  "schedule-epoch"])
 def test_ddp_is_the_one_process_run(ddp_results, case):
     """2 ranks, Adam, float64, 8 steps with a 10 + 9 last batch (empty-shard: a last batch of 1,
     rank 1's shard empty): every rank's parameters and History are the one-process torch run's and
     the NumPy run's to 1e-12 relative; L2 (in the cost or as weight_decay) counts once; index
-    batches drawn with replacement split the same way."""
+    batches drawn with replacement split the same way; a LambdaLR stepped per iteration or per
+    epoch steps alike on every rank."""
     single, single_costs = torch_run(case, t_training.train)
     ours, theirs = numpy_run(case)
     for rank, by_case in ddp_results.items():
@@ -229,8 +242,9 @@ def test_ddp_is_the_one_process_run(ddp_results, case):
 
 def test_plain_ddp_averages_the_ranks_means(ddp_results):
     """weighting="rank_mean" (plain DDP) agrees with the one-process run up to the partial last
-    batch and parts there: its recorded cost of step LAST is the mean of the two shards' means,
-    and the final parameters are far apart."""
+    batch and parts there: its recorded cost of step LAST is the mean of the two shards' means (10 and
+    9 examples, from the one-process parameters after LAST steps) where the one-process run's is their
+    weighted mean, and the final parameters are far apart."""
     single, single_costs = torch_run("plain", t_training.train)
     params, costs = ddp_results[0]["rank_mean"]
     before = relative(single_costs[:LAST], costs[:LAST])
@@ -239,6 +253,36 @@ def test_plain_ddp_averages_the_ranks_means(ddp_results):
     print(f"\nrank_mean: costs before the partial batch {before:.1e}, at it {at:.1e}; final params {final:.1e}")
     assert before <= 1e-12
     assert at > 1e-6 and final > 1e-6
+    # the parameters before step LAST: the one-process run's first LAST steps (those batches alone, in order);
+    # then the two shards' mean losses, 10 and 9 examples, from those parameters
+    X, Y, params0, permutations = problem(M)
+    first = permutations[0][:LAST * BATCH]
+    model = t_models.Network((2, 8, 8, 1), "tanh", "sigmoid", dtype=torch.float64)
+    bridge.params_to_module(params0, model)
+    t_training.train(model, *bridge.data_to_torch(X[:, first], Y[:, first]),
+                     t_optim.make_optimizer("adam", model, lr=LR), epochs=1, batch_size=BATCH,
+                     permutations=[np.arange(LAST * BATCH)])
+    last = permutations[0][LAST * BATCH:]
+    with torch.no_grad():
+        means = [float(model.cost(*bridge.data_to_torch(X[:, shard], Y[:, shard]))) for shard in (last[0::2],
+                                                                                                   last[1::2])]
+    assert (len(last[0::2]), len(last[1::2])) == (10, 9)
+    assert abs(costs[LAST] - (means[0] + means[1]) / 2) <= 1e-12 * abs(costs[LAST])
+    assert abs(single_costs[LAST] - (10 * means[0] + 9 * means[1]) / 19) <= 1e-12 * abs(single_costs[LAST])
+
+
+def test_every_rank_stops_when_rank_0_does(ddp_results):
+    """An early stopping that says stop after epoch 0 on rank 0 only (as a rank whose history parted
+    would): every rank follows rank 0's decision, stops after one epoch of two and ends at the one-process
+    run of one epoch; the group goes on to pair its next run's collectives (which then is the one-process
+    run again). Without the agreement rank 1 would go on into epoch 1's all-reduce alone."""
+    single, _ = torch_run("plain", t_training.train, early_stopping=lambda history: True)
+    again, _ = torch_run("plain", t_training.train)
+    for rank, by_case in ddp_results.items():
+        stopped = by_case[STOP]
+        assert int(stopped["epochs_run"]) == 1 and bool(stopped["stopped_early"])
+        assert max_relative(single, {k: v for k, v in stopped.items() if k in single}) <= 1e-12
+        assert max_relative(again, by_case[f"{STOP}-after"]) <= 1e-12
 
 
 # --- c. end to end: experiments.ddp under torchrun is the runner's one-process run ------------------
@@ -313,6 +357,59 @@ def test_check_compares_with_one_process_runs_and_fails_beyond_its_bound(tmp_pat
     assert not held and text.count("PARTS: beyond 1e-12") == 2
 
 
+def test_check_allows_the_rounding_a_long_run_carries(tmp_path, monkeypatch):
+    """A run whose one-process torch and NumPy sides already differ by 3.8e-13 (bias_variance n-50
+    --quick: 100 epochs of Adam, rounding amplified) and whose data-parallel parameters part from
+    them by 1.5e-12 (measured with 2 gloo ranks) holds; a data-parallel run 1e-6 off does not, nor
+    one 1e-3 off when the sides themselves cannot be compared."""
+    from experiments import ddp as ddp_launcher
+    plan = ddp_launcher.prepare(["optimisers", "--variant", "adam", "--quick", "--check", "--logdir",
+                                 str(tmp_path)], 2)
+    W = np.random.default_rng(0).standard_normal((4, 3))
+    moved = lambda by: {"W1": W + by * np.abs(W).max() * np.eye(4, 3)}   # noqa: E731
+    references = {"torch": moved(0.0), "numpy": moved(3.8e-13)}
+    monkeypatch.setattr(ddp_launcher, "one_process",
+                        lambda plan, variant, impl, context: SimpleNamespace(params=references[impl]))
+    text, held = ddp_launcher.report(plan, [SimpleNamespace(metrics={}, params=moved(1.5e-12))])
+    assert held and text.count("within 4e-11") == 2 and "one-process torch vs numpy: 3.80e-13" in text, text
+    text, held = ddp_launcher.report(plan, [SimpleNamespace(metrics={}, params=moved(1e-6))])
+    assert not held and text.count("PARTS: beyond 4e-11") == 2, text
+    references["numpy"] = {"W1": W[:3]}   # sides that cannot be compared (inf apart) leave the cap, not no bound
+    text, held = ddp_launcher.report(plan, [SimpleNamespace(metrics={}, params=moved(1e-3))])
+    assert not held and "PARTS: beyond 1e-06" in text, text
+
+
+def test_the_checkpointer_records_the_world_size_and_refuses_another(tmp_path):
+    """experiments.checkpoint.Checkpointer(world_size=K): the saved config records K; a restore
+    with another world size (one process, 3) is refused naming both, with the same K it restores;
+    writes=False (the ranks but 0) saves nothing, kept states included."""
+    from experiments import checkpoint
+
+    def train(path, **options):
+        model = t_models.Network((2, 4, 1), "tanh", "sigmoid", dtype=torch.float64)
+        optimizer = t_optim.make_optimizer("adam", model, lr=LR)
+        ckpt = checkpoint.Checkpointer(path, every=1, epochs=2, config={"experiment": "x"}, **options)
+        try:
+            X, Y, _, _ = problem(16)
+            t_training.train(model, *bridge.data_to_torch(X, Y), optimizer, epochs=2, batch_size=8, seed=0,
+                             **ckpt.attach_torch(model, optimizer))
+        finally:
+            ckpt.close()
+
+    (tmp_path / "silent").mkdir()
+    (tmp_path / "rank0").mkdir()
+    train(tmp_path / "silent" / "checkpoint.h5", world_size=2, writes=False, keep_states=True)
+    assert not any((tmp_path / "silent").iterdir())
+    train(tmp_path / "rank0" / "checkpoint.h5", world_size=2, keep_states=True)
+    snapshot = checkpoint.load(tmp_path / "rank0" / "checkpoint.h5")
+    assert snapshot.config == {"experiment": "x", "world_size": 2}
+    assert sorted(p.name for p in (tmp_path / "rank0" / "states").iterdir()) == ["2.h5", "4.h5"]   # 2 updates an epoch
+    for k, written in [(None, "this run has one process (no DDP)"), (3, "this run has 3 data-parallel processes")]:
+        with pytest.raises(checkpoint.CheckpointError, match=re.escape(f"written by 2 data-parallel processes, {written}")):
+            train(tmp_path / "other.h5", world_size=k, resume_from=snapshot)
+    train(tmp_path / "again.h5", world_size=2, resume_from=snapshot)
+
+
 # --- d. bad input: one clear error each ------------------------------------------------------------
 
 
@@ -328,6 +425,20 @@ def test_bad_launcher_input_is_one_error_line(argv, nproc, message, capsys, tmp_
     assert ddp_launcher.launch([*argv, "--logdir", str(tmp_path)], nproc) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+
+
+def test_more_cuda_processes_than_gpus_is_one_error_line(tmp_path, monkeypatch, capsys):
+    """NCCL gives rank r cuda:LOCAL_RANK: 2 processes on a machine with one GPU are refused before
+    any process starts (not a rank's "invalid device ordinal" after the group formed); 1 is not."""
+    from experiments import ddp as ddp_launcher
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    argv = ["optimisers", "--variant", "adam", "--device", "cuda", "--logdir", str(tmp_path)]
+    assert ddp_launcher.launch(argv, 2) == 2
+    assert "2 data-parallel processes on CUDA need 2 GPUs (NCCL: one per rank), this machine has 1" in \
+        capsys.readouterr().err
+    assert ddp_launcher.prepare(argv, 1).backend == "nccl"
+    assert ddp_launcher.prepare(argv, 4, local_world_size=1).backend == "nccl"   # 4 ranks on 4 machines
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -394,6 +505,13 @@ def worker(out: Path) -> None:
         for case in CASES:
             params, costs = torch_run(case, t_ddp.train)
             saved.update({f"{case}/{k}": v for k, v in params.items()}, **{f"{case}/costs": np.array(costs)})
+        rank = torch.distributed.get_rank()
+        params, history = torch_run("plain", t_ddp.train, early_stopping=lambda history: rank == 0, history=True)
+        saved.update({f"{STOP}/{k}": v for k, v in params.items()},
+                     **{f"{STOP}/epochs_run": np.array(history.epochs_run),
+                        f"{STOP}/stopped_early": np.array(history.stopped_early)})
+        params, _ = torch_run("plain", t_ddp.train)   # the group still pairs its collectives after the stop
+        saved.update({f"{STOP}-after/{k}": v for k, v in params.items()})
         np.savez(out / f"rank{torch.distributed.get_rank()}.npz", **saved)
     finally:
         torch.distributed.destroy_process_group()

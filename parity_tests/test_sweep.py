@@ -3,9 +3,11 @@
 Sweeps of hyperparameter_search --quick (5 epochs a side), each through the real command in a
 subprocess with a time bound, every Ray process stopped at the end:
 
-    embedded   4 random trials on an embedded Ray with 2 workers
+    embedded   4 random trials on an embedded Ray with 2 workers (RAY_TMPDIR: its session in a
+               temporary directory of its own, removed after, not one more in /tmp/ray)
     head       a Ray head started with `ray start` (its own short --temp-dir: Ray's socket paths
-               have a ~107 character limit; stopped with `ray stop --force` in a finally),
+               have a ~107 character limit; its processes, those naming that directory, ended in a
+               finally: `ray stop` would end every Ray of the machine),
                joined with --address (joining costs far less than starting an embedded Ray):
                8 random trials under ASHA; then the 4 trials of the embedded sweep, interrupted
                by SIGINT once a trial has finished, then resumed (--resume): the resumed sweep
@@ -70,6 +72,13 @@ def logged_epochs(run_dir: Path) -> int:
     return len({event.step for event in acc.Scalars(tag)})
 
 
+def run_metric(run_dir: Path, metric: str) -> float:
+    """The value of ``metric`` a run logged in its HParams summary (<experiment>/hparams/<metric>/run)."""
+    acc = events(run_dir)
+    [tag] = [t for t in acc.Tags()["scalars"] if t.endswith(f"/hparams/{metric}/run")]
+    return acc.Scalars(tag)[-1].value
+
+
 def session_hparams(run_dir: Path) -> dict:
     """The HParams session a run wrote: {hparam: value}."""
     content = events(run_dir).PluginTagToContent("hparams")["_hparams_/session_start_info"]
@@ -83,7 +92,50 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def interrupted_and_resumed(logdir: Path, address: str) -> tuple:
+def ray_env(temp: str) -> dict:
+    """This environment with Ray's temporary files under ``temp`` (RAY_TMPDIR: an embedded Ray's
+    sessions, a driver's lock files), not in the shared /tmp/ray, where each run left a session."""
+    return {**os.environ, "RAY_TMPDIR": temp}
+
+
+def _names(proc: Path, mark: str) -> bool:
+    if mark.encode() in (proc / "cmdline").read_bytes():
+        return True
+    # Ray's agents rename themselves (ray::DashboardAgent): their open log files still name it
+    return any(os.readlink(fd).startswith(mark) for fd in (proc / "fd").iterdir())
+
+
+def processes_naming(temp: str) -> list:
+    """The ids of the processes whose command line or open files name the directory ``temp``:
+    those of a Ray cluster whose temporary directory it is (each logs in its session there)."""
+    mark = temp.rstrip("/") + "/"
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and int(proc.name) != os.getpid() and _names(proc, mark):
+                pids.append(int(proc.name))
+        except OSError:   # it ended meanwhile, or is not ours to read
+            pass
+    return pids
+
+
+def stop_ray_under(temp: str) -> list:
+    """End the Ray processes of the cluster in ``temp`` (SIGTERM, then SIGKILL after 10 s), and
+    only those: `ray stop` ends every Ray process of the machine, a developer's own sweep or
+    cluster included. Returns those still there (none, unless they could not be ended)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in processes_naming(temp):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while processes_naming(temp) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    return processes_naming(temp)
+
+
+def interrupted_and_resumed(logdir: Path, address: str, env: dict) -> tuple:
     """A 4-trial random sweep on ``address``, interrupted by SIGINT once a trial has written its
     row, then resumed: ((status, stderr) of the interrupted command, the trials Ray's
     ExperimentAnalysis records as finished then, their checkpoints' os.stat then, the resume's
@@ -92,7 +144,8 @@ def interrupted_and_resumed(logdir: Path, address: str) -> tuple:
 
     root = root_of(logdir)
     proc = subprocess.Popen(sweep_command(EXPERIMENT, "--trials", TRIALS, "--quick", "--address", address, "--logdir",
-                                          logdir), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                          logdir), cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     try:
         deadline = time.monotonic() + 60
         while not list(root.glob("trial-*/row.json")) and time.monotonic() < deadline and proc.poll() is None:
@@ -106,18 +159,29 @@ def interrupted_and_resumed(logdir: Path, address: str) -> tuple:
     finished = {Path(trial.path).name for trial in ExperimentAnalysis(str(root / "tune")).trials
                 if trial.status == "TERMINATED"}
     before = {name: [os.stat(p) for p in sorted((root / name).glob("*/checkpoint.h5"))] for name in finished}
-    done = subprocess.run(sweep_command("--resume", root, "--address", address), cwd=REPO, capture_output=True,
-                          text=True, timeout=90)
+    done = subprocess.run(sweep_command("--resume", root, "--address", address), cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=90)
     return (proc.returncode, err), finished, before, done
 
 
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory):
-    """A 4-trial random sweep on an embedded Ray of 2 workers: (CompletedProcess, root)."""
+    """A 4-trial random sweep on an embedded Ray of 2 workers: (CompletedProcess, root). Its Ray
+    keeps its session in a temporary directory of its own, removed at the end with any process of
+    that Ray still there (a sweep killed by its time bound leaves them)."""
     logdir = tmp_path_factory.mktemp("embedded")
-    done = subprocess.run(sweep_command(EXPERIMENT, "--trials", TRIALS, "--quick", "--workers", 2, "--logdir", logdir),
-                          cwd=REPO, capture_output=True, text=True, timeout=90)
+    temp = tempfile.mkdtemp(prefix="r", dir="/tmp")   # short: Ray's socket paths live under it
+    try:
+        done = subprocess.run(sweep_command(EXPERIMENT, "--trials", TRIALS, "--quick", "--workers", 2, "--logdir",
+                                            logdir), cwd=REPO, env=ray_env(temp), capture_output=True, text=True,
+                              timeout=90)
+        sessions = list(Path(temp).glob("ray/session_*"))
+    finally:
+        left = stop_ray_under(temp)
+        shutil.rmtree(temp, ignore_errors=True)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert sessions, "the embedded Ray kept its session in its own temporary directory"
+    assert not left, f"processes of the embedded Ray left running: {left}"
     return done, root_of(logdir)
 
 
@@ -130,7 +194,7 @@ def head(tmp_path_factory):
     temp = tempfile.mkdtemp(prefix="r", dir="/tmp")   # short: Ray's socket paths live under it
     port = free_port()
     address = f"127.0.0.1:{port}"   # Ray takes 127.0.0.1 as this machine's address, where the head listens
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = {k: v for k, v in ray_env(temp).items() if k != "PYTHONPATH"}
     asha, resume = tmp_path_factory.mktemp("asha"), tmp_path_factory.mktemp("resume")
     try:
         subprocess.run([RAY, "start", "--head", "--port", str(port), "--num-cpus", "2", "--include-dashboard",
@@ -138,11 +202,12 @@ def head(tmp_path_factory):
                        capture_output=True, timeout=60)
         done = subprocess.run(sweep_command(EXPERIMENT, "--trials", ASHA_TRIALS, "--quick", "--scheduler", "asha",
                                             "--address", address, "--logdir", asha),
-                              cwd=REPO, capture_output=True, text=True, timeout=120)
-        resumed = interrupted_and_resumed(resume, address)
+                              cwd=REPO, env=ray_env(temp), capture_output=True, text=True, timeout=120)
+        resumed = interrupted_and_resumed(resume, address, ray_env(temp))
     finally:
-        subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=60)
+        left = stop_ray_under(temp)   # this head's processes, not every Ray of the machine (`ray stop`)
         shutil.rmtree(temp, ignore_errors=True)
+    assert not left, f"processes of the head left running: {left}"
     assert done.returncode == 0, done.stderr[-3000:]
     return {"asha": (done, root_of(asha)), "resume": (resumed, root_of(resume))}
 
@@ -180,6 +245,10 @@ def test_each_trial_runs_both_sides_and_they_agree(embedded):
     by_name = {t["trial"]: t for t in summary["trials"]}
     costs = {d.name: json.loads((d / "row.json").read_text())["metrics"]["numpy"]["dev_cost"] for d in dirs}
     assert {name: by_name[name]["numpy"] for name in costs} == costs
+    # each column is its side's own run, as TensorBoard read it (float32 scalars)
+    for trial in dirs:
+        for impl in ("numpy", "torch"):
+            assert by_name[trial.name][impl] == pytest.approx(run_metric(trial / impl, "dev_cost"), rel=1e-6)
     assert summary["best"]["trial"] == min(costs, key=costs.get)
     assert "best: " + min(costs, key=costs.get) in done.stdout
 
@@ -279,3 +348,121 @@ def test_list_and_run_do_not_import_ray(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert re.search(r"^ *sweep ", subprocess.run([sys.executable, "-m", "experiments", "--help"], cwd=REPO,
                                                    capture_output=True, text=True, timeout=60).stdout, re.M)
+
+
+# --- fixes: checks made before a sweep claims its root or starts Ray, and the summary's arithmetic ---------
+
+def _no_ray(monkeypatch):
+    """experiments.sweep with ray.init replaced by a failure: a check must come before Ray starts."""
+    from experiments import sweep
+
+    def start_ray(workers, address):
+        raise AssertionError("Ray started before the input was checked")
+    monkeypatch.setattr(sweep, "start_ray", start_ray)
+    return sweep
+
+
+@pytest.mark.parametrize("axis, says", [("int", "an integer grid over 1..2 takes 2 to 2 values, got 3"),
+                                        ("choice", "a grid over the choice")])
+def test_a_grid_an_axis_cannot_take_is_bad_input_before_ray_starts(axis, says, monkeypatch, capsys, tmp_path):
+    """k^d is not enough: an IntRange narrower than k, or a Choice of another size than k, cannot
+    take a k-point grid (was: the root claimed, Ray started, then a traceback from tuner_parts)."""
+    import dataclasses
+
+    from experiments import search
+    sweep = _no_ray(monkeypatch)
+    base = sweep.EXPERIMENTS[EXPERIMENT]
+    other = search.IntRange(1, 2) if axis == "int" else search.Choice(("a", "b"))
+    space = dataclasses.replace(base.space, axes={"lr": search.LogUniform(-4, 0), "other": other})
+    monkeypatch.setitem(sweep.EXPERIMENTS, "fake", dataclasses.replace(base, name="fake", space=space))
+    assert sweep.main(["fake", "--trials", "9", "--search", "grid", "--logdir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --search grid") and err.count("\n") == 1 and says in err, err
+    assert not (tmp_path / "sweeps").exists()
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--address", "", "--trials", "2"], "--address must be auto or HOST:PORT"),
+    (["--address", "127.0.0.1", "--trials", "2"], "--address must be auto or HOST:PORT"),
+    (["--address", "host:99999", "--trials", "2"], "--address must be auto or HOST:PORT"),
+    # nobody listens there (was: ray.init retried it for minutes, after the root was claimed)
+    (["--address", f"127.0.0.1:{free_port()}", "--trials", "2"], "no Ray head answers there"),
+])
+def test_a_malformed_address_is_bad_input_before_ray_starts(args, says, monkeypatch, capsys, tmp_path):
+    sweep = _no_ray(monkeypatch)
+    assert sweep.main([EXPERIMENT, *args, "--logdir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and says in err, err
+    assert not (tmp_path / "sweeps").exists()
+
+
+@pytest.mark.parametrize("option", [["--scheduler", "asha"], ["--search", "tpe"], ["--seed", "3"], ["--quick"],
+                                    ["--logdir", "elsewhere"], ["--dtype", "float32"]])
+def test_resume_refuses_the_options_it_would_ignore(option, monkeypatch, capsys, tmp_path):
+    """A resumed sweep runs its saved plan: an option that would change it is refused, not ignored."""
+    sweep = _no_ray(monkeypatch)
+    assert sweep.main(["--resume", str(tmp_path), *option]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --resume") and f"drop {option[0]}" in err and err.count("\n") == 1, err
+
+
+class _Result:
+    """What summarise reads of a Tune result."""
+
+    def __init__(self, path, config, metrics, error=None):
+        self.path, self.config, self.metrics, self.error = str(path), config, metrics, error
+
+
+def _summary_of(tmp_path, trials: dict, mode="min"):
+    """summarise over fake results {name: dev_cost, "stopped:<epochs>:<cost>" or "error"} of a
+    hyperparameter_search --quick plan (E = 5 epochs a side)."""
+    import dataclasses
+
+    from experiments import sweep
+    root = tmp_path / "root"
+    grid = []
+    for k, (name, outcome) in enumerate(trials.items()):
+        config = {"lr": 10.0 ** -(k + 1), "one_minus_beta": 0.01}
+        (root / name / "numpy").mkdir(parents=True)
+        if outcome == "error":
+            grid.append(_Result(root / name, config, {}, error=RuntimeError("boom")))
+        elif isinstance(outcome, str):
+            _, epochs, cost = outcome.split(":")
+            grid.append(_Result(root / name, config, {"epoch": int(epochs), "dev_cost": float(cost)}))
+        else:
+            hparams = {"lr": config["lr"], "beta": 0.99}
+            (root / name / "torch").mkdir()
+            (root / name / "row.json").write_text(json.dumps(
+                {"variant": name, "hparams": hparams, "published": {}, "chaos": None, "disputed": {},
+                 "metrics": {"numpy": {"dev_cost": outcome}, "torch": {"dev_cost": outcome}}, "divergence": {}}))
+            grid.append(_Result(root / name, config, {"epoch": 6, "dev_cost": outcome, "numpy": outcome,
+                                                      "torch": outcome, "difference": 0.0, "finished": True}))
+    plan = sweep.Plan(EXPERIMENT, len(trials), "random", "asha", 0, "float64", True, str(tmp_path), None, str(root))
+    if mode == "max":
+        experiment = sweep.EXPERIMENTS[EXPERIMENT]
+        space = dataclasses.replace(experiment.space, mode="max")
+        plan = dataclasses.replace(plan, experiment="fake")
+        sweep.EXPERIMENTS["fake"] = dataclasses.replace(experiment, name="fake", space=space)
+        try:
+            return sweep.summarise(plan, grid)
+        finally:
+            del sweep.EXPERIMENTS["fake"]
+    return sweep.summarise(plan, grid)
+
+
+def test_an_errored_trial_is_not_budget_saved(tmp_path):
+    """ASHA's saving is of the trials it stopped: a trial that raised is out of the budget (was:
+    its 2 E epochs counted as saved, 50 % here where nothing was saved)."""
+    summary = _summary_of(tmp_path, {"trial-0": 0.5, "trial-1": "error"})
+    assert summary["epochs"] == {"run": 10, "budget": 10, "saved": 0.0}
+    summary = _summary_of(tmp_path / "b", {"trial-0": 0.5, "trial-1": "stopped:2:0.9", "trial-2": "error"})
+    assert summary["epochs"] == {"run": 12, "budget": 20, "saved": 1 - 12 / 20}
+
+
+@pytest.mark.parametrize("mode, best", [("min", "trial-2"), ("max", "trial-1")])
+def test_the_best_trial_is_never_a_diverged_one(mode, best, tmp_path):
+    """A NaN metric (a diverged trial) sorts last: NaN compares false both ways, so sorting by it
+    left the NaN trial first and chose it as the best."""
+    summary = _summary_of(tmp_path, {"trial-0": math.nan, "trial-1": 0.5, "trial-2": 0.3}, mode)
+    assert summary["best"]["trial"] == best
+    assert [t["trial"] for t in summary["trials"]][-1] == "trial-0"

@@ -10,7 +10,8 @@ strategy:
   partial) and gives rank r the positions r, r + K, r + 2K, ... of each global batch b (as
   torch.utils.data.DistributedSampler strides over the data set), so the K shards of batch b are
   exactly batch b, each example once: no padding. Every rank runs every global batch, so all run
-  the same number of steps; a shard is empty when batch b has fewer than K examples, and its rank
+  the same number of steps (and stops at the same epoch: early stopping's decision is rank 0's,
+  broadcast, DataParallel.agree); a shard is empty when batch b has fewer than K examples, and its rank
   still runs forward and backward (its cost 0, its gradient zeros) so that DDP's all-reduce meets
   every rank.
 * the cost (weighting "global"): with n_B the global batch's size and L_i the loss of example i,
@@ -128,7 +129,7 @@ class _ShardCost(nn.Module):
 
 class DataParallel:
     """The strategy of reference_torch.training.train for one rank of an initialised
-    torch.distributed group (module docstring): the same four methods as training.OneProcess.
+    torch.distributed group (module docstring): the same five methods as training.OneProcess.
 
     ``weighting``: "global" (the one-process batch mean) or "rank_mean" (plain DDP's mean of the
     ranks' means; only to show how it differs)."""
@@ -179,6 +180,15 @@ class DataParallel:
         costs = terms[:, 0].contiguous()
         dist.all_reduce(costs)
         return torch.cat([(costs / self.world_size)[:, None], terms[:, 1:]], dim=1)
+
+    def agree(self, stop: bool) -> bool:
+        """Early stopping's decision, rank 0's (the rank that logs and checkpoints) broadcast to every
+        rank: a rank that stopped alone would leave the others waiting in the next batch's all-reduce
+        (or pair its next collective with theirs). The ranks' decisions agree when their histories do;
+        one broadcast per epoch, and only when the loop has an early_stopping."""
+        decision = torch.tensor([int(stop)], dtype=torch.int64, device=self.model.linears[0].weight.device)
+        dist.broadcast(decision, src=0)
+        return bool(decision.item())
 
 
 def train(model: Network, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer, *,

@@ -55,7 +55,7 @@ def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimi
     ``early_stopping(history) -> bool`` as on the NumPy side. ``resume`` (a
     scratch_numpy.records.Resume, ``model`` and ``optimizer`` already restored) and
     ``checkpoint(resume, model)`` as on the NumPy side; Resume.scheduler carries the LambdaLR's
-    state_dict. ``strategy``: None (OneProcess) or an object with OneProcess's four methods
+    state_dict. ``strategy``: None (OneProcess) or an object with OneProcess's five methods
     (reference_torch.ddp.DataParallel), built for this ``model``, ``batch_size`` and ``sampling``.
     """
     epochs, batch_size = check_loop_arguments(epochs, batch_size, callback, early_stopping, (X_dev, y_dev),
@@ -100,7 +100,7 @@ def train(model, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimi
             history.epochs_run = epoch + 1
             if callback is not None:
                 callback(epoch, history, model)
-            if early_stopping is not None and early_stopping(history):
+            if early_stopping is not None and strategy.agree(bool(early_stopping(history))):
                 history.stopped_early = True
             if checkpoint is not None:
                 checkpoint(Resume(history, scheduler and scheduler.scheduler.state_dict()), model)
@@ -120,6 +120,8 @@ class OneProcess:
                           the n examples plus the model's own penalty
     reduce(terms)         the epoch's recorded terms (batches, 1 + L2 groups) as the whole batch's:
                           here they already are
+    agree(stop)           early stopping's decision after an epoch, the one every process follows:
+                          here this process's own
     """
 
     def __init__(self, model: Network, *, batch_size: int, sampling: str):
@@ -138,6 +140,9 @@ class OneProcess:
 
     def reduce(self, terms: torch.Tensor) -> torch.Tensor:
         return terms
+
+    def agree(self, stop: bool) -> bool:
+        return stop
 
 
 def _restore_scheduler(optimizer, scheduler, state: dict) -> None:
