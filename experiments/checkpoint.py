@@ -355,6 +355,21 @@ class KeptStates:
 # --- the experiments' side: a per-epoch hook, Ctrl-C ---------------------------------------------------
 
 
+def check_world_size(snapshot: Snapshot, world_size: int | None, problem: str = "cannot resume") -> None:
+    """A CheckpointError unless ``snapshot`` was written by a run of ``world_size`` processes (None:
+    one process, no DDP), naming both; a data-parallel checkpoint met by a one-process run is told
+    how to resume it (run --resume DIR --ddp K)."""
+    saved = snapshot.config.get("world_size")
+    if saved == world_size:
+        return
+    def processes(k):
+        return "one process (no DDP)" if k is None else f"{k} data-parallel processes"
+    hint = (f" (resume it with: python -m experiments run --resume {Path(snapshot.source).parent} --ddp {saved})"
+            if world_size is None and saved is not None and snapshot.source else "")
+    raise CheckpointError(f"{snapshot.source or 'checkpoint'}: {problem}: it was written by {processes(saved)}, "
+                          f"this run has {processes(world_size)}{hint}")
+
+
 class Checkpointer:
     """The checkpoint of one trial (runs/<experiment>/<variant>/<impl>/checkpoint.h5).
 
@@ -433,12 +448,7 @@ class Checkpointer:
         """``restore(resume_from, *live)``'s result, None for a fresh run; a rehearsal stops here."""
         if self.resume_from is None:
             return None
-        saved = self.resume_from.config.get("world_size")
-        if saved != self.world_size:
-            def processes(k):
-                return "one process (no DDP)" if k is None else f"{k} data-parallel processes"
-            raise CheckpointError(f"{self.resume_from.source or 'checkpoint'}: incompatible with this run: it was "
-                                  f"written by {processes(saved)}, this run has {processes(self.world_size)}")
+        check_world_size(self.resume_from, self.world_size, "incompatible with this run")
         restored = restore(self.resume_from, *live)
         if self.rehearsal:
             raise Rehearsed

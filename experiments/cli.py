@@ -58,7 +58,8 @@ from .catalog import EXPERIMENTS
 from .checkpoint import Interrupted, sigint_saves
 from .datasets import DataError
 from .parallel import check_jobs, run_experiments
-from .runner import load_data, load_results, locate_divergence, prepare_resume, resume_experiment
+from .pairing import locate_divergence
+from .runner import load_data, load_results, prepare_resume, resume_experiment
 from .settings import Settings, make_settings
 from .tblog import check_writable
 
@@ -254,6 +255,7 @@ def ddp_arguments(args) -> tuple:
     if args.jobs is not None:
         raise ValueError("--ddp runs one torchrun of K processes: drop --jobs")
     if args.resume is not None:
+        check_resume_args(args)   # the settings are the checkpoint's
         return ["--resume", args.resume, *(["--data-dir", args.data_dir] if args.data_dir else [])], int(args.ddp)
     if len(args.names) != 1 or args.names == ["all"]:
         raise ValueError(f"--ddp runs one experiment: give one NAME, got {args.names}")
@@ -293,7 +295,7 @@ def resume(plan) -> int:
 
 
 def diverge(run_a, run_b, dtype) -> int:
-    """Print where the two run directories' kept states part (runner.locate_divergence); PARTED
+    """Print where the two run directories' kept states part (pairing.locate_divergence); PARTED
     when they do, 0 when they never do."""
     if dtype is not None:
         check_choice("--dtype", dtype, ("float64", "float32"))

@@ -41,7 +41,8 @@ from tqdm import tqdm
 
 from . import checkpoint
 from .catalog import EXPERIMENTS
-from .runner import (Trial, _config, _summary, load_data, make_settings, relative_divergence, run_trial)
+from .pairing import relative_divergence
+from .runner import Trial, _config, _summary, load_data, make_settings, run_trial
 from .settings import Settings, configure_torch
 from .tblog import RunLogger, check_writable, claim_root
 
@@ -150,11 +151,7 @@ def _prepare_resume(run_dir: Path, world_size: int, data_dir) -> Plan:
     run_dir = run_dir.resolve()
     snapshot = checkpoint.load(run_dir / checkpoint.FILE_NAME)
     config, where = snapshot.config, snapshot.source
-    saved_k = config.get("world_size")
-    if saved_k != world_size:
-        written = "one process (no DDP)" if saved_k is None else f"{saved_k} data-parallel processes"
-        raise checkpoint.CheckpointError(f"{where}: cannot resume: it was written by {written}, this run has "
-                                         f"{world_size} data-parallel processes")
+    checkpoint.check_world_size(snapshot, world_size)
     if config.get("experiment") not in MINI_BATCH or not isinstance(config.get("settings"), dict):
         raise checkpoint.CheckpointError(f"{where}: cannot resume: not a data-parallel experiment's checkpoint")
     saved = config["settings"]

@@ -41,7 +41,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from tqdm import tqdm
 
-from . import catalog, runner, worker
+from . import catalog, pairing, runner, worker
 from .catalog import EXPERIMENTS
 from .checkpoint import Interrupted, sigint_saves
 from .tblog import check_writable, claim_root
@@ -118,7 +118,7 @@ class _Run:
     def _finished(self, e: int) -> dict:
         """Experiment ``e``'s result from its trials (runner.finish: saved in results.json)."""
         experiment, selected, data = self.chosen[e]
-        rows = [runner.pair_row(variant, {impl: self.ran[e, k, impl] for impl in self.settings.impls}, self.settings)
+        rows = [pairing.pair_row(variant, {impl: self.ran[e, k, impl] for impl in self.settings.impls}, self.settings)
                 for k, variant in enumerate(selected)]
         return runner.configured(self.settings, lambda: runner.finish(experiment, self.settings, data,
                                                                       self.roots[e][0], rows, self.roots[e][1]))

@@ -4,7 +4,7 @@ Per variant and metric: the course's published figure (when there is one, as the
 it), the NumPy and torch values (at the figure's precision), |NumPy - torch|, and once per
 variant the divergence of the two runs (cost trajectory and final parameters, relative; "parts
 at N" when the costs part at iteration N; where both sides kept their states, a line under the
-table says where their parameters part instead, from runner.locate_divergence: "n-50: NumPy and
+table says where their parameters part instead, from pairing.locate_divergence: "n-50: NumPy and
 torch agree to 3.1e-14 until step 93; at step 94 W2[24, 22] parts: ...", or that a side kept
 none). ``match`` (figure_match) says whether each implementation reproduces the published figure
 at its printed precision (experiments.published); it reads n/a for a quick budget or data that
@@ -119,7 +119,7 @@ def _environment(result: dict) -> list:
 
 
 def first_divergence(row: dict) -> str | None:
-    """The line that says where a variant's two sides part, from their kept states (runner.divergence's
+    """The line that says where a variant's two sides part, from their kept states (pairing.divergence's
     ``first``, parity_tests.checker.divergence's record, values NumPy's then torch's, so NumPy is
     named first), or why it is not known (``unkept``: the sides whose trial kept no states), or None
     (no states kept were asked for)."""

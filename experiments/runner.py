@@ -13,17 +13,17 @@ the checks of its claim. The runner does the rest, the same way for all:
                        context = this run's dict for impl, shared by its variants in turn
                                  when the experiment declares shares_context, else a fresh one)
         outcome = experiment.run(trial)                 (metrics, cost trajectory, final parameters)
-    divergence of each pair (pair_row); the claims checked on each implementation's metrics;
+    divergence of each pair (pairing.pair_row); the claims checked on each implementation's metrics;
     the result saved in <logdir>/results.json for ``python -m experiments report`` (finish).
 
 experiments.parallel runs the same trials (run_one) in worker processes (``--jobs``), then
-pair_row and finish here, in the parent.
+pairing.pair_row and finish here, in the parent.
 
 Before anything runs, the log directory is probed (tblog.check_writable). Each trial gets a
 checkpoint.Checkpointer for root/<variant>/<impl>/checkpoint.h5 (unless checkpoint_every is 0),
 which both trainers save through (mini-batch: per epoch; full-batch: per chunk of iterations;
 with settings.keep_states each save is also kept as root/<variant>/<impl>/states/<step>.h5, and
-the pair's divergence then locates where the two sides part: locate_divergence);
+the pair's divergence then locates where the two sides part: pairing.locate_divergence);
 ``resume_experiment`` continues one trial from it (results.json then holds that trial's variant
 and implementation). results.json is merged under a lock and replaced atomically; a corrupt one
 is kept under a new name, never overwritten.
@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import math
 import os
 import re
 import sys
@@ -44,19 +43,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
-from parity_tests.checker.divergence import Divergence, first_divergence
-
 from . import checkpoint, figures, published
+from .pairing import pair_row
 from .search import Space
 from .settings import Settings, configure_torch, device_label, environment, make_settings
 from .tblog import RunLogger, check_writable, claim_file, claim_root, write_summaries
 
 RESULTS_FILE = "results.json"
-PARTED = 1e-6   # costs this far apart (relative) have parted: rounding alone stays near 1e-15
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 NO_DATA = "none (no data set)"   # the data source of an experiment that loads none
 
@@ -193,60 +189,6 @@ class Experiment:
         if unknown:
             raise ValueError(f"{self.name} has no variant {unknown}; its variants are {known}")
         return [v for v in variants if v.name in names]
-
-
-def relative_divergence(a, b) -> float:
-    """max |a - b| / max |a|: relative to the reference ``a``'s largest magnitude, absolute where
-    ``a`` is all zeros (zero-initialised weights that stay zero); inf on a shape mismatch."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
-        return math.inf
-    scale = np.abs(a).max(initial=0.0)
-    return float(np.abs(a - b).max(initial=0.0) / (scale if scale > 0 else 1.0))
-
-
-def parted_at(a, b) -> int | None:
-    """The first iteration whose costs differ by more than PARTED relative to the larger: where
-    two trajectories part, far beyond rounding (None: they never do, or they have no costs)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    n = min(a.size, b.size)
-    with np.errstate(invalid="ignore"):   # inf - inf: costs that overflowed on both sides are not "parted"
-        apart = np.abs(a[:n] - b[:n]) > PARTED * np.maximum(np.abs(a[:n]), np.abs(b[:n]))
-    where = np.flatnonzero(apart)
-    return int(where[0]) if where.size else None
-
-
-def locate_divergence(run_a, run_b, dtype: str | None = None) -> Divergence:
-    """Where two run directories' kept states (checkpoint.KeptStates) part: first_divergence at
-    ``dtype`` (default: the dtype of ``run_a``'s first kept state). A missing directory, no kept
-    states or a damaged state file is a checkpoint.CheckpointError, other parameters a ValueError."""
-    a, b = checkpoint.KeptStates(run_a), checkpoint.KeptStates(run_b)
-    if dtype is None:
-        dtype = next(iter(a.state_at(a.steps[0]).values())).dtype.name
-    return first_divergence(a, b, dtype=dtype)
-
-
-def divergence(reference: Outcome, other: Outcome, kept: dict | None = None, dtype: str = "float64") -> dict:
-    """The pair's divergence: of the cost trajectories and of the final parameters (max over
-    tensors), each relative_divergence; the iteration where the costs part (parted_at); and
-    |difference| of each metric. ``kept``, when the run keeps states: {impl: its run directory,
-    or None where its trial saved no checkpoint}; with both, also ``first``, where their
-    parameters part (locate_divergence at ``dtype``, as_dict), else ``unkept``, the
-    implementations that kept no states."""
-    out = {}
-    if kept is not None:
-        unkept = [impl for impl in ("numpy", "torch") if kept.get(impl) is None]
-        if unkept:
-            out["unkept"] = unkept
-        else:
-            out["first"] = locate_divergence(kept["numpy"], kept["torch"], dtype).as_dict()
-    if reference.costs and other.costs:
-        out["cost"] = relative_divergence(reference.costs, other.costs)
-        out["parted_at"] = parted_at(reference.costs, other.costs)
-    if reference.params and other.params:
-        out["params"] = max(relative_divergence(reference.params[k], other.params[k]) for k in reference.params)
-    out["metrics"] = {k: abs(v - other.metrics[k]) for k, v in reference.metrics.items() if k in other.metrics}
-    return out
 
 
 def _summary(experiment: Experiment, variant: Variant, settings: Settings, impl: str, source: str,
@@ -414,19 +356,6 @@ def run_one(experiment: Experiment, settings: Settings, variant: Variant, impl: 
     return Ran(outcome, seconds, kept, context)
 
 
-def pair_row(variant: Variant, ran: dict, settings: Settings) -> dict:
-    """A variant's row of the result from its trials ``ran`` {impl: Ran}, in settings.impls order:
-    metrics, seconds and, when both sides ran, their divergence."""
-    outcomes = {impl: r.outcome for impl, r in ran.items()}
-    kept = {impl: r.kept for impl, r in ran.items()} if settings.keep_states else None
-    return {"variant": variant.name, "hparams": variant.hparams, "published": variant.published,
-            "chaos": variant.chaos and asdict(variant.chaos), "disputed": variant.disputed,
-            "metrics": {impl: o.metrics for impl, o in outcomes.items()},
-            "seconds": {impl: r.seconds for impl, r in ran.items()},
-            "divergence": divergence(outcomes["numpy"], outcomes["torch"], kept, settings.dtype)
-            if len(outcomes) == 2 else {}}
-
-
 @dataclass(frozen=True)
 class Resumption:
     """A checked plan to continue one trial: from ``snapshot`` (the checkpoint in ``run_dir``), on
@@ -491,6 +420,7 @@ def _resumed(experiments: dict, run_dir: Path, snapshot, data_dir) -> tuple:
     """(experiment, variant, settings) of a checkpoint's config, checked against the catalog and
     the run directory; the log directory is the one that holds the run directory."""
     config, where = snapshot.config, snapshot.source
+    checkpoint.check_world_size(snapshot, None)   # a data-parallel run's checkpoint resumes under run --ddp K
 
     def fail(problem):
         raise checkpoint.CheckpointError(f"{where}: cannot resume: {problem}")

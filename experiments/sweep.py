@@ -47,7 +47,7 @@ runner.configured): the parallelism is across trials.
 
 Output, in the sweep's root <logdir>/sweeps/<experiment>[-N] (tblog.claim_root):
     <trial>/{numpy,torch}   each trial's runs (runner.run_one's layout: TensorBoard events,
-                            checkpoint, figures; <trial>/row.json its runner.pair_row), and at
+                            checkpoint, figures; <trial>/row.json its pairing.pair_row), and at
                             the end the HParams summary of each run (tblog.write_summaries: one
                             row per trial and side; a trial stopped by ASHA has its NumPy run
                             with the metric it reached)

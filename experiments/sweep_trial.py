@@ -12,7 +12,7 @@ hparams and the seed), in <root>/<trial>/{numpy,torch}:
     torch       runs only if the scheduler let the NumPy run finish (an ASHA stop ends the trial
                 during its NumPy run: the torch side of a stopped trial never runs); the NumPy
                 outcome is its reference
-    final       the pair's row (runner.pair_row) saved as <root>/<trial>/row.json, then one last
+    final       the pair's row (pairing.pair_row) saved as <root>/<trial>/row.json, then one last
                 report at epoch E + 1: <metric> (NumPy's), numpy, torch, difference (|NumPy - torch|
                 of the metric), finished: True
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from ray import tune
 
-from . import runner
+from . import pairing, runner
 from .catalog import EXPERIMENTS
 from .settings import make_settings
 
@@ -69,7 +69,7 @@ def trainable(config: dict) -> None:
                                        report=report)}
         ran["torch"] = runner.run_one(experiment, settings, variant, "torch", data, root, ran["numpy"], {},
                                       progress=False)
-        return runner.pair_row(variant, ran, settings)
+        return pairing.pair_row(variant, ran, settings)
 
     row = runner.configured(settings, both)
     tmp = root / name / f".{ROW}.{os.getpid()}"

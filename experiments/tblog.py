@@ -351,10 +351,12 @@ def write_summaries(experiment, root, result: dict) -> None:
                **{k: next(row["hparams"][k] for row in rows if k in row["hparams"]) for k in order}}
     names = list(dict.fromkeys(k for row in rows for impl in row["metrics"] for k in pair_metrics(row, impl)))
     needs = {claim.text: claim.needs for claim in experiment.claims}
-    # the variants in the layout: this result's, then any other in the root (a resumed trial's
-    # result holds its own variant only; the root's other runs keep their charts)
+    # the variants in the layout: this result's, then any other in the root that holds runs (a
+    # resumed trial's result holds its own variant only; the root's other runs keep their charts;
+    # a folder without runs, such as a sweep's tune/, is no variant)
     ran = list(dict.fromkeys([*(row["variant"] for row in rows),
-                              *sorted(d.name for d in Path(root).iterdir() if d.is_dir())]))
+                              *sorted(d.name for d in Path(root).iterdir() if d.is_dir()
+                                      and any(d.glob("*/events.out.tfevents.*")))]))
     for row in rows:
         for impl in row["metrics"]:
             logger = RunLogger(Path(root) / row["variant"] / impl, resume=True, experiment=experiment.name)

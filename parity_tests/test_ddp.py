@@ -339,6 +339,11 @@ def test_the_launcher_is_the_one_process_run_and_resumes(tmp_path, capsys):
     capsys.readouterr()
     assert ddp_launcher.launch(["--resume", str(run_dir)], 1) == 2
     assert "written by 2 data-parallel processes, this run has 1" in capsys.readouterr().err
+    from experiments import cli   # run --resume without --ddp: refused, saying how to resume it
+    assert cli.main(["run", "--resume", str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "written by 2 data-parallel processes, this run has one process (no DDP)" in err
+    assert f"run --resume {run_dir} --ddp 2" in err
 
 
 def test_check_compares_with_one_process_runs_and_fails_beyond_its_bound(tmp_path):
@@ -447,6 +452,7 @@ def test_more_cuda_processes_than_gpus_is_one_error_line(tmp_path, monkeypatch, 
     (["optimisers", "--ddp", "2", "--jobs", "2"], "drop --jobs"),
     (["optimisers", "batch_size", "--ddp", "2"], "--ddp runs one experiment"),
     (["all", "--ddp", "2"], "--ddp runs one experiment"),
+    (["--resume", "x", "--ddp", "2", "--quick"], "--resume takes the run's settings from its checkpoint; drop"),
     (["shallow_flower", "--ddp", "2"], "does not train through the mini-batch loop"),
 ])
 def test_bad_run_ddp_input_is_one_error_line(argv, message, capsys, tmp_path):

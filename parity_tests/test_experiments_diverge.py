@@ -16,7 +16,7 @@ import torch
 
 from experiments import checkpoint, cli, report
 from experiments.checkpoint_format import Snapshot, seal
-from experiments.runner import locate_divergence
+from experiments.pairing import locate_divergence
 from experiments.settings import make_settings
 from reference_torch import bridge
 from reference_torch import models as t_models

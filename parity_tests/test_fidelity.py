@@ -1,6 +1,6 @@
 """The course's published figures: how a printed figure is judged (experiments.published), how a
 report row is judged (report.figure_match: reproduced, within a chaotic variant's slack,
-disputed, missed), where two trajectories part (runner.parted_at), that ``run`` fails on a missed figure,
+disputed, missed), where two trajectories part (pairing.parted_at), that ``run`` fails on a missed figure,
 and the ``fidelity`` command on the course's data (one experiment at the full budget here; the
 whole command, minutes long, is the README's and the note's figure)."""
 
@@ -13,7 +13,8 @@ import pytest
 
 from experiments import published, report
 from experiments.catalog import EXPERIMENTS
-from experiments.runner import Variant, parted_at
+from experiments.pairing import parted_at
+from experiments.runner import Variant
 from parity_tests.conftest import course_data_dir
 from parity_tests.test_experiments import cli_run, main
 

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import pytest
 from tensorboard.backend.event_processing import event_accumulator as ea
+from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from parity_tests.checker.comparison import TOLERANCES
@@ -238,6 +239,8 @@ def test_each_trial_runs_both_sides_and_they_agree(embedded):
         assert {k: v for k, v in numpy_.items() if k != "impl"} == {k: v for k, v in torch_.items() if k != "impl"}
         # the course's advice: lr = 10^U(-4, 0), beta = 1 - 10^U(-3, -1)
         assert -4 <= math.log10(numpy_["lr"]) <= 0 and -3 <= math.log10(1 - numpy_["beta"]) <= -1
+        assert numpy_["hidden_units"] in range(2, 21)   # an integer axis: the first hidden layer's width
+        assert json.loads((trial / "row.json").read_text())["hparams"]["hidden_units"] == numpy_["hidden_units"]
         assert logged_epochs(trial / "numpy") == logged_epochs(trial / "torch") == numpy_["epochs"]
         row = json.loads((trial / "row.json").read_text())   # the runner's own pair row of the trial
         a, b = row["metrics"]["numpy"]["dev_cost"], row["metrics"]["torch"]["dev_cost"]
@@ -251,6 +254,11 @@ def test_each_trial_runs_both_sides_and_they_agree(embedded):
             assert by_name[trial.name][impl] == pytest.approx(run_metric(trial / impl, "dev_cost"), rel=1e-6)
     assert summary["best"]["trial"] == min(costs, key=costs.get)
     assert "best: " + min(costs, key=costs.get) in done.stdout
+    # the custom-scalars layout charts the trials (cost, divergence) and nothing else: no chart for tune/
+    for trial in dirs:
+        config = events(trial / "torch").Tensors("custom_scalars__config__")[-1].tensor_proto.string_val[0]
+        charts = layout_pb2.Layout.FromString(config).category[0].chart
+        assert sorted({c.title.split(":")[0] for c in charts}) == [d.name for d in dirs] and len(charts) == 2 * TRIALS
 
 
 def test_asha_stops_trials_early_and_counts_the_epochs_they_logged(head):
@@ -294,11 +302,12 @@ def _plan(search: str, trials: int):
 
 def test_grid_is_log_even_per_axis_and_takes_k_to_the_d_trials():
     from experiments import sweep
-    space, _ = sweep.tuner_parts(_plan("grid", 9))
+    space, _ = sweep.tuner_parts(_plan("grid", 27))   # 3 axes: lr, 1 - beta, hidden units
     assert space["lr"]["grid_search"] == pytest.approx([1e-4, 1e-2, 1.0])
     assert space["one_minus_beta"]["grid_search"] == pytest.approx([1e-3, 1e-2, 1e-1])
-    with pytest.raises(ValueError, match=r"--trials 4, 9, 16"):
-        sweep.tuner_parts(_plan("grid", 5))
+    assert space["hidden_units"]["grid_search"] == [2, 11, 20]
+    with pytest.raises(ValueError, match=r"--trials 8, 27, 64"):
+        sweep.tuner_parts(_plan("grid", 9))
 
 
 def test_tpe_suggests_configurations_in_the_declared_ranges():
@@ -321,7 +330,7 @@ def test_tpe_suggests_configurations_in_the_declared_ranges():
     ([], "required: NAME"),
     ([EXPERIMENT, "--trials", "2", "--search", "bayes"], "--search must be one of random, grid, tpe"),
     ([EXPERIMENT, "--trials", "2", "--scheduler", "hyperband"], "--scheduler must be one of none, asha"),
-    ([EXPERIMENT, "--trials", "5", "--search", "grid"], "--search grid runs k^2 trials"),
+    ([EXPERIMENT, "--trials", "5", "--search", "grid"], "--search grid runs k^3 trials"),
     ([EXPERIMENT, "--trials", "2", "--address", "auto", "--workers", "2"], "--workers is for the embedded Ray"),
     ([EXPERIMENT, "--trials", "2", "--workers", "0"], "--workers must be an integer >= 1"),
 ])
@@ -422,7 +431,7 @@ def _summary_of(tmp_path, trials: dict, mode="min"):
     root = tmp_path / "root"
     grid = []
     for k, (name, outcome) in enumerate(trials.items()):
-        config = {"lr": 10.0 ** -(k + 1), "one_minus_beta": 0.01}
+        config = {"lr": 10.0 ** -(k + 1), "one_minus_beta": 0.01, "hidden_units": 10}
         (root / name / "numpy").mkdir(parents=True)
         if outcome == "error":
             grid.append(_Result(root / name, config, {}, error=RuntimeError("boom")))
@@ -430,7 +439,7 @@ def _summary_of(tmp_path, trials: dict, mode="min"):
             _, epochs, cost = outcome.split(":")
             grid.append(_Result(root / name, config, {"epoch": int(epochs), "dev_cost": float(cost)}))
         else:
-            hparams = {"lr": config["lr"], "beta": 0.99}
+            hparams = {"lr": config["lr"], "beta": 0.99, "hidden_units": 10}
             (root / name / "torch").mkdir()
             (root / name / "row.json").write_text(json.dumps(
                 {"variant": name, "hparams": hparams, "published": {}, "chaos": None, "disputed": {},

@@ -24,9 +24,11 @@ accuracy, the lr and beta it used (log10_lr, log10_one_minus_beta), and for fine
 (box_lr_low, box_lr_high, box_omb_low, box_omb_high in log10). A fine trial needs the random
 trials of the same run before it (they are declared first); alone it is a ValueError.
 
-``python -m experiments sweep hyperparameter_search`` searches the same two axes on Ray Tune
-(SPACE: lr log-uniform over 10^[-4, 0], beta = 1 - 10^U(-3, -1); the base hparams of the
-random stage; minimising dev_cost, reported after every epoch).
+``python -m experiments sweep hyperparameter_search`` searches the same two axes on Ray Tune, and
+the first hidden layer's width, the course's third hyperparameter (SPACE: lr log-uniform over
+10^[-4, 0], beta = 1 - 10^U(-3, -1), hidden_units an integer uniform over 2..20: the network
+[2, hidden_units, 5, 1]; the base hparams of the random stage; minimising dev_cost, reported after
+every epoch). The declared variants keep HIDDEN = 10 units.
 """
 
 import numpy as np
@@ -35,7 +37,7 @@ from experiments import datasets, search, sides, trainers
 from experiments.runner import Claim, Experiment, Variant
 from scratch_numpy import splits
 
-SPEC = sides.NetSpec((2, 10, 5, 1), "relu", "sigmoid")
+HIDDEN = 10            # the first hidden layer's units (a sweep trial draws its own: SPACE)
 LR, OMB = (-4.0, 0.0), (-3.0, -1.0)    # log10 ranges of the learning rate and of 1 - beta
 K, ZOOM = 3, 4.0       # a K x K grid and K^2 random trials; the fine box is 1/ZOOM as wide per axis
 FINE = 4               # fine trials (fewer than K^2: every trial costs its run's logging and figures)
@@ -90,11 +92,17 @@ def rates(trial) -> tuple:
     return 10 ** (a + hp["u_lr"] * (b - a)), 1 - 10 ** (c + hp["u_beta"] * (d - c)), box
 
 
+def spec(hp) -> sides.NetSpec:
+    """The trial's network [2, hidden_units, 5, 1] (HIDDEN units unless the trial sets its own)."""
+    return sides.NetSpec((2, hp.get("hidden_units", HIDDEN), 5, 1), "relu", "sigmoid")
+
+
 def run(trial):
     hp = trial.hp
     lr, beta, box = rates(trial)
-    params0 = SPEC.init_params("he", np.random.default_rng(hp["init_seed"]), trial.settings.dtype)
-    side = sides.network(trial, SPEC, params0, trial.data)
+    net = spec(hp)
+    params0 = net.init_params("he", np.random.default_rng(hp["init_seed"]), trial.settings.dtype)
+    side = sides.network(trial, net, params0, trial.data)
     outcome = trainers.mini_batch(trial, side, optimizer=hp["optimizer"], lr=lr, epochs=hp["epochs"],
                                   batch_size=hp["batch_size"], hyperparameters={"beta": beta}, seed=hp["init_seed"],
                                   held_out="dev")
@@ -137,7 +145,8 @@ def _box_holds_best(m):
 
 # a sweep trial is a trial of its own stage, "sweep": its lr and beta are its own (rates), and it
 # leaves nothing in the context (only the random stage does)
-SPACE = search.Space(axes={"lr": search.LogUniform(*LR), "beta": search.OneMinusLog(*OMB)},
+SPACE = search.Space(axes={"lr": search.LogUniform(*LR), "beta": search.OneMinusLog(*OMB),
+                           "hidden_units": search.IntRange(2, 20)},
                      base=lambda settings: {**shared_hparams(settings), "stage": "sweep"}, metric="dev_cost",
                      progress=lambda history, side: side.cost("test"))
 
