@@ -57,8 +57,10 @@ Output, in the sweep's root <logdir>/sweeps/<experiment>[-N] (tblog.claim_root):
                             budget
 and a table on stdout, sorted by the metric (the finished trials first, then those ASHA stopped,
 whose metric is of a shorter budget; a NaN metric last of its group): trial, hyperparameters,
-NumPy's and torch's metric, |difference|, epochs run (both sides), status (finished, stopped by
-ASHA, error), then the best finished trial and "ran X of Y epochs (Z % of the budget saved)",
+NumPy's and torch's metric, |difference|, parts at (the iteration from which the two sides' costs
+differ by more than pairing.PARTED: a trial chaotic at its hyperparameters, whose two columns are
+each side's own run; "-" where they never part), epochs run (both sides), status (finished, stopped
+by ASHA, error), then the trials whose sides part, the best finished trial and "ran X of Y epochs (Z % of the budget saved)",
 Y = 2 E per trial that did not raise (both sides; a trial that raised is in neither X nor Y).
 
 Exit status: 0 done; 1 a trial raised (its error is printed); 2 bad input (one "error:" line: an
@@ -103,6 +105,7 @@ from ray.tune.schedulers import ASHAScheduler  # noqa: E402
 from ray.tune.search import BasicVariantGenerator  # noqa: E402
 
 from . import search, sweep_trial, worker  # noqa: E402
+from .pairing import PARTED  # noqa: E402
 from .catalog import EXPERIMENTS  # noqa: E402
 from .settings import Settings, make_settings  # noqa: E402
 from .tblog import check_writable, claim_root, write_summaries  # noqa: E402
@@ -341,18 +344,19 @@ def summarise(plan: Plan, grid) -> dict:
         if result.error is not None:
             errors.append(f"{name}: {result.error}")
             rows.append({"trial": name, "hparams": hparams, "numpy": None, "torch": None, "difference": None,
-                         "epochs": 0, "status": "error"})
+                         "parted_at": None, "epochs": 0, "status": "error"})
             continue
         epochs, m = hparams["epochs"], result.metrics
         if m.get(sweep_trial.FINISHED):
             pair = json.loads((root / name / sweep_trial.ROW).read_text())
             rows.append({"trial": name, "hparams": hparams, "numpy": m["numpy"], "torch": m["torch"],
-                         "difference": m["difference"], "epochs": 2 * epochs, "status": "finished"})
+                         "difference": m["difference"], "parted_at": pair["divergence"].get("parted_at"),
+                         "epochs": 2 * epochs, "status": "finished"})
         else:   # stopped by ASHA during its NumPy run, after its last reported epoch
             pair = {"variant": name, "hparams": hparams, "published": {}, "chaos": None, "disputed": {},
                     "metrics": {"numpy": {space.metric: m[space.metric]}}, "divergence": {}}
             rows.append({"trial": name, "hparams": hparams, "numpy": m[space.metric], "torch": None,
-                         "difference": None, "epochs": m["epoch"], "status": STOPPED})
+                         "difference": None, "parted_at": None, "epochs": m["epoch"], "status": STOPPED})
         pairs.append(pair)
     sign = 1 if space.mode == "min" else -1
     order = {"finished": 0, STOPPED: 1, "error": 2}
@@ -387,10 +391,10 @@ def table(plan: Plan, summary: dict) -> str:
     """The sweep's table, best trial, budget and where its runs are (module docstring)."""
     metric, rows = summary["metric"], summary["trials"]
     names = list(EXPERIMENTS[plan.experiment].space.axes)
-    head = ["trial", *names, f"NumPy {metric}", f"torch {metric}", "|difference|", "epochs", "status"]
+    head = ["trial", *names, f"NumPy {metric}", f"torch {metric}", "|difference|", "parts at", "epochs", "status"]
     body = [[r["trial"], *(_number(r["hparams"][n], ".4g") for n in names), _number(r["numpy"], ".6g"),
-             _number(r["torch"], ".6g"), _number(r["difference"], ".1e"), str(r["epochs"]), r["status"]]
-            for r in rows]
+             _number(r["torch"], ".6g"), _number(r["difference"], ".1e"), _number(r["parted_at"], "d"),
+             str(r["epochs"]), r["status"]] for r in rows]
     widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
     lines = [f"{plan.experiment}: {len(rows)} trials, {plan.search} search, scheduler {plan.scheduler}, "
              f"{summary['mode']}imising {metric}", "  ".join(h.ljust(w) for h, w in zip(head, widths))]
@@ -399,6 +403,10 @@ def table(plan: Plan, summary: dict) -> str:
     if best:
         lines.append(f"best: {best['trial']}, " + ", ".join(f"{n} {best['hparams'][n]:.4g}" for n in names)
                      + f": {metric} {best['numpy']:.6g} (NumPy), {best['torch']:.6g} (torch)")
+    parted = [r["trial"] for r in rows if r["parted_at"] is not None]
+    if parted:   # chaotic at these hyperparameters: each column is that side's own run, never rounded together
+        lines.append(f"NumPy and torch part in {len(parted)} of {len(rows)} trials ({', '.join(parted)}): their "
+                     f"costs differ by more than {PARTED:g} (relative) from the iteration under 'parts at' on")
     e = summary["epochs"]
     who = "ASHA" if plan.scheduler == "asha" else "the sweep"
     lines.append(f"{who} ran {e['run']} of {e['budget']} epochs ({100 * e['saved']:.0f} % of the budget saved)")

@@ -441,9 +441,10 @@ def _summary_of(tmp_path, trials: dict, mode="min"):
         else:
             hparams = {"lr": config["lr"], "beta": 0.99, "hidden_units": 10}
             (root / name / "torch").mkdir()
+            parted = {"parted_at": 40} if name == "trial-parts" else {}   # the runner's pair row of a chaotic trial
             (root / name / "row.json").write_text(json.dumps(
                 {"variant": name, "hparams": hparams, "published": {}, "chaos": None, "disputed": {},
-                 "metrics": {"numpy": {"dev_cost": outcome}, "torch": {"dev_cost": outcome}}, "divergence": {}}))
+                 "metrics": {"numpy": {"dev_cost": outcome}, "torch": {"dev_cost": outcome}}, "divergence": parted}))
             grid.append(_Result(root / name, config, {"epoch": 6, "dev_cost": outcome, "numpy": outcome,
                                                       "torch": outcome, "difference": 0.0, "finished": True}))
     plan = sweep.Plan(EXPERIMENT, len(trials), "random", "asha", 0, "float64", True, str(tmp_path), None, str(root))
@@ -475,3 +476,18 @@ def test_the_best_trial_is_never_a_diverged_one(mode, best, tmp_path):
     summary = _summary_of(tmp_path, {"trial-0": math.nan, "trial-1": 0.5, "trial-2": 0.3}, mode)
     assert summary["best"]["trial"] == best
     assert [t["trial"] for t in summary["trials"]][-1] == "trial-0"
+
+
+def test_a_trial_whose_sides_part_is_said_so(tmp_path):
+    """A finished trial whose pair row says its costs part (chaotic at its hyperparameters) shows
+    the iteration under "parts at", and a line names it; a trial whose sides agree shows "-"."""
+    from experiments import sweep
+    summary = _summary_of(tmp_path, {"trial-0": 0.5, "trial-parts": 0.7})
+    assert {r["trial"]: r["parted_at"] for r in summary["trials"]} == {"trial-0": None, "trial-parts": 40}
+    plan = sweep.Plan(EXPERIMENT, 2, "random", "asha", 0, "float64", True, str(tmp_path), None, str(tmp_path))
+    text = sweep.table(plan, summary)
+    rows = {line.split()[0]: line.split() for line in text.splitlines() if line.startswith("trial-")}
+    head = next(line for line in text.splitlines() if line.startswith("trial "))
+    column = re.split(r"\s{2,}", head.strip()).index("parts at")
+    assert rows["trial-parts"][column] == "40" and rows["trial-0"][column] == "-"
+    assert "NumPy and torch part in 1 of 2 trials (trial-parts): their costs differ by more than 1e-06" in text
