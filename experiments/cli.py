@@ -60,7 +60,7 @@ from .datasets import DataError
 from .parallel import check_jobs, run_experiments
 from .pairing import locate_divergence
 from .runner import load_data, load_results, prepare_resume, resume_experiment
-from .settings import Settings, make_settings
+from .settings import CheckedParser, Settings, make_settings
 from .tblog import check_writable
 
 FAILED = 1          # run's status when a claim fails or a published figure is missed
@@ -74,14 +74,10 @@ JOBS_HELP = ("run the trials in N worker processes, one thread each (default: on
 PARTED = 1   # diverge's exit status when the two runs part (0: they never do)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise ValueError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m experiments", description="Twinprop's experiments, NumPy and torch side by side.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = CheckedParser(prog="python -m experiments",
+                           description="Twinprop's experiments, NumPy and torch side by side.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=CheckedParser)
     listing = commands.add_parser("list", help="every experiment: claim, data set and its fallback, variants and "
                                   "their hyperparameters")
     listing.add_argument("--quick", action="store_true", help="the hyperparameters of run --quick (default: the "

@@ -43,7 +43,7 @@ from . import checkpoint
 from .catalog import EXPERIMENTS
 from .pairing import relative_divergence
 from .runner import Trial, _config, _summary, load_data, make_settings, run_trial
-from .settings import Settings, configure_torch
+from .settings import CheckedParser, Settings, configure_torch
 from .tblog import RunLogger, check_writable, claim_root
 
 BAD_INPUT = 2
@@ -66,13 +66,8 @@ class NullLogger:
         return lambda *args, **kwargs: None
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):   # a ValueError, so that launch() can check argv without exiting
-        raise ValueError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m torch.distributed.run --nproc-per-node K -m experiments.ddp",
+    parser = CheckedParser(prog="python -m torch.distributed.run --nproc-per-node K -m experiments.ddp",
                      description="Run an experiment's torch side data-parallel (see experiments/ddp.py).")
     parser.add_argument("name", nargs="?", help=f"the experiment, one of {', '.join(MINI_BATCH)}")
     parser.add_argument("--variant", action="append", help="a variant to run (repeatable; default all)")

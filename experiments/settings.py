@@ -18,6 +18,7 @@ the versions, the device and these settings.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 from dataclasses import dataclass
@@ -33,6 +34,15 @@ from scratch_numpy.validation import check_choice
 from .datasets import resolve_data_dir
 
 IMPLS = ("numpy", "torch")
+
+
+class CheckedParser(argparse.ArgumentParser):
+    """argparse that raises a ValueError instead of exiting: every command line of the experiments
+    (run, sweep, bench, the torchrun entry) turns it into one "error:" line and status 2, and
+    experiments.ddp.launch checks its arguments before it starts a process."""
+
+    def error(self, message):
+        raise ValueError(message)
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,8 @@ whose metric is of a shorter budget; a NaN metric last of its group): trial, hyp
 NumPy's and torch's metric, |difference|, parts at (the iteration from which the two sides' costs
 differ by more than pairing.PARTED: a trial chaotic at its hyperparameters, whose two columns are
 each side's own run; "-" where they never part), epochs run (both sides), status (finished, stopped
-by ASHA, error), then the trials whose sides part, the best finished trial and "ran X of Y epochs (Z % of the budget saved)",
+by ASHA, error), then the trials whose sides part, the best finished trial and "ran X of Y epochs
+(Z % of the budget saved)",
 Y = 2 E per trial that did not raise (both sides; a trial that raised is in neither X nor Y).
 
 Exit status: 0 done; 1 a trial raised (its error is printed); 2 bad input (one "error:" line: an
@@ -107,7 +108,7 @@ from ray.tune.search import BasicVariantGenerator  # noqa: E402
 from . import search, sweep_trial, worker  # noqa: E402
 from .pairing import PARTED  # noqa: E402
 from .catalog import EXPERIMENTS  # noqa: E402
-from .settings import Settings, make_settings  # noqa: E402
+from .settings import CheckedParser, Settings, make_settings  # noqa: E402
 from .tblog import check_writable, claim_root, write_summaries  # noqa: E402
 
 FAILED, BAD_INPUT, INTERRUPTED = 1, 2, 130
@@ -118,13 +119,8 @@ STOPPED = "stopped by ASHA"
 CONNECT_S = 10               # --address HOST:PORT: how long to wait for the head to accept a connection
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise ValueError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m experiments sweep", description="A hyperparameter sweep on Ray Tune, "
+    parser = CheckedParser(prog="python -m experiments sweep", description="A hyperparameter sweep on Ray Tune, "
                      "both sides per trial (see experiments/sweep.py)")
     parser.add_argument("name", nargs="?", metavar="NAME", help=f"an experiment with a search space: {swept()}")
     parser.add_argument("--trials", default=None, metavar="N", help="the number of trials (grid: k^d)")

@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..settings import CheckedParser
 from ..tblog import claim_file
 from .timing import available_cores, load_average, thread_env
 
@@ -54,13 +55,8 @@ STEP_SECTIONS = ("peak_gemm", "steps")
 OTHER_SECTIONS = ("vectorisation", "gradient_checking", "logging", "cuda")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise ValueError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m experiments bench", description="NumPy vs torch: the performance benchmark.")
+    parser = CheckedParser(prog="python -m experiments bench", description="NumPy vs torch: the performance benchmark.")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="fewer repeats, shorter loops (CI)")
     size.add_argument("--smoke", action="store_true", help="toy sizes, every code path, seconds (tests)")
