@@ -42,7 +42,8 @@ from tqdm import tqdm
 from . import checkpoint
 from .catalog import EXPERIMENTS
 from .pairing import relative_divergence
-from .runner import Trial, _config, _summary, load_data, make_settings, run_trial
+from .runner import (Trial, _config, _summary, data_parallel_dir, load_data, make_settings, resumed_trial,
+                     run_trial)
 from .settings import CheckedParser, Settings, configure_torch
 from .tblog import RunLogger, check_writable, claim_root
 
@@ -102,11 +103,6 @@ class Plan:
         return "nccl" if self.settings.device.startswith("cuda") else "gloo"
 
 
-def run_dir_name(world_size: int) -> str:
-    """The implementation directory of a data-parallel run: torch-ddp<K>."""
-    return f"torch-ddp{world_size}"
-
-
 def prepare(argv: list, world_size: int, local_world_size: int | None = None) -> Plan:
     """Parse and check ``argv`` for ``world_size`` processes, ``local_world_size`` of them on this
     machine (None: all), before any process group exists: a ValueError (one "error:" line) for bad
@@ -145,25 +141,10 @@ def _prepare_resume(run_dir: Path, world_size: int, data_dir) -> Plan:
     checkpoint, with the saved settings; its world size must be ``world_size``."""
     run_dir = run_dir.resolve()
     snapshot = checkpoint.load(run_dir / checkpoint.FILE_NAME)
-    config, where = snapshot.config, snapshot.source
-    checkpoint.check_world_size(snapshot, world_size)
-    if config.get("experiment") not in MINI_BATCH or not isinstance(config.get("settings"), dict):
-        raise checkpoint.CheckpointError(f"{where}: cannot resume: not a data-parallel experiment's checkpoint")
-    saved = config["settings"]
-    try:
-        settings = make_settings(impl="torch", device=saved.get("device"), dtype=saved.get("dtype"),
-                                 logdir=run_dir.parents[2], data_dir=data_dir or saved.get("data_dir"),
-                                 seed=saved.get("seed"), quick=saved.get("quick"),
-                                 checkpoint_every=saved.get("checkpoint_every"), keep_states=saved.get("keep_states"))
-    except (ValueError, TypeError) as error:
-        raise checkpoint.CheckpointError(f"{where}: cannot resume: its settings are not valid here ({error})") from None
-    if data_dir is None and saved.get("data_dir") is None:   # the run used generated data: keep it so
-        settings = replace(settings, data_dir=None)
-    experiment = EXPERIMENTS[config["experiment"]]
-    variant = {v.name: v for v in experiment.variants(settings)}.get(config.get("variant"))
-    if variant is None or (run_dir.parent.name, run_dir.name) != (variant.name, run_dir_name(world_size)):
-        raise checkpoint.CheckpointError(f"{where}: cannot resume: it belongs to {config.get('variant')!r:.100}, "
-                                         f"not to the run directory {run_dir}")
+    if snapshot.config.get("experiment") not in MINI_BATCH:
+        raise checkpoint.CheckpointError(f"{snapshot.source}: cannot resume: not a data-parallel experiment's "
+                                         "checkpoint")
+    experiment, variant, settings = resumed_trial(EXPERIMENTS, run_dir, snapshot, data_dir, world_size)
     return Plan(experiment, [variant], settings, world_size, (run_dir, snapshot), False)
 
 
@@ -184,7 +165,7 @@ def run(plan: Plan, rank: int, local_rank: int) -> list:
         root = claim_root(settings.logdir, plan.experiment.name)
     outcomes, shared = [], {}   # shared: the variants' Trial.context where the experiment shares one (runner._run)
     for variant in plan.variants:
-        run_dir = root / variant.name / run_dir_name(plan.world_size) if first else None
+        run_dir = root / variant.name / data_parallel_dir(plan.world_size) if first else None
         logger = RunLogger(run_dir, resume=plan.resume is not None, experiment=plan.experiment.name) if first \
             else NullLogger()
         # every rank restores from a resumed run's checkpoint; rank 0 alone saves (the others' path is never written)
@@ -194,7 +175,7 @@ def run(plan: Plan, rank: int, local_rank: int) -> list:
             resume_from=plan.resume and plan.resume[1], keep_states=settings.keep_states,
             world_size=plan.world_size, writes=first)
         try:
-            with tqdm(desc=f"{plan.experiment.name}/{variant.name}/{run_dir_name(plan.world_size)}",
+            with tqdm(desc=f"{plan.experiment.name}/{variant.name}/{data_parallel_dir(plan.world_size)}",
                       disable=None if first else True, leave=False, unit="it", dynamic_ncols=True) as bar:
                 trial = Trial(settings, variant, "torch", data, logger, bar, checkpoint=ckpt,
                               context=shared if plan.experiment.shares_context else {})

@@ -381,7 +381,7 @@ def prepare_resume(experiments: dict, run_dir, data_dir=None) -> Resumption:
     if len(run_dir.parents) < 3:
         raise checkpoint.CheckpointError(f"{run_dir}: not a run directory <logdir>/<experiment>/<variant>/<impl>")
     snapshot = checkpoint.load(run_dir / checkpoint.FILE_NAME)
-    experiment, variant, settings = _resumed(experiments, run_dir, snapshot, data_dir)
+    experiment, variant, settings = resumed_trial(experiments, run_dir, snapshot, data_dir)
     check_writable(settings.logdir)
     plan = Resumption(experiment, variant, settings, run_dir, snapshot, load_data(experiment, settings))
     _rehearse(plan)
@@ -416,11 +416,18 @@ def resume_experiment(plan: Resumption) -> dict:
                                                   (plan.run_dir, plan.snapshot)))
 
 
-def _resumed(experiments: dict, run_dir: Path, snapshot, data_dir) -> tuple:
+def data_parallel_dir(world_size: int) -> str:
+    """The implementation directory of a data-parallel run of ``world_size`` processes (experiments.ddp)."""
+    return f"torch-ddp{world_size}"
+
+
+def resumed_trial(experiments: dict, run_dir: Path, snapshot, data_dir, world_size: int | None = None) -> tuple:
     """(experiment, variant, settings) of a checkpoint's config, checked against the catalog and
-    the run directory; the log directory is the one that holds the run directory."""
+    the run directory (<logdir>/<experiment>/<variant>/<impl>, or torch-ddp<K> for a data-parallel
+    run of ``world_size`` K: experiments.ddp); the log directory is the one that holds the run
+    directory."""
     config, where = snapshot.config, snapshot.source
-    checkpoint.check_world_size(snapshot, None)   # a data-parallel run's checkpoint resumes under run --ddp K
+    checkpoint.check_world_size(snapshot, world_size)   # a data-parallel run's checkpoint resumes under run --ddp K
 
     def fail(problem):
         raise checkpoint.CheckpointError(f"{where}: cannot resume: {problem}")
@@ -447,8 +454,9 @@ def _resumed(experiments: dict, run_dir: Path, snapshot, data_dir) -> tuple:
         fail(f"{experiment.name} has no variant {config.get('variant')!r:.100}")
     if json.loads(json.dumps(variant.hparams)) != config.get("hparams"):
         fail(f"the variant's hyperparameters changed: {config.get('hparams')} then, {variant.hparams} now")
-    if (run_dir.parent.name, run_dir.name) != (variant.name, config["impl"]):
-        fail(f"it belongs to {variant.name}/{config['impl']}, not to the run directory {run_dir}")
+    impl_dir = config["impl"] if world_size is None else data_parallel_dir(world_size)
+    if (run_dir.parent.name, run_dir.name) != (variant.name, impl_dir):
+        fail(f"it belongs to {variant.name}/{impl_dir}, not to the run directory {run_dir}")
     return experiment, variant, settings
 
 
